@@ -1,0 +1,82 @@
+// ember/kernels/parallel.hpp — the thread count and parallel_for, over OpenMP.
+// Layer: kernels. One decision per call, made outside the inner loops: split [begin, end) into
+// one contiguous chunk per thread, only when there is at least `grain` work per thread. Nested
+// calls (from inside a parallel region) run serially. Without OpenMP everything is serial.
+// An exception thrown by a chunk is carried out of the region and rethrown on the caller.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <exception>
+
+#include "ember/config.hpp"
+#include "ember/core/error.hpp"
+
+#if EMBER_HAS_OPENMP
+#include <omp.h>
+#endif
+
+namespace ember {
+
+namespace detail {
+inline int& thread_setting() {
+  static int n = 0;  // 0: not set, follow OpenMP (OMP_NUM_THREADS)
+  return n;
+}
+}  // namespace detail
+
+/// Number of threads ember's kernels use. Defaults to OpenMP's (honours OMP_NUM_THREADS).
+inline int num_threads() {
+  if (detail::thread_setting() > 0) return detail::thread_setting();
+#if EMBER_HAS_OPENMP
+  return omp_get_max_threads();
+#else
+  return 1;
+#endif
+}
+
+/// Sets the number of threads for ember's kernels (n ≥ 1).
+inline void set_num_threads(int n) {
+  EMBER_CHECK(n >= 1, "set_num_threads", "thread count must be at least 1, got ", n);
+  detail::thread_setting() = n;
+}
+
+/// Calls f(lo, hi) over disjoint chunks covering [begin, end), in parallel when each thread gets
+/// at least `grain` iterations.
+template <class F>
+void parallel_for(std::int64_t begin, std::int64_t end, std::int64_t grain, F&& f) {
+  const std::int64_t n = end - begin;
+  if (n <= 0) return;
+  int nt = num_threads();
+#if EMBER_HAS_OPENMP
+  if (omp_in_parallel()) nt = 1;
+#endif
+  nt = static_cast<int>(
+      std::min<std::int64_t>(nt, std::max<std::int64_t>(1, n / std::max<std::int64_t>(grain, 1))));
+  if (nt <= 1) {
+    f(begin, end);
+    return;
+  }
+#if EMBER_HAS_OPENMP
+  std::exception_ptr error;
+#pragma omp parallel num_threads(nt)
+  {
+    const std::int64_t t = omp_get_thread_num(), team = omp_get_num_threads();
+    const std::int64_t chunk = (n + team - 1) / team;
+    const std::int64_t lo = begin + t * chunk, hi = std::min(end, lo + chunk);
+    if (lo < hi) {
+      try {
+        f(lo, hi);
+      } catch (...) {
+#pragma omp critical(ember_parallel_for_error)
+        if (!error) error = std::current_exception();
+      }
+    }
+  }
+  if (error) std::rethrow_exception(error);
+#else
+  f(begin, end);
+#endif
+}
+
+}  // namespace ember

@@ -1,0 +1,73 @@
+// ember/kernels/softmax.hpp — numerically stable softmax and log_softmax along one axis.
+// Layer: kernels. softmax(x)_i = exp(x_i - m) / Σ_j exp(x_j - m) with m = max_j x_j, so no
+// exp overflows; log_softmax(x)_i = x_i - m - log Σ_j exp(x_j - m). Rows along the last axis of
+// a contiguous tensor are processed in place in one fused pass each (rows split across threads);
+// any other axis is moved last, computed, and moved back. A row containing +inf or NaN gives NaN,
+// as in PyTorch.
+#pragma once
+
+#include <cmath>
+
+#include "ember/kernels/parallel.hpp"
+#include "ember/kernels/reduce.hpp"
+
+namespace ember {
+
+namespace detail {
+
+// y, x: (rows, n) contiguous; log=true gives log_softmax. Each row takes three vectorised
+// passes over data in L1 (max; exp and store; pairwise sum of the stored exps) and a fourth to
+// scale. Fusing exp with the sum in one loop would serialise it on the float adds.
+template <class T>
+void softmax_rows(const T* x, T* y, std::int64_t rows, std::int64_t n, bool log) {
+  using CT = compute_t<T>;
+  const std::int64_t grain =
+      std::max<std::int64_t>(1, kGrainElementwise / std::max<std::int64_t>(n, 1));
+  parallel_for(0, rows, grain, [&](std::int64_t lo, std::int64_t hi) {
+    for (std::int64_t r = lo; r < hi; ++r) {
+      const T* xr = x + r * n;
+      T* yr = y + r * n;
+      CT m = dense_extremum</*IsMax=*/true>(xr, n);
+      if (m == -std::numeric_limits<CT>::infinity()) m = 0;  // all -inf: exp gives 0s
+      for (std::int64_t i = 0; i < n; ++i)
+        yr[i] = static_cast<T>(detail::exp(static_cast<CT>(xr[i]) - m));
+      const CT s = SumOp<T>::pairwise_sum(yr, n);
+      if (log) {
+        const CT shift = m + std::log(s);
+        for (std::int64_t i = 0; i < n; ++i) yr[i] = static_cast<T>(static_cast<CT>(xr[i]) - shift);
+      } else {
+        const CT inv = CT(1) / s;
+        for (std::int64_t i = 0; i < n; ++i) yr[i] = static_cast<T>(static_cast<CT>(yr[i]) * inv);
+      }
+    }
+  });
+}
+
+template <class T>
+Tensor<T> softmax_impl(const Tensor<T>& x, std::int64_t axis, bool log, std::string_view op) {
+  if (x.dim() == 0) return softmax_impl(x.reshape({1}), 0, log, op).reshape(Shape{});
+  int ax = normalize_axis(axis, x.dim(), op);
+  const int last = x.dim() - 1;
+  Tensor<T> xt = (ax == last ? x : x.transpose(ax, last)).contiguous();
+  Tensor<T> y = Tensor<T>::empty(xt.shape());
+  const std::int64_t n = xt.shape()[last];
+  if (xt.numel() > 0) softmax_rows(xt.data(), y.data(), xt.numel() / n, n, log);
+  return ax == last ? y : y.transpose(ax, last).contiguous();
+}
+
+}  // namespace detail
+
+/// Softmax along `axis` (default: last). Rows sum to 1.
+template <FloatingScalar T>
+Tensor<T> softmax(const Tensor<T>& x, std::int64_t axis = -1) {
+  return detail::softmax_impl(x, axis, /*log=*/false, "softmax");
+}
+
+/// log(softmax(x)) along `axis`, computed without forming softmax (no log(0) = -inf for
+/// merely small probabilities).
+template <FloatingScalar T>
+Tensor<T> log_softmax(const Tensor<T>& x, std::int64_t axis = -1) {
+  return detail::softmax_impl(x, axis, /*log=*/true, "log_softmax");
+}
+
+}  // namespace ember

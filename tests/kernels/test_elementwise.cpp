@@ -1,0 +1,252 @@
+#include <cmath>
+#include <limits>
+
+#include "../test_util.hpp"
+
+using ember::Shape;
+using ember::Tensor;
+
+TEST(Elementwise, ArithmeticHandWorked) {
+  Tensor<float> a{{1, 2}, {3, 4}};
+  Tensor<float> b{{10, 20}, {30, 40}};
+  EXPECT_EQ(values(a + b), (std::vector<float>{11, 22, 33, 44}));
+  EXPECT_EQ(values(b - a), (std::vector<float>{9, 18, 27, 36}));
+  EXPECT_EQ(values(a * b), (std::vector<float>{10, 40, 90, 160}));
+  EXPECT_EQ(values(b / a), (std::vector<float>{10, 10, 10, 10}));
+  EXPECT_EQ(values(-a), (std::vector<float>{-1, -2, -3, -4}));
+}
+
+TEST(Elementwise, ScalarOperandsOnBothSides) {
+  Tensor<float> a{1, 2, 4};
+  EXPECT_EQ(values(a + 1), (std::vector<float>{2, 3, 5}));
+  EXPECT_EQ(values(1 - a), (std::vector<float>{0, -1, -3}));
+  EXPECT_EQ(values(a * 0.5), (std::vector<float>{0.5, 1, 2}));
+  EXPECT_EQ(values(8.0f / a), (std::vector<float>{8, 4, 2}));
+  EXPECT_EQ(values(a / 2), (std::vector<float>{0.5, 1, 2}));
+}
+
+TEST(Elementwise, BroadcastRowAndColumn) {
+  Tensor<int> col{{1}, {2}, {3}};
+  Tensor<int> row{10, 20};
+  auto s = col + row;
+  EXPECT_EQ(s.shape(), (Shape{3, 2}));
+  EXPECT_EQ(values(s), (std::vector<int>{11, 21, 12, 22, 13, 23}));
+  auto p = row * col;
+  EXPECT_EQ(values(p), (std::vector<int>{10, 20, 20, 40, 30, 60}));
+}
+
+TEST(Elementwise, BroadcastThreeDimsAgainstManualLoop) {
+  auto a = ember::arange(24).reshape({2, 1, 3, 4});
+  auto b = ember::arange(6).reshape({2, 3, 1});
+  auto c = a - b;
+  ASSERT_EQ(c.shape(), (Shape{2, 2, 3, 4}));
+  for (int i = 0; i < 2; ++i)
+    for (int j = 0; j < 2; ++j)
+      for (int k = 0; k < 3; ++k)
+        for (int l = 0; l < 4; ++l) EXPECT_EQ(c.at(i, j, k, l), a.at(i, 0, k, l) - b.at(j, k, 0));
+}
+
+TEST(Elementwise, BroadcastWithZeroSizeDims) {
+  auto a = ember::zeros({0, 3});
+  auto b = ember::ones({1, 3});
+  auto c = a + b;
+  EXPECT_EQ(c.shape(), (Shape{0, 3}));
+  EXPECT_EQ(c.numel(), 0);
+  EXPECT_EQ((ember::zeros({2, 0}) * ember::ones({2, 1})).shape(), (Shape{2, 0}));
+  EXPECT_EMBER_ERROR(ember::zeros({0}) + ember::ones({2}), "add: cannot broadcast [0] with [2]");
+}
+
+TEST(Elementwise, IncompatibleShapesRaise) {
+  EXPECT_EMBER_ERROR(ember::zeros({2, 3}) + ember::zeros({4, 3}),
+                     "add: cannot broadcast [2,3] with [4,3]");
+  EXPECT_EMBER_ERROR(ember::zeros({2}) * ember::zeros({3}), "mul: cannot broadcast [2] with [3]");
+  EXPECT_EMBER_ERROR(ember::where(ember::zeros<bool>({2}), ember::zeros({3}), ember::zeros({3})),
+                     "where: cannot broadcast");
+}
+
+TEST(Elementwise, NonContiguousInputs) {
+  auto a = ember::arange(12).reshape({3, 4});
+  auto t = a.t();                // [4,3], strides [1,4]
+  auto s = a.slice(1, 0, 4, 2);  // [3,2], strides [4,2]
+  auto r = t + t;
+  EXPECT_EQ(r.at(3, 2), 22.0f);
+  EXPECT_TRUE(r.is_contiguous());
+  EXPECT_EQ(values(s * 10.0f), (std::vector<float>{0, 20, 40, 60, 80, 100}));
+  auto m = t.slice(0, 1, 3) * s.t();  // [2,3] * [2,3]
+  // m[i][j] = (4j + 1 + i) · (4j + 2i)
+  EXPECT_EQ(values(m), (std::vector<float>{0, 20, 72, 4, 36, 100}));
+}
+
+TEST(Elementwise, Comparisons) {
+  Tensor<float> a{1, 2, 3};
+  Tensor<float> b{3, 2, 1};
+  EXPECT_EQ(values(a < b), (std::vector<bool>{true, false, false}));
+  EXPECT_EQ(values(a <= b), (std::vector<bool>{true, true, false}));
+  EXPECT_EQ(values(a == b), (std::vector<bool>{false, true, false}));
+  EXPECT_EQ(values(a != b), (std::vector<bool>{true, false, true}));
+  EXPECT_EQ(values(a > 1.5), (std::vector<bool>{false, true, true}));
+  EXPECT_EQ(values(2 >= a), (std::vector<bool>{true, true, false}));
+  Tensor<float> n{NAN};
+  EXPECT_FALSE((n == n).item());
+  EXPECT_TRUE((n != n).item());
+}
+
+TEST(Elementwise, LogicalOps) {
+  Tensor<bool> a{true, true, false, false};
+  Tensor<bool> b{true, false, true, false};
+  EXPECT_EQ(values(ember::logical_and(a, b)), (std::vector<bool>{true, false, false, false}));
+  EXPECT_EQ(values(ember::logical_or(a, b)), (std::vector<bool>{true, true, true, false}));
+  EXPECT_EQ(values(ember::logical_not(a)), (std::vector<bool>{false, false, true, true}));
+}
+
+TEST(Elementwise, WhereBroadcasts) {
+  Tensor<bool> c{{true}, {false}};
+  Tensor<float> a{1, 2, 3};
+  auto w = ember::where(c, a, -a);
+  EXPECT_EQ(w.shape(), (Shape{2, 3}));
+  EXPECT_EQ(values(w), (std::vector<float>{1, 2, 3, -1, -2, -3}));
+  auto x = Tensor<float>{-1, 5, -3};
+  EXPECT_EQ(values(ember::where(x > 0, x, 0.0f)), (std::vector<float>{0, 5, 0}));
+  EXPECT_EQ(values(ember::where(x > 0, 9.0f, x)), (std::vector<float>{-1, 9, -3}));
+}
+
+TEST(Elementwise, MaximumMinimumPropagateNan) {
+  Tensor<float> a{1, 5, NAN};
+  Tensor<float> b{3, 2, 0};
+  auto mx = ember::maximum(a, b);
+  EXPECT_EQ(mx.at(0), 3.0f);
+  EXPECT_EQ(mx.at(1), 5.0f);
+  EXPECT_TRUE(std::isnan(mx.at(2)));
+  EXPECT_TRUE(std::isnan(ember::maximum(b, a).at(2)));
+  EXPECT_EQ(values(ember::minimum(Tensor<int>{1, 5}, Tensor<int>{3, 2})), (std::vector<int>{1, 2}));
+}
+
+TEST(Elementwise, UnaryMathMatchesStd) {
+  Tensor<double> x{-2.0, -0.5, 0.0, 0.7, 3.0};
+  auto check = [&](const Tensor<double>& y, auto f) {
+    for (int i = 0; i < 5; ++i) EXPECT_DOUBLE_EQ(y.at(i), f(x.at(i))) << "at " << i;
+  };
+  check(ember::exp(x), [](double v) { return std::exp(v); });
+  check(ember::tanh(x), [](double v) { return std::tanh(v); });
+  check(ember::abs(x), [](double v) { return std::fabs(v); });
+  check(ember::neg(x), [](double v) { return -v; });
+  check(ember::square(x), [](double v) { return v * v; });
+  check(ember::relu(x), [](double v) { return v > 0 ? v : 0.0; });
+  check(ember::sigmoid(x), [](double v) { return 1.0 / (1.0 + std::exp(-v)); });
+  check(ember::sin(x), [](double v) { return std::sin(v); });
+  check(ember::cos(x), [](double v) { return std::cos(v); });
+  Tensor<double> p{0.25, 1.0, 4.0};
+  EXPECT_EQ(values(ember::sqrt(p)), (std::vector<double>{0.5, 1.0, 2.0}));
+  EXPECT_EQ(values(ember::rsqrt(p)), (std::vector<double>{2.0, 1.0, 0.5}));
+  EXPECT_DOUBLE_EQ(ember::log(p).at(2), std::log(4.0));
+  EXPECT_DOUBLE_EQ(ember::log1p(Tensor<double>{1e-10}).item(), std::log1p(1e-10));
+}
+
+TEST(Elementwise, SigmoidSaturatesWithoutNan) {
+  Tensor<float> x{-1000.0f, 1000.0f, -88.0f};
+  auto y = ember::sigmoid(x);
+  EXPECT_EQ(y.at(0), 0.0f);
+  EXPECT_EQ(y.at(1), 1.0f);
+  EXPECT_GT(y.at(2), 0.0f);
+}
+
+TEST(Elementwise, GeluExactAndTanh) {
+  Tensor<double> x{-1.0, 0.0, 1.0, 2.0};
+  auto g = ember::gelu(x);
+  // x * Phi(x): Phi(1) = 0.8413447460685429, Phi(2) = 0.9772498680518208
+  EXPECT_NEAR(g.at(0), -1.0 * (1 - 0.8413447460685429), 1e-15);
+  EXPECT_EQ(g.at(1), 0.0);
+  EXPECT_NEAR(g.at(2), 0.8413447460685429, 1e-15);
+  EXPECT_NEAR(g.at(3), 2 * 0.9772498680518208, 1e-15);
+  auto gt = ember::gelu(x, ember::GeluApproximation::Tanh);
+  EXPECT_NEAR(gt.at(2), 0.8411919906082768, 1e-12);  // 0.5(1+tanh(sqrt(2/pi)(1+0.044715)))
+}
+
+TEST(Elementwise, PowAndClamp) {
+  Tensor<double> x{1, 2, 3};
+  EXPECT_EQ(values(ember::pow(x, 2.0)), (std::vector<double>{1, 4, 9}));
+  EXPECT_EQ(values(ember::pow(x, 0.5)), (std::vector<double>{1, std::sqrt(2.0), std::sqrt(3.0)}));
+  EXPECT_EQ(values(ember::pow(x, Tensor<double>{3})), (std::vector<double>{1, 8, 27}));
+  EXPECT_EQ(values(ember::clamp(Tensor<int>{-5, 0, 5}, -1, 1)), (std::vector<int>{-1, 0, 1}));
+  auto c = ember::clamp(Tensor<float>{NAN, 3.0f}, 0.0f, 1.0f);
+  EXPECT_TRUE(std::isnan(c.at(0)));
+  EXPECT_EQ(c.at(1), 1.0f);
+}
+
+TEST(Elementwise, InPlaceVariants) {
+  Tensor<float> a{1, 4, 9};
+  ember::sqrt_(a);
+  EXPECT_EQ(values(a), (std::vector<float>{1, 2, 3}));
+  a += 1;
+  EXPECT_EQ(values(a), (std::vector<float>{2, 3, 4}));
+  a *= Tensor<float>{2, 2, 2};
+  EXPECT_EQ(values(a), (std::vector<float>{4, 6, 8}));
+  a -= 4;
+  a /= 2;
+  EXPECT_EQ(values(a), (std::vector<float>{0, 1, 2}));
+  ember::clamp_(a, 0.5f, 1.5f);
+  EXPECT_EQ(values(a), (std::vector<float>{0.5, 1, 1.5}));
+  ember::relu_(ember::neg_(a));
+  EXPECT_EQ(values(a), (std::vector<float>{0, 0, 0}));
+}
+
+TEST(Elementwise, InPlaceThroughViewsAndBroadcast) {
+  auto m = ember::zeros({3, 4});
+  m.slice(0, 1) += 1.0f;                        // rows 1..2
+  m.select(1, 0) += Tensor<float>{10, 20, 30};  // column 0
+  m += Tensor<float>{0, 0, 0, 5};               // broadcast row
+  EXPECT_EQ(values(m), (std::vector<float>{10, 0, 0, 5, 21, 1, 1, 6, 31, 1, 1, 6}));
+}
+
+TEST(Elementwise, InPlaceCannotBroadcastTheDestination) {
+  auto row = ember::zeros({3});
+  EXPECT_EMBER_ERROR(row += ember::ones({2, 3}),
+                     "add_: output with shape [3] does not match the broadcast shape [2,3]");
+  auto e = ember::zeros({1, 3}).expand({2, 3});
+  EXPECT_EMBER_ERROR(e += 1.0f, "add_: cannot write in place to a tensor whose elements overlap");
+}
+
+TEST(Elementwise, InPlaceWithOverlappingOperandMatchesNumpy) {
+  auto a = ember::arange(5);
+  a.slice(0, 1) += a.slice(0, 0, 4);  // numpy: a[1:] += a[:-1] → [0,1,3,5,7]
+  EXPECT_EQ(values(a), (std::vector<float>{0, 1, 3, 5, 7}));
+}
+
+TEST(Elementwise, IntegerDivisionTruncatesAndRejectsZero) {
+  Tensor<int> a{7, -7, 6};
+  Tensor<int> b{2, 2, -3};
+  EXPECT_EQ(values(a / b), (std::vector<int>{3, -3, -2}));
+  EXPECT_EMBER_ERROR(a / (Tensor<int>{1, 0, 1}), "div: integer division by zero");
+  EXPECT_EMBER_ERROR(a / 0, "div: integer division by zero");
+  EXPECT_EMBER_ERROR(a /= 0, "div_: integer division by zero");
+  Tensor<int> mn{std::numeric_limits<int>::min()};
+  EXPECT_EQ((mn / -1).item(), std::numeric_limits<int>::min());  // wraps instead of trapping
+}
+
+TEST(Elementwise, IntegerOverflowWraps) {
+  Tensor<int> a{std::numeric_limits<int>::max()};
+  EXPECT_EQ((a + 1).item(), std::numeric_limits<int>::min());
+  EXPECT_EQ((a * 2).item(), -2);
+  EXPECT_EQ(ember::neg(Tensor<int>{std::numeric_limits<int>::min()}).item(),
+            std::numeric_limits<int>::min());
+}
+
+TEST(Elementwise, BFloat16ComputesInFloat) {
+  auto a = Tensor<float>{1.0f, 2.0f, 3.0f}.to<ember::bfloat16>();
+  auto s = a + a * a;
+  EXPECT_EQ(values(s.to<float>()), (std::vector<float>{2, 6, 12}));
+  auto e = ember::exp(a);
+  EXPECT_EQ(static_cast<float>(e.at(0)), static_cast<float>(ember::bfloat16(std::exp(1.0f))));
+}
+
+TEST(Elementwise, LargeTensorsTakeTheParallelPathCorrectly) {
+  ember::Generator g(5);
+  auto a = ember::randn({513, 1031}, g);  // > grain, odd sizes
+  auto b = ember::randn({1031}, g);
+  auto c = a * b + 1.0f;
+  for (std::int64_t i : {0L, 200L, 512L}) {
+    for (std::int64_t j : {0L, 517L, 1030L}) EXPECT_EQ(c.at(i, j), a.at(i, j) * b.at(j) + 1.0f);
+  }
+  auto t = a.t() * 2.0f;  // strided, parallel
+  EXPECT_EQ(t.at(1030, 512), a.at(512, 1030) * 2.0f);
+}
