@@ -7,6 +7,8 @@ set -euo pipefail
 
 # clang and libomp-dev: the second compiler CI builds with (scripts/test.sh --clang).
 packages=(g++ cmake make libeigen3-dev libgtest-dev libbenchmark-dev clang libomp-dev)
+# The GEMM benchmark's peers (optional: bench_gemm skips a peer that is not installed).
+if [ "${EMBER_WITH_PEERS:-1}" = "1" ]; then packages+=(libopenblas-dev libblis-dev); fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -1,0 +1,140 @@
+// bench_gemm — fp32 GEMM, ember beside Eigen, OpenBLAS and BLIS, in one run.
+//
+// Benchmarks are named gemm/<impl>/t<threads>/<M>x<K>x<N> (C[M,N] = A[M,K]·B[K,N], row-major)
+// with counters GFLOPS (2·M·N·K / real time) and peak_pct (against the fp32 FMA ceiling this
+// program measures first on the same number of threads, see peak.hpp).
+//
+//   env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE build/release/bench/bench_gemm
+//
+// OpenBLAS: the environment of the development machine may set OPENBLAS_CORETYPE=Haswell
+// (forcing its AVX2 kernel); run it unset, as above, for OpenBLAS at its best. The kernel it
+// picked is printed in the context. BLIS: Debian's 0.9 runs a generic kernel on this CPU unless
+// BLIS_ARCH_TYPE forces a sub-configuration; peer_blis.cpp sets skx (the best that runs here).
+#include <benchmark/benchmark.h>
+
+#include <Eigen/Core>
+
+#include <string>
+#include <vector>
+
+#include <ember/eigen.hpp>
+#include <ember/ember.hpp>
+
+#include "peak.hpp"
+#include "peers.hpp"
+
+namespace {
+
+struct Shape3 {
+  int m, k, n;
+};
+
+struct Operands {
+  ember::Tensor<float> a, b, c;
+  explicit Operands(const Shape3& s) {
+    ember::Generator g(7);
+    a = ember::uniform<float>({s.m, s.k}, -1, 1, g);
+    b = ember::uniform<float>({s.k, s.n}, -1, 1, g);
+    c = ember::zeros({s.m, s.n});
+  }
+};
+
+void report(benchmark::State& state, const Shape3& s, int threads) {
+  const double flops = 2.0 * s.m * s.n * s.k * static_cast<double>(state.iterations());
+  state.counters["GFLOPS"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsRate);
+  state.counters["peak_pct"] = benchmark::Counter(
+      flops * 1e-9 * 100.0 / bench::peak_gflops(threads), benchmark::Counter::kIsRate);
+}
+
+void run_ember(benchmark::State& state, Shape3 s, int threads) {
+  Operands op(s);
+  ember::set_num_threads(threads);
+  for (auto _ : state) {
+    ember::gemm(1.0f, op.a, op.b, 0.0f, op.c);
+    benchmark::DoNotOptimize(op.c.data());
+  }
+  report(state, s, threads);
+}
+
+void run_eigen(benchmark::State& state, Shape3 s, int threads) {
+  Operands op(s);
+  Eigen::setNbThreads(threads);
+  auto a = ember::as_eigen(op.a), b = ember::as_eigen(op.b);
+  auto c = ember::as_eigen(op.c);
+  for (auto _ : state) {
+    c.noalias() = a * b;
+    benchmark::DoNotOptimize(op.c.data());
+  }
+  report(state, s, threads);
+}
+
+void run_openblas(benchmark::State& state, Shape3 s, int threads) {
+  Operands op(s);
+  for (auto _ : state) {
+    peers::openblas_sgemm(s.m, s.n, s.k, op.a.data(), op.b.data(), op.c.data(), threads);
+    benchmark::DoNotOptimize(op.c.data());
+  }
+  report(state, s, threads);
+}
+
+void run_blis(benchmark::State& state, Shape3 s, int threads) {
+  Operands op(s);
+  for (auto _ : state) {
+    peers::blis_sgemm(s.m, s.n, s.k, op.a.data(), op.b.data(), op.c.data(), threads);
+    benchmark::DoNotOptimize(op.c.data());
+  }
+  report(state, s, threads);
+}
+
+// Textbook triple loop (i, p, j order so the inner loop is contiguous), for scale.
+void run_naive(benchmark::State& state, Shape3 s, int) {
+  Operands op(s);
+  const float *a = op.a.data(), *b = op.b.data();
+  float* c = op.c.data();
+  for (auto _ : state) {
+    for (int i = 0; i < s.m; ++i) {
+      for (int j = 0; j < s.n; ++j) c[i * s.n + j] = 0.0f;
+      for (int p = 0; p < s.k; ++p) {
+        const float aip = a[i * s.k + p];
+        for (int j = 0; j < s.n; ++j) c[i * s.n + j] += aip * b[p * s.n + j];
+      }
+    }
+    benchmark::DoNotOptimize(c);
+  }
+  report(state, s, 1);
+}
+
+std::string name(const char* impl, int threads, const Shape3& s) {
+  return std::string("gemm/") + impl + "/t" + std::to_string(threads) + "/" + std::to_string(s.m) +
+         "x" + std::to_string(s.k) + "x" + std::to_string(s.n);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::vector<Shape3> shapes = {
+      {64, 64, 64},       {128, 128, 128},  {256, 256, 256}, {512, 512, 512}, {1024, 1024, 1024},
+      {2048, 2048, 2048}, {32, 128, 128},   {256, 128, 512}, {512, 256, 256}, {2048, 256, 1024},
+      {64, 768, 768},     {128, 768, 3072}, {4096, 64, 64}};
+  for (int threads : {1, 2}) {
+    for (const Shape3& s : shapes) {
+      auto add = [&](const char* impl, void (*fn)(benchmark::State&, Shape3, int)) {
+        benchmark::RegisterBenchmark(name(impl, threads, s).c_str(), fn, s, threads)->UseRealTime();
+      };
+      add("ember", run_ember);
+      add("eigen", run_eigen);
+      if (peers::have_openblas()) add("openblas", run_openblas);
+      if (peers::have_blis()) add("blis", run_blis);
+      if (threads == 1 && s.m * s.k * s.n <= 256 * 256 * 256) add("naive", run_naive);
+    }
+  }
+  benchmark::Initialize(&argc, argv);
+  benchmark::AddCustomContext("ember_kernel", ember::gemm_kernel_name());
+  benchmark::AddCustomContext("fp32_peak_gflops_t1", std::to_string(bench::peak_gflops(1)));
+  benchmark::AddCustomContext("fp32_peak_gflops_t2", std::to_string(bench::peak_gflops(2)));
+  benchmark::AddCustomContext("openblas_core", peers::openblas_core());
+  benchmark::AddCustomContext("blis_arch", peers::blis_arch());
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

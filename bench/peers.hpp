@@ -1,0 +1,18 @@
+// bench/peers.hpp — the GEMM libraries ember is measured against, behind plain functions so
+// each lives in its own translation unit (OpenBLAS's and BLIS's headers both declare cblas_*).
+#pragma once
+
+#include <string>
+
+namespace peers {
+
+bool have_openblas();
+/// Row-major C = A·B (m×k · k×n) on `threads` threads.
+void openblas_sgemm(int m, int n, int k, const float* a, const float* b, float* c, int threads);
+std::string openblas_core();
+
+bool have_blis();
+void blis_sgemm(int m, int n, int k, const float* a, const float* b, float* c, int threads);
+std::string blis_arch();
+
+}  // namespace peers

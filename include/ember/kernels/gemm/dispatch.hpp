@@ -1,0 +1,145 @@
+// ember/kernels/gemm/dispatch.hpp — which fp32 micro-kernel runs: one table, chosen at run time.
+// Layer: kernels/gemm. The CPU is asked once (cpuid through __builtin_cpu_supports, which also
+// checks that the OS saves the wide registers); the environment variable EMBER_ISA
+// (generic|avx2|avx512) or ember::set_gemm_isa() can force a lower ISA for tests and benchmarks;
+// gemm_kernel_name() says which kernel runs.
+//
+// Block sizes, with the reasoning (caches of the development machine: L1d 48 KiB, L2 ≥ 1 MiB per
+// core, L3 shared):
+//   avx512 14×32: KC = 384 → the B sliver (KC×32 floats = 48 KiB) streams through L1 while the A
+//                 sliver (14×384 floats = 21 KiB) is reused from L1 across it;
+//                 MC = 14·36 = 504 → packed A 504×384×4 B = 756 KiB stays in L2 (1 MiB);
+//                 NC = 3072 → packed B 384×3072×4 B = 4.5 MiB in L3, shared by the threads.
+//   avx2 6×16 and generic 8×8: smaller tiles, same cache reasoning.
+// The figures these reach are in bench_gemm and the README.
+#pragma once
+
+#include <atomic>
+#include <cstdlib>
+#include <string>
+#include <string_view>
+
+#include "ember/core/error.hpp"
+#include "ember/kernels/gemm/blocking.hpp"
+#include "ember/kernels/gemm/ukernel_ref.hpp"
+
+#if defined(__x86_64__) || defined(_M_X64)
+#define EMBER_GEMM_X86 1
+#include "ember/kernels/gemm/x86/ukernel_avx2_f32.hpp"
+#include "ember/kernels/gemm/x86/ukernel_avx512_f32.hpp"
+#else
+#define EMBER_GEMM_X86 0
+#endif
+
+namespace ember {
+
+/// Instruction sets the GEMM has kernels for, from least to most capable.
+enum class Isa { Generic = 0, Avx2 = 1, Avx512 = 2 };
+
+constexpr std::string_view isa_name(Isa isa) {
+  switch (isa) {
+    case Isa::Generic:
+      return "generic";
+    case Isa::Avx2:
+      return "avx2";
+    case Isa::Avx512:
+      return "avx512";
+  }
+  return "unknown";
+}
+
+namespace detail {
+
+using UKernelF32 = void (*)(std::int64_t k, const float* a, const float* b, float* c,
+                            std::int64_t rs_c, std::int64_t cs_c, std::int64_t m_cur,
+                            std::int64_t n_cur, float alpha, float beta);
+
+/// One row of the kernel table.
+struct GemmKernelF32 {
+  const char* name;
+  Isa isa;
+  UKernelF32 fn;
+  GemmBlocking blocking;
+};
+
+inline const GemmKernelF32& kernel_table(Isa isa) {
+  static const GemmKernelF32 generic{
+      "ukernel_ref_f32_8x8", Isa::Generic, &ukernel_ref<float, 8, 8>, {8, 8, 256, 256, 2048}};
+#if EMBER_GEMM_X86
+  static const GemmKernelF32 avx2{
+      "ukernel_avx2_f32_6x16", Isa::Avx2, &avx2::ukernel_f32<6, 2>, {6, 16, 288, 256, 3072}};
+  static const GemmKernelF32 avx512{"ukernel_avx512_f32_14x32",
+                                    Isa::Avx512,
+                                    &avx512::ukernel_f32<14, 2>,
+                                    {14, 32, 504, 384, 3072}};
+  if (isa == Isa::Avx512) return avx512;
+  if (isa == Isa::Avx2) return avx2;
+#endif
+  return generic;
+}
+
+/// The best ISA this CPU (and OS) supports.
+inline Isa detect_isa() {
+#if EMBER_GEMM_X86 && defined(__GNUC__)
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+      __builtin_cpu_supports("avx512dq")) {
+    return Isa::Avx512;
+  }
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return Isa::Avx2;
+#endif
+  return Isa::Generic;
+}
+
+inline Isa parse_isa(std::string_view s, std::string_view op) {
+  if (s == "generic") return Isa::Generic;
+  if (s == "avx2") return Isa::Avx2;
+  if (s == "avx512") return Isa::Avx512;
+  fail(op, "unknown ISA '", s, "' (expected generic, avx2 or avx512)");
+}
+
+inline Isa checked_isa(Isa want, std::string_view op) {
+  const Isa have = detect_isa();
+  EMBER_CHECK(static_cast<int>(want) <= static_cast<int>(have), op, "ISA ", isa_name(want),
+              " is not supported by this CPU (best: ", isa_name(have), ")");
+  return want;
+}
+
+inline std::atomic<int>& isa_setting() {
+  // -1: not decided yet. Decided on first use: EMBER_ISA if set, else the CPU's best.
+  static std::atomic<int> isa{-1};
+  return isa;
+}
+
+}  // namespace detail
+
+/// The ISA whose fp32 GEMM kernel runs.
+inline Isa gemm_isa() {
+  int v = detail::isa_setting().load(std::memory_order_relaxed);
+  if (v < 0) {
+    const char* env = std::getenv("EMBER_ISA");
+    Isa isa = env && *env ? detail::checked_isa(detail::parse_isa(env, "EMBER_ISA"), "EMBER_ISA")
+                          : detail::detect_isa();
+    v = static_cast<int>(isa);
+    detail::isa_setting().store(v, std::memory_order_relaxed);
+  }
+  return static_cast<Isa>(v);
+}
+
+/// Forces the fp32 GEMM kernel's ISA (at most what the CPU supports); for tests and benchmarks.
+inline void set_gemm_isa(Isa isa) {
+  detail::isa_setting().store(static_cast<int>(detail::checked_isa(isa, "set_gemm_isa")),
+                              std::memory_order_relaxed);
+}
+
+/// The best ISA this CPU supports.
+inline Isa cpu_isa() {
+  return detail::detect_isa();
+}
+
+/// Name of the fp32 micro-kernel that runs, e.g. "ukernel_avx512_f32_14x32".
+inline std::string gemm_kernel_name() {
+  return detail::kernel_table(gemm_isa()).name;
+}
+
+}  // namespace ember

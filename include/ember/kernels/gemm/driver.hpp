@@ -1,0 +1,158 @@
+// ember/kernels/gemm/driver.hpp — the GEMM as five loops around one micro-kernel (Goto/BLIS).
+// Layer: kernels/gemm. C (m×n) = alpha · A (m×k) · B (k×n) + beta · C, every operand given by a
+// pointer and row/column strides in elements, so transposes and sliced views need no copies
+// beyond the packing every block gets anyway.
+//
+//   loop 5  jc: n in steps of NC   — a KC×NC panel of B, packed, lives in L3 (shared by threads)
+//   loop 4  pc: k in steps of KC   — pack that B panel; beta applies on the first pc only
+//   loop 3  ic: m in steps of MC   — an MC×KC block of A, packed, lives in L2
+//   loop 2  jr: NC in steps of NR  — one KC×NR sliver of B, streamed through L1
+//   loop 1  ir: MC in steps of MR  — one MR×KC sliver of A against it: the micro-kernel
+//
+// Threads: one OpenMP region for the whole call (no fork/join per block). They pack each B
+// panel and A block together (split by slivers; a barrier after each), then split the jr×ir
+// grid of micro-tiles: by jr slivers when there are enough (each thread reads its own part of
+// B and all of A from its own L2), otherwise by ir slivers. Packing buffers come from a per-
+// thread cache that only grows, so a hot loop of GEMM calls allocates nothing.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdlib>
+#include <memory>
+
+#include "ember/config.hpp"
+#include "ember/core/error.hpp"
+#include "ember/kernels/gemm/blocking.hpp"
+#include "ember/kernels/gemm/pack.hpp"
+
+#if EMBER_HAS_OPENMP
+#include <omp.h>
+#endif
+
+namespace ember::detail {
+
+/// A matrix operand: element (i, j) at p[i*rs + j*cs].
+template <class T>
+struct MatRef {
+  T* p;
+  std::int64_t rs, cs;
+};
+
+/// A 64-byte aligned buffer that grows on demand and is never shrunk (reused across calls).
+class ScratchBuffer {
+ public:
+  void* get(std::size_t bytes) {
+    if (bytes > capacity_) {
+      std::size_t cap = (std::max(bytes, capacity_ * 2) + 63) / 64 * 64;
+      void* p = std::aligned_alloc(64, cap);
+      if (p == nullptr) fail("gemm", "cannot allocate ", cap, " bytes of packing buffer");
+      data_.reset(p);
+      capacity_ = cap;
+    }
+    return data_.get();
+  }
+
+ private:
+  struct Free {
+    void operator()(void* p) const { std::free(p); }
+  };
+  std::unique_ptr<void, Free> data_;
+  std::size_t capacity_ = 0;
+};
+
+inline ScratchBuffer& gemm_scratch(int slot) {
+  thread_local ScratchBuffer buffers[2];  // [0]: packed A block, [1]: packed B panel
+  return buffers[slot];
+}
+
+/// C = beta·C over an m×n view (beta == 0 writes zeros without reading C).
+template <class T>
+void scale_c(std::int64_t m, std::int64_t n, T beta, MatRef<T> c) {
+  for (std::int64_t i = 0; i < m; ++i) {
+    for (std::int64_t j = 0; j < n; ++j) {
+      T& x = c.p[i * c.rs + j * c.cs];
+      x = beta == T(0) ? T(0) : beta * x;
+    }
+  }
+}
+
+/// The five loops. `ukernel` follows the contract in ukernel_ref.hpp; `bs` gives its tile.
+template <class T, class UKernel>
+void gemm_driver(std::int64_t m, std::int64_t n, std::int64_t k, T alpha, MatRef<const T> a,
+                 MatRef<const T> b, T beta, MatRef<T> c, const GemmBlocking& bs, UKernel ukernel,
+                 int nthreads) {
+  if (m == 0 || n == 0) return;
+  if (k == 0 || alpha == T(0)) {
+    scale_c(m, n, beta, c);
+    return;
+  }
+  const std::int64_t MR = bs.mr, NR = bs.nr;
+  const std::int64_t MC = std::max(MR, bs.mc / MR * MR), NC = std::max(NR, bs.nc / NR * NR);
+  const std::int64_t KC = std::max<std::int64_t>(1, bs.kc);
+  const std::int64_t mc_max = std::min(MC, (m + MR - 1) / MR * MR);
+  const std::int64_t nc_max = std::min(NC, (n + NR - 1) / NR * NR);
+  const std::int64_t kc_max = std::min(KC, k);
+  T* ap =
+      static_cast<T*>(gemm_scratch(0).get(sizeof(T) * static_cast<std::size_t>(mc_max * kc_max)));
+  T* bp =
+      static_cast<T*>(gemm_scratch(1).get(sizeof(T) * static_cast<std::size_t>(nc_max * kc_max)));
+
+  // Body run by each of `team` threads (tid in [0, team)).
+  auto body = [&](int tid, int team, auto&& barrier) {
+    for (std::int64_t jc = 0; jc < n; jc += NC) {
+      const std::int64_t nc = std::min(NC, n - jc);
+      const std::int64_t n_slivers = (nc + NR - 1) / NR;
+      for (std::int64_t pc = 0; pc < k; pc += KC) {
+        const std::int64_t kc = std::min(KC, k - pc);
+        const T beta_pc = pc == 0 ? beta : T(1);
+        barrier();  // everyone is done with the previous B panel
+        for (std::int64_t s = tid; s < n_slivers; s += team) {
+          const std::int64_t j0 = s * NR;
+          pack_b(kc, std::min(NR, nc - j0), b.p + pc * b.rs + (jc + j0) * b.cs, b.rs, b.cs, NR,
+                 bp + s * NR * kc);
+        }
+        for (std::int64_t ic = 0; ic < m; ic += MC) {
+          const std::int64_t mc = std::min(MC, m - ic);
+          const std::int64_t m_slivers = (mc + MR - 1) / MR;
+          barrier();  // the previous A block is no longer read
+          for (std::int64_t s = tid; s < m_slivers; s += team) {
+            const std::int64_t i0 = s * MR;
+            pack_a(std::min(MR, mc - i0), kc, a.p + (ic + i0) * a.rs + pc * a.cs, a.rs, a.cs, MR,
+                   ap + s * MR * kc);
+          }
+          barrier();  // A block and B panel are packed
+          // Split the jr×ir grid of micro-tiles.
+          const bool split_jr = n_slivers >= team;
+          const std::int64_t jr_lo = split_jr ? n_slivers * tid / team : 0;
+          const std::int64_t jr_hi = split_jr ? n_slivers * (tid + 1) / team : n_slivers;
+          const std::int64_t ir_lo = split_jr ? 0 : m_slivers * tid / team;
+          const std::int64_t ir_hi = split_jr ? m_slivers : m_slivers * (tid + 1) / team;
+          for (std::int64_t jr = jr_lo; jr < jr_hi; ++jr) {  // loop 2: B sliver in L1
+            const std::int64_t j0 = jr * NR;
+            const T* b_sliver = bp + jr * NR * kc;
+            for (std::int64_t ir = ir_lo; ir < ir_hi; ++ir) {  // loop 1: A sliver from L2
+              const std::int64_t i0 = ir * MR;
+              ukernel(kc, ap + ir * MR * kc, b_sliver, c.p + (ic + i0) * c.rs + (jc + j0) * c.cs,
+                      c.rs, c.cs, std::min(MR, mc - i0), std::min(NR, nc - j0), alpha, beta_pc);
+            }
+          }
+        }
+      }
+    }
+  };
+
+#if EMBER_HAS_OPENMP
+  if (nthreads > 1) {
+#pragma omp parallel num_threads(nthreads)
+    body(omp_get_thread_num(), omp_get_num_threads(), [] {
+#pragma omp barrier
+    });
+    return;
+  }
+#endif
+  (void)nthreads;
+  body(0, 1, [] {});
+}
+
+}  // namespace ember::detail

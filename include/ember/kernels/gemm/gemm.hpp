@@ -1,0 +1,238 @@
+// ember/kernels/gemm/gemm.hpp — matrix products: BLAS-style gemm, batched gemm, matmul, linear.
+// Layer: kernels/gemm (the entry point; includes the driver and the dispatch table).
+//
+//   gemm(m, n, k, alpha, a, rs_a, cs_a, b, rs_b, cs_b, beta, c, rs_c, cs_c)   any strides
+//   gemm(Layout, Trans, Trans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)  BLAS convention
+//   gemm(alpha, A, B, beta, C)              on 2-D tensors (views with any strides)
+//   gemm_batched(alpha, A, B, beta, C)      on 3-D tensors: a strided batch
+//   matmul(a, b)                            torch.matmul semantics, batch dims broadcast
+//   linear(x, w, bias)                      x · wᵀ + bias, as torch.nn.functional.linear
+//
+// float runs the packed Goto/BLIS driver with the micro-kernel picked at run time
+// (dispatch.hpp); double and the integer types run the same driver with the portable reference
+// kernel. As in BLAS, beta == 0 means C is not read (NaN or garbage in C does not propagate),
+// and C must not overlap A or B (the tensor entry points check it).
+#pragma once
+
+#include <string_view>
+
+#include "ember/core/factory.hpp"
+#include "ember/core/tensor.hpp"
+#include "ember/kernels/gemm/dispatch.hpp"
+#include "ember/kernels/gemm/driver.hpp"
+#include "ember/kernels/parallel.hpp"
+
+namespace ember {
+
+/// Storage order of the matrices in the BLAS-style gemm.
+enum class Layout { RowMajor, ColMajor };
+/// Whether an operand is used as stored or transposed.
+enum class Trans { No, Yes };
+
+namespace detail {
+
+/// Tests force tiny cache blocks through this to reach every edge path at small sizes.
+inline GemmBlocking*& gemm_blocking_override() {
+  static GemmBlocking* override_blocks = nullptr;
+  return override_blocks;
+}
+
+/// Problems below this many multiply-adds run on one thread: at ~2 µs per OpenMP fork/join
+/// and barrier round, a second thread cannot pay for itself below ~1 M multiply-adds.
+inline constexpr std::int64_t kGemmParallelMacs = 1 << 20;
+
+inline int gemm_threads(std::int64_t m, std::int64_t n, std::int64_t k) {
+  if (m * n * k < kGemmParallelMacs) return 1;
+  return num_threads();
+}
+
+template <class T>
+GemmBlocking effective_blocking(GemmBlocking bs) {
+  if (const GemmBlocking* o = gemm_blocking_override()) {
+    bs.mc = o->mc;
+    bs.kc = o->kc;
+    bs.nc = o->nc;
+  }
+  return bs;
+}
+
+template <class T>
+void gemm_dispatch(std::int64_t m, std::int64_t n, std::int64_t k, T alpha, MatRef<const T> a,
+                   MatRef<const T> b, T beta, MatRef<T> c, int nthreads) {
+  if constexpr (std::is_same_v<T, float>) {
+    const GemmKernelF32& kern = kernel_table(gemm_isa());
+    gemm_driver<float>(m, n, k, alpha, a, b, beta, c, effective_blocking<T>(kern.blocking), kern.fn,
+                       nthreads);
+  } else {
+    constexpr int kMR = 4, kNR = 8;
+    gemm_driver<T>(m, n, k, alpha, a, b, beta, c,
+                   effective_blocking<T>(GemmBlocking{kMR, kNR, 128, 256, 2048}),
+                   &ukernel_ref<T, kMR, kNR>, nthreads);
+  }
+}
+
+}  // namespace detail
+
+/// C = alpha·A·B + beta·C with explicit strides (in elements): A(i,p) = a[i*rs_a + p*cs_a],
+/// B(p,j) = b[p*rs_b + j*cs_b], C(i,j) = c[i*rs_c + j*cs_c]. A is m×k, B k×n, C m×n.
+///
+///     ember::gemm(m, n, k, 1.0f, a, k, 1, b, n, 1, 0.0f, c, n, 1);   // row-major C = A·B
+template <Numeric T>
+void gemm(std::int64_t m, std::int64_t n, std::int64_t k, T alpha, const T* a, std::int64_t rs_a,
+          std::int64_t cs_a, const T* b, std::int64_t rs_b, std::int64_t cs_b, T beta, T* c,
+          std::int64_t rs_c, std::int64_t cs_c) {
+  EMBER_CHECK(m >= 0 && n >= 0 && k >= 0, "gemm", "negative size m=", m, " n=", n, " k=", k);
+  detail::gemm_dispatch<T>(m, n, k, alpha, {a, rs_a, cs_a}, {b, rs_b, cs_b}, beta, {c, rs_c, cs_c},
+                           detail::gemm_threads(m, n, k));
+}
+
+/// BLAS-convention gemm: C = alpha·op(A)·op(B) + beta·C, with leading dimensions.
+template <Numeric T>
+void gemm(Layout layout, Trans trans_a, Trans trans_b, std::int64_t m, std::int64_t n,
+          std::int64_t k, T alpha, const T* a, std::int64_t lda, const T* b, std::int64_t ldb,
+          T beta, T* c, std::int64_t ldc) {
+  const bool row = layout == Layout::RowMajor;
+  const std::int64_t a_rows = trans_a == Trans::No ? m : k, a_cols = trans_a == Trans::No ? k : m;
+  const std::int64_t b_rows = trans_b == Trans::No ? k : n, b_cols = trans_b == Trans::No ? n : k;
+  auto check_ld = [&](const char* name, std::int64_t ld, std::int64_t rows, std::int64_t cols) {
+    const std::int64_t need = std::max<std::int64_t>(1, row ? cols : rows);
+    EMBER_CHECK(ld >= need, "gemm", name, "=", ld, " is smaller than ", need, " (a ", rows, "x",
+                cols, " ", row ? "row" : "column", "-major matrix)");
+  };
+  check_ld("lda", lda, a_rows, a_cols);
+  check_ld("ldb", ldb, b_rows, b_cols);
+  check_ld("ldc", ldc, m, n);
+  // Strides of the stored matrix, then swapped if it is used transposed.
+  auto strides = [&](std::int64_t ld, Trans t) {
+    std::int64_t rs = row ? ld : 1, cs = row ? 1 : ld;
+    if (t == Trans::Yes) std::swap(rs, cs);
+    return std::pair{rs, cs};
+  };
+  auto [rs_a, cs_a] = strides(lda, trans_a);
+  auto [rs_b, cs_b] = strides(ldb, trans_b);
+  auto [rs_c, cs_c] = strides(ldc, Trans::No);
+  gemm<T>(m, n, k, alpha, a, rs_a, cs_a, b, rs_b, cs_b, beta, c, rs_c, cs_c);
+}
+
+namespace detail {
+template <class T, class U>
+bool overlaps(const Tensor<T>& x, const Tensor<U>& y) {
+  if constexpr (!std::is_same_v<T, U>) {
+    return false;
+  } else {
+    return x.numel() > 0 && y.numel() > 0 && x.storage().same(y.storage());
+  }
+}
+}  // namespace detail
+
+/// C = alpha·A·B + beta·C on 2-D tensors of any strides: A [m,k], B [k,n], C [m,n].
+template <Numeric T>
+void gemm(T alpha, const Tensor<T>& a, const Tensor<T>& b, T beta, const Tensor<T>& c) {
+  EMBER_CHECK(a.dim() == 2 && b.dim() == 2 && c.dim() == 2, "gemm", "expects 2-D tensors, got ",
+              a.shape(), ", ", b.shape(), " and ", c.shape());
+  EMBER_CHECK(a.size(1) == b.size(0) && c.size(0) == a.size(0) && c.size(1) == b.size(1), "gemm",
+              "shapes ", a.shape(), " · ", b.shape(), " do not give ", c.shape());
+  EMBER_CHECK(!detail::overlaps(c, a) && !detail::overlaps(c, b), "gemm",
+              "the output must not share memory with an input");
+  c.check_writable("gemm");
+  gemm<T>(a.size(0), b.size(1), a.size(1), alpha, a.data(), a.stride(0), a.stride(1), b.data(),
+          b.stride(0), b.stride(1), beta, c.data(), c.stride(0), c.stride(1));
+}
+
+/// Strided-batched gemm on 3-D tensors: C[i] = alpha·A[i]·B[i] + beta·C[i] for every i.
+/// A [batch,m,k], B [batch,k,n], C [batch,m,n]; A or B may have batch stride 0 (expanded).
+/// Small products run in parallel across the batch, large ones in parallel inside each gemm.
+template <Numeric T>
+void gemm_batched(T alpha, const Tensor<T>& a, const Tensor<T>& b, T beta, const Tensor<T>& c) {
+  EMBER_CHECK(a.dim() == 3 && b.dim() == 3 && c.dim() == 3, "gemm_batched",
+              "expects 3-D tensors, got ", a.shape(), ", ", b.shape(), " and ", c.shape());
+  const std::int64_t batch = c.size(0), m = c.size(1), n = c.size(2), k = a.size(2);
+  EMBER_CHECK(a.size(0) == batch && b.size(0) == batch && a.size(1) == m && b.size(1) == k &&
+                  b.size(2) == n,
+              "gemm_batched", "shapes ", a.shape(), " · ", b.shape(), " do not give ", c.shape());
+  EMBER_CHECK(!detail::overlaps(c, a) && !detail::overlaps(c, b), "gemm_batched",
+              "the output must not share memory with an input");
+  c.check_writable("gemm_batched");
+  const bool inner_parallel = detail::gemm_threads(m, n, k) > 1;
+  auto one = [&](std::int64_t i, int threads) {
+    detail::gemm_dispatch<T>(m, n, k, alpha, {a.data() + i * a.stride(0), a.stride(1), a.stride(2)},
+                             {b.data() + i * b.stride(0), b.stride(1), b.stride(2)}, beta,
+                             {c.data() + i * c.stride(0), c.stride(1), c.stride(2)}, threads);
+  };
+  if (inner_parallel) {
+    for (std::int64_t i = 0; i < batch; ++i) one(i, num_threads());
+  } else {
+    const std::int64_t grain =
+        std::max<std::int64_t>(1, detail::kGemmParallelMacs / std::max<std::int64_t>(1, m * n * k));
+    parallel_for(0, batch, grain, [&](std::int64_t lo, std::int64_t hi) {
+      for (std::int64_t i = lo; i < hi; ++i) one(i, 1);
+    });
+  }
+}
+
+/// Matrix product with torch.matmul's rules:
+///   1-D·1-D → dot product (0-d); 2-D·2-D → matrix product; 1-D·2-D and 2-D·1-D treat the
+///   vector as a row / column and drop that dim; N-d operands are stacks of matrices whose
+///   batch dims broadcast (NumPy rules).
+///
+///     auto y = ember::matmul(x, w);   // x [B,T,C], w [C,D] → y [B,T,D]
+template <Numeric T>
+Tensor<T> matmul(const Tensor<T>& a_in, const Tensor<T>& b_in) {
+  EMBER_CHECK(a_in.dim() >= 1 && b_in.dim() >= 1, "matmul",
+              "both operands need at least 1 dim, got ", a_in.shape(), " and ", b_in.shape());
+  const bool a_vec = a_in.dim() == 1, b_vec = b_in.dim() == 1;
+  Tensor<T> a = a_vec ? a_in.unsqueeze(0) : a_in;  // [k] → [1,k]
+  Tensor<T> b = b_vec ? b_in.unsqueeze(1) : b_in;  // [k] → [k,1]
+  const std::int64_t m = a.size(-2), k = a.size(-1), n = b.size(-1);
+  EMBER_CHECK(b.size(-2) == k, "matmul", "shapes ", a_in.shape(), " and ", b_in.shape(),
+              " cannot be multiplied (", k, " != ", b.size(-2), ")");
+  // Broadcast the batch dims.
+  Shape a_batch(a.shape().begin(), a.shape().end() - 2),
+      b_batch(b.shape().begin(), b.shape().end() - 2);
+  Shape batch = broadcast_shapes(a_batch, b_batch, "matmul");
+  Shape a_full = batch, b_full = batch, out_shape = batch;
+  a_full.push_back(m);
+  a_full.push_back(k);
+  b_full.push_back(k);
+  b_full.push_back(n);
+  out_shape.push_back(m);
+  out_shape.push_back(n);
+  const std::int64_t nb = batch.numel();
+  Tensor<T> out = Tensor<T>::empty(out_shape);
+  Tensor<T> a3 = a.expand(a_full), b3 = b.expand(b_full);
+  // Flatten the batch dims to one; reshape views when the batch strides allow it (always for
+  // contiguous or expanded-scalar batches), else copies.
+  a3 = a3.reshape({nb, m, k});
+  b3 = b3.reshape({nb, k, n});
+  gemm_batched<T>(T(1), a3, b3, T(0), out.view({nb, m, n}));
+  Shape result = batch;
+  if (!a_vec) result.push_back(m);
+  if (!b_vec) result.push_back(n);
+  return out.view(result);
+}
+
+/// y = x·wᵀ + bias (torch.nn.functional.linear): x [..., in], w [out, in], bias [out] (optional,
+/// pass an empty tensor to skip) → y [..., out]. One gemm with beta = 1 over the bias rows.
+template <Numeric T>
+Tensor<T> linear(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& bias = Tensor<T>()) {
+  EMBER_CHECK(x.dim() >= 1 && w.dim() == 2, "linear", "expects x [..., in] and w [out, in], got ",
+              x.shape(), " and ", w.shape());
+  const std::int64_t in = x.size(-1), out_features = w.size(0);
+  EMBER_CHECK(w.size(1) == in, "linear", "x ", x.shape(), " and weight ", w.shape(),
+              " disagree on in_features (", in, " != ", w.size(1), ")");
+  const bool has_bias = bias.numel() > 0 || bias.dim() != 1;
+  if (has_bias) {
+    EMBER_CHECK(bias.dim() == 1 && bias.size(0) == out_features, "linear", "bias ", bias.shape(),
+                " does not match out_features ", out_features);
+  }
+  Shape out_shape = x.shape();
+  out_shape[out_shape.rank() - 1] = out_features;
+  Tensor<T> y = Tensor<T>::empty(out_shape);
+  Tensor<T> x2 = x.reshape({-1, in});
+  Tensor<T> y2 = y.view({-1, out_features});
+  if (has_bias) y2.copy_(bias);
+  gemm<T>(T(1), x2, w.t(), has_bias ? T(1) : T(0), y2);
+  return y;
+}
+
+}  // namespace ember

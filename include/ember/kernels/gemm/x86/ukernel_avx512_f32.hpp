@@ -1,0 +1,82 @@
+// ember/kernels/gemm/x86/ukernel_avx512_f32.hpp — AVX-512 fp32 micro-kernels, MR × (16·NV).
+// Layer: kernels/gemm. Compiled with a function-level target attribute, so a program built
+// without -mavx512f still contains this code and dispatch.hpp calls it only on CPUs that have
+// AVX-512. The functions live in namespace `avx512`, so their (inline) identity carries the ISA:
+// two translation units built with different -m flags define them identically, and the linker
+// cannot merge them with an SSE2 twin (numpy#25274, pytorch#14436).
+//
+// Contract: ukernel_ref.hpp. Register use for the registered 14×32 tile: 28 zmm accumulators
+// (14 rows × 2 vectors of 16 floats), 2 zmm for the B row, A broadcast from memory — 30 of 32
+// registers. Per k step: 2 loads + 14 broadcasts feed 28 FMAs (14 cycles on 2 FMA pipes).
+#pragma once
+
+#include <immintrin.h>
+
+#include <cstdint>
+
+namespace ember::detail::avx512 {
+
+#define EMBER_TARGET_AVX512 __attribute__((target("avx512f,avx512vl,avx512dq,fma")))
+
+// The n-edge mask for vector v of a tile whose last valid column is n_cur - 1.
+EMBER_TARGET_AVX512 inline __mmask16 column_mask(std::int64_t n_cur, int v) {
+  const std::int64_t left = n_cur - 16 * v;
+  if (left >= 16) return static_cast<__mmask16>(0xffff);
+  if (left <= 0) return 0;
+  return static_cast<__mmask16>((1u << left) - 1u);
+}
+
+template <int MR, int NV>
+EMBER_TARGET_AVX512 inline void ukernel_f32(std::int64_t k, const float* a, const float* b,
+                                            float* c, std::int64_t rs_c, std::int64_t cs_c,
+                                            std::int64_t m_cur, std::int64_t n_cur, float alpha,
+                                            float beta) {
+  __m512 acc[MR][NV];
+  for (int i = 0; i < MR; ++i)
+    for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_setzero_ps();
+
+  // Main loop over the depth: one row of the B sliver (NV vectors, from L1) against MR
+  // broadcast elements of the A sliver (streamed from L2).
+  for (std::int64_t p = 0; p < k; ++p) {
+    __m512 bv[NV];
+    for (int v = 0; v < NV; ++v) bv[v] = _mm512_load_ps(b + 16 * v);
+    for (int i = 0; i < MR; ++i) {
+      const __m512 ai = _mm512_set1_ps(a[i]);
+      for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_fmadd_ps(ai, bv[v], acc[i][v]);
+    }
+    a += MR;
+    b += 16 * NV;
+  }
+
+  const __m512 valpha = _mm512_set1_ps(alpha);
+  const __m512 vbeta = _mm512_set1_ps(beta);
+  if (cs_c == 1) {
+    // Row-major C: masked loads and stores clip the n edge at no cost; rows ≥ m_cur are skipped.
+    for (int i = 0; i < MR; ++i) {
+      if (i >= m_cur) break;
+      float* ci = c + i * rs_c;
+      for (int v = 0; v < NV; ++v) {
+        const __mmask16 mask = column_mask(n_cur, v);
+        if (mask == 0) break;
+        __m512 r = _mm512_mul_ps(valpha, acc[i][v]);
+        if (beta != 0.0f) r = _mm512_fmadd_ps(vbeta, _mm512_maskz_loadu_ps(mask, ci + 16 * v), r);
+        _mm512_mask_storeu_ps(ci + 16 * v, mask, r);
+      }
+    }
+  } else {
+    // Strided C (e.g. column-major): spill the tile and write element by element.
+    alignas(64) float tile[MR][16 * NV];
+    for (int i = 0; i < MR; ++i)
+      for (int v = 0; v < NV; ++v) _mm512_store_ps(&tile[i][16 * v], acc[i][v]);
+    for (std::int64_t i = 0; i < m_cur; ++i) {
+      for (std::int64_t j = 0; j < n_cur; ++j) {
+        float& cij = c[i * rs_c + j * cs_c];
+        cij = beta == 0.0f ? alpha * tile[i][j] : alpha * tile[i][j] + beta * cij;
+      }
+    }
+  }
+}
+
+#undef EMBER_TARGET_AVX512
+
+}  // namespace ember::detail::avx512
