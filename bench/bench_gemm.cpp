@@ -14,6 +14,8 @@
 
 #include <Eigen/Core>
 
+#include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -112,6 +114,14 @@ std::string name(const char* impl, int threads, const Shape3& s) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Tuning aid: EMBER_GEMM_BLOCKS=mc,kc,nc overrides the kernel's cache blocks for this run.
+  static ember::GemmBlocking tuned;
+  if (const char* env = std::getenv("EMBER_GEMM_BLOCKS")) {
+    tuned = ember::detail::kernel_table(ember::gemm_isa()).blocking;
+    if (std::sscanf(env, "%ld,%ld,%ld", &tuned.mc, &tuned.kc, &tuned.nc) == 3) {
+      ember::detail::gemm_blocking_override() = &tuned;
+    }
+  }
   const std::vector<Shape3> shapes = {
       {64, 64, 64},       {128, 128, 128},  {256, 256, 256}, {512, 512, 512}, {1024, 1024, 1024},
       {2048, 2048, 2048}, {32, 128, 128},   {256, 128, 512}, {512, 256, 256}, {2048, 256, 1024},

@@ -21,6 +21,7 @@
 
 #include "ember/core/error.hpp"
 #include "ember/kernels/gemm/blocking.hpp"
+#include "ember/kernels/gemm/driver.hpp"
 #include "ember/kernels/gemm/ukernel_ref.hpp"
 
 #if defined(__x86_64__) || defined(_M_X64)
@@ -50,27 +51,50 @@ constexpr std::string_view isa_name(Isa isa) {
 
 namespace detail {
 
-using UKernelF32 = void (*)(std::int64_t k, const float* a, const float* b, float* c,
-                            std::int64_t rs_c, std::int64_t cs_c, std::int64_t m_cur,
-                            std::int64_t n_cur, float alpha, float beta);
+/// The four forms (packed or in-place A and B) of a kernel template K<PackedA, PackedB>.
+template <class T, template <bool, bool> class K>
+constexpr UKernelSet<T> kernel_set() {
+  return {{{K<false, false>::run, K<false, true>::run}, {K<true, false>::run, K<true, true>::run}}};
+}
+
+template <class T, int MR, int NR>
+struct RefKernel {
+  template <bool PA, bool PB>
+  struct K {
+    static constexpr UKernel<T> run = &ukernel_ref<T, MR, NR, PA, PB>;
+  };
+};
 
 /// One row of the kernel table.
 struct GemmKernelF32 {
   const char* name;
   Isa isa;
-  UKernelF32 fn;
+  UKernelSet<float> kernels;
   GemmBlocking blocking;
 };
 
+#if EMBER_GEMM_X86
+template <bool PA, bool PB>
+struct Avx512Kernel {
+  static constexpr UKernel<float> run = &avx512::ukernel_f32<14, 2, PA, PB>;
+};
+template <bool PA, bool PB>
+struct Avx2Kernel {
+  static constexpr UKernel<float> run = &avx2::ukernel_f32<6, 2, PA, PB>;
+};
+#endif
+
 inline const GemmKernelF32& kernel_table(Isa isa) {
-  static const GemmKernelF32 generic{
-      "ukernel_ref_f32_8x8", Isa::Generic, &ukernel_ref<float, 8, 8>, {8, 8, 256, 256, 2048}};
+  static const GemmKernelF32 generic{"ukernel_ref_f32_8x8",
+                                     Isa::Generic,
+                                     kernel_set<float, RefKernel<float, 8, 8>::K>(),
+                                     {8, 8, 256, 256, 2048}};
 #if EMBER_GEMM_X86
   static const GemmKernelF32 avx2{
-      "ukernel_avx2_f32_6x16", Isa::Avx2, &avx2::ukernel_f32<6, 2>, {6, 16, 288, 256, 3072}};
+      "ukernel_avx2_f32_6x16", Isa::Avx2, kernel_set<float, Avx2Kernel>(), {6, 16, 288, 256, 3072}};
   static const GemmKernelF32 avx512{"ukernel_avx512_f32_14x32",
                                     Isa::Avx512,
-                                    &avx512::ukernel_f32<14, 2>,
+                                    kernel_set<float, Avx512Kernel>(),
                                     {14, 32, 504, 384, 3072}};
   if (isa == Isa::Avx512) return avx512;
   if (isa == Isa::Avx2) return avx2;

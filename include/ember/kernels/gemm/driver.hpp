@@ -62,7 +62,8 @@ class ScratchBuffer {
 };
 
 inline ScratchBuffer& gemm_scratch(int slot) {
-  thread_local ScratchBuffer buffers[2];  // [0]: packed A block, [1]: packed B panel
+  // [0]: packed A block, [1]: packed B panel, [2]: one packed edge sliver of an in-place B.
+  thread_local ScratchBuffer buffers[3];
   return buffers[slot];
 }
 
@@ -77,11 +78,39 @@ void scale_c(std::int64_t m, std::int64_t n, T beta, MatRef<T> c) {
   }
 }
 
-/// The five loops. `ukernel` follows the contract in ukernel_ref.hpp; `bs` gives its tile.
-template <class T, class UKernel>
+/// One micro-kernel signature for every ISA and type (contract: ukernel_ref.hpp).
+template <class T>
+using UKernel = void (*)(std::int64_t k, const T* a, std::int64_t rs_a, const T* b,
+                         std::int64_t rs_b, T* c, std::int64_t rs_c, std::int64_t cs_c,
+                         std::int64_t m_cur, std::int64_t n_cur, T alpha, T beta);
+
+/// A kernel in its four forms: fn[packed_a][packed_b].
+template <class T>
+struct UKernelSet {
+  UKernel<T> fn[2][2];
+};
+
+/// Whether to read A and B in place instead of packing them. Packing costs about one cycle per
+/// element; it pays when the packed block is reused by many micro-kernel calls. A's block is
+/// reused once per NR-wide sliver of B, B's panel once per MR-tall sliver of A, so with n ≤ 4·NR
+/// (resp. m ≤ 4·MR) packing would cost a large fraction of the arithmetic. In place needs unit
+/// column stride (a row-major operand).
+struct PackPlan {
+  bool pack_a = true, pack_b = true;
+};
+inline PackPlan plan_packing(std::int64_t m, std::int64_t n, std::int64_t cs_a, std::int64_t cs_b,
+                             const GemmBlocking& bs) {
+  PackPlan plan;
+  plan.pack_a = !(cs_a == 1 && n <= 4 * bs.nr);
+  plan.pack_b = !(cs_b == 1 && m <= 4 * bs.mr);
+  return plan;
+}
+
+/// The five loops. `kernels` follows the contract in ukernel_ref.hpp; `bs` gives its tile.
+template <class T>
 void gemm_driver(std::int64_t m, std::int64_t n, std::int64_t k, T alpha, MatRef<const T> a,
-                 MatRef<const T> b, T beta, MatRef<T> c, const GemmBlocking& bs, UKernel ukernel,
-                 int nthreads) {
+                 MatRef<const T> b, T beta, MatRef<T> c, const GemmBlocking& bs,
+                 const UKernelSet<T>& kernels, int nthreads) {
   if (m == 0 || n == 0) return;
   if (k == 0 || alpha == T(0)) {
     scale_c(m, n, beta, c);
@@ -90,13 +119,17 @@ void gemm_driver(std::int64_t m, std::int64_t n, std::int64_t k, T alpha, MatRef
   const std::int64_t MR = bs.mr, NR = bs.nr;
   const std::int64_t MC = std::max(MR, bs.mc / MR * MR), NC = std::max(NR, bs.nc / NR * NR);
   const std::int64_t KC = std::max<std::int64_t>(1, bs.kc);
+  const PackPlan plan = plan_packing(m, n, a.cs, b.cs, bs);
+  const UKernel<T> ukernel = kernels.fn[plan.pack_a][plan.pack_b];
   const std::int64_t mc_max = std::min(MC, (m + MR - 1) / MR * MR);
   const std::int64_t nc_max = std::min(NC, (n + NR - 1) / NR * NR);
   const std::int64_t kc_max = std::min(KC, k);
-  T* ap =
-      static_cast<T*>(gemm_scratch(0).get(sizeof(T) * static_cast<std::size_t>(mc_max * kc_max)));
-  T* bp =
-      static_cast<T*>(gemm_scratch(1).get(sizeof(T) * static_cast<std::size_t>(nc_max * kc_max)));
+  T* ap = plan.pack_a ? static_cast<T*>(gemm_scratch(0).get(
+                            sizeof(T) * static_cast<std::size_t>(mc_max * kc_max)))
+                      : nullptr;
+  T* bp = plan.pack_b ? static_cast<T*>(gemm_scratch(1).get(
+                            sizeof(T) * static_cast<std::size_t>(nc_max * kc_max)))
+                      : nullptr;
 
   // Body run by each of `team` threads (tid in [0, team)).
   auto body = [&](int tid, int team, auto&& barrier) {
@@ -106,22 +139,26 @@ void gemm_driver(std::int64_t m, std::int64_t n, std::int64_t k, T alpha, MatRef
       for (std::int64_t pc = 0; pc < k; pc += KC) {
         const std::int64_t kc = std::min(KC, k - pc);
         const T beta_pc = pc == 0 ? beta : T(1);
-        barrier();  // everyone is done with the previous B panel
-        for (std::int64_t s = tid; s < n_slivers; s += team) {
-          const std::int64_t j0 = s * NR;
-          pack_b(kc, std::min(NR, nc - j0), b.p + pc * b.rs + (jc + j0) * b.cs, b.rs, b.cs, NR,
-                 bp + s * NR * kc);
+        if (plan.pack_b) {
+          barrier();  // everyone is done with the previous B panel
+          for (std::int64_t s = tid; s < n_slivers; s += team) {
+            const std::int64_t j0 = s * NR;
+            pack_b(kc, std::min(NR, nc - j0), b.p + pc * b.rs + (jc + j0) * b.cs, b.rs, b.cs, NR,
+                   bp + s * NR * kc);
+          }
         }
         for (std::int64_t ic = 0; ic < m; ic += MC) {
           const std::int64_t mc = std::min(MC, m - ic);
           const std::int64_t m_slivers = (mc + MR - 1) / MR;
-          barrier();  // the previous A block is no longer read
-          for (std::int64_t s = tid; s < m_slivers; s += team) {
-            const std::int64_t i0 = s * MR;
-            pack_a(std::min(MR, mc - i0), kc, a.p + (ic + i0) * a.rs + pc * a.cs, a.rs, a.cs, MR,
-                   ap + s * MR * kc);
+          if (plan.pack_a) {
+            barrier();  // the previous A block is no longer read
+            for (std::int64_t s = tid; s < m_slivers; s += team) {
+              const std::int64_t i0 = s * MR;
+              pack_a(std::min(MR, mc - i0), kc, a.p + (ic + i0) * a.rs + pc * a.cs, a.rs, a.cs, MR,
+                     ap + s * MR * kc);
+            }
           }
-          barrier();  // A block and B panel are packed
+          if (plan.pack_a || plan.pack_b) barrier();  // the packed blocks are complete
           // Split the jr×ir grid of micro-tiles.
           const bool split_jr = n_slivers >= team;
           const std::int64_t jr_lo = split_jr ? n_slivers * tid / team : 0;
@@ -129,12 +166,25 @@ void gemm_driver(std::int64_t m, std::int64_t n, std::int64_t k, T alpha, MatRef
           const std::int64_t ir_lo = split_jr ? 0 : m_slivers * tid / team;
           const std::int64_t ir_hi = split_jr ? m_slivers : m_slivers * (tid + 1) / team;
           for (std::int64_t jr = jr_lo; jr < jr_hi; ++jr) {  // loop 2: B sliver in L1
-            const std::int64_t j0 = jr * NR;
-            const T* b_sliver = bp + jr * NR * kc;
+            const std::int64_t j0 = jr * NR, n_cur = std::min(NR, nc - j0);
+            const T* b_sliver =
+                plan.pack_b ? bp + jr * NR * kc : b.p + pc * b.rs + (jc + j0) * b.cs;
+            UKernel<T> kern = ukernel;
+            if (!plan.pack_b && n_cur < NR) {
+              // In-place B slivers must be full width; pack this edge one (k×NR, zero-padded)
+              // into a per-thread buffer and use the packed-B form of the kernel.
+              T* edge = static_cast<T*>(
+                  gemm_scratch(2).get(sizeof(T) * static_cast<std::size_t>(NR * kc)));
+              pack_b(kc, n_cur, b_sliver, b.rs, b.cs, NR, edge);
+              b_sliver = edge;
+              kern = kernels.fn[plan.pack_a][true];
+            }
             for (std::int64_t ir = ir_lo; ir < ir_hi; ++ir) {  // loop 1: A sliver from L2
               const std::int64_t i0 = ir * MR;
-              ukernel(kc, ap + ir * MR * kc, b_sliver, c.p + (ic + i0) * c.rs + (jc + j0) * c.cs,
-                      c.rs, c.cs, std::min(MR, mc - i0), std::min(NR, nc - j0), alpha, beta_pc);
+              const T* a_sliver =
+                  plan.pack_a ? ap + ir * MR * kc : a.p + (ic + i0) * a.rs + pc * a.cs;
+              kern(kc, a_sliver, a.rs, b_sliver, b.rs, c.p + (ic + i0) * c.rs + (jc + j0) * c.cs,
+                   c.rs, c.cs, std::min(MR, mc - i0), n_cur, alpha, beta_pc);
             }
           }
         }

@@ -61,13 +61,15 @@ void gemm_dispatch(std::int64_t m, std::int64_t n, std::int64_t k, T alpha, MatR
                    MatRef<const T> b, T beta, MatRef<T> c, int nthreads) {
   if constexpr (std::is_same_v<T, float>) {
     const GemmKernelF32& kern = kernel_table(gemm_isa());
-    gemm_driver<float>(m, n, k, alpha, a, b, beta, c, effective_blocking<T>(kern.blocking), kern.fn,
-                       nthreads);
+    gemm_driver<float>(m, n, k, alpha, a, b, beta, c, effective_blocking<T>(kern.blocking),
+                       kern.kernels, nthreads);
   } else {
     constexpr int kMR = 4, kNR = 8;
+    static constexpr UKernelSet<T> portable_kernels =
+        kernel_set<T, RefKernel<T, kMR, kNR>::template K>();
     gemm_driver<T>(m, n, k, alpha, a, b, beta, c,
-                   effective_blocking<T>(GemmBlocking{kMR, kNR, 128, 256, 2048}),
-                   &ukernel_ref<T, kMR, kNR>, nthreads);
+                   effective_blocking<T>(GemmBlocking{kMR, kNR, 128, 256, 2048}), portable_kernels,
+                   nthreads);
   }
 }
 
