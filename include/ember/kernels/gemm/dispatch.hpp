@@ -4,14 +4,17 @@
 // (generic|avx2|avx512) or ember::set_gemm_isa() can force a lower ISA for tests and benchmarks;
 // gemm_kernel_name() says which kernel runs.
 //
-// Block sizes, with the reasoning (caches of the development machine: L1d 48 KiB, L2 ≥ 1 MiB per
-// core, L3 shared):
-//   avx512 14×32: KC = 384 → the B sliver (KC×32 floats = 48 KiB) streams through L1 while the A
-//                 sliver (14×384 floats = 21 KiB) is reused from L1 across it;
-//                 MC = 14·36 = 504 → packed A 504×384×4 B = 756 KiB stays in L2 (1 MiB);
-//                 NC = 3072 → packed B 384×3072×4 B = 4.5 MiB in L3, shared by the threads.
-//   avx2 6×16 and generic 8×8: smaller tiles, same cache reasoning.
-// The figures these reach are in bench_gemm and the README.
+// Block sizes, with the reasoning (development machine: L1d 48 KiB, L2 2 MiB per core, L3
+// shared; ../shared/MACHINE.md's Zen 5 has a 1 MiB L2). The driver keeps one MR×KC sliver of A
+// in L1 and streams KC×NR slivers of the packed KC×NC panel of B past it (driver.hpp):
+//   avx512 14×32: KC = 256 → the A sliver is 14 KiB of L1, each B sliver 32 KiB streamed;
+//                 NC = 1024 → the B panel is 1 MiB (L2); MC = 14·72 = 1008 → the A block is
+//                 1 MiB (L3). Chosen by measurement among KC ∈ {256, 320, 384, 512},
+//                 NC ∈ {320 … 3072} with bench_gemm (EMBER_GEMM_BLOCKS=mc,kc,nc): 1024³ went
+//                 from 191 (504, 384, 3072) to 196 GFLOP/s, 128×768×3072 from 151 to 159.
+//   avx2 6×16 and generic 8×8: the same reasoning with their tiles (not tuned: this machine
+//                 runs the AVX-512 kernel).
+// The figures these reach are in the README (bench_gemm).
 #pragma once
 
 #include <atomic>
@@ -88,10 +91,12 @@ inline const GemmKernelF32& kernel_table(Isa isa) {
   static const GemmKernelF32 generic{"ukernel_ref_f32_8x8",
                                      Isa::Generic,
                                      kernel_set<float, RefKernel<float, 8, 8>::K>(),
-                                     {8, 8, 256, 256, 2048}};
+                                     {8, 8, 512, 256, 1024}};
 #if EMBER_GEMM_X86
-  static const GemmKernelF32 avx2{
-      "ukernel_avx2_f32_6x16", Isa::Avx2, kernel_set<float, Avx2Kernel>(), {6, 16, 288, 256, 3072}};
+  static const GemmKernelF32 avx2{"ukernel_avx2_f32_6x16",
+                                  Isa::Avx2,
+                                  kernel_set<float, Avx2Kernel>(),
+                                  {6, 16, 1008, 256, 1024}};
   static const GemmKernelF32 avx512{"ukernel_avx512_f32_14x32",
                                     Isa::Avx512,
                                     kernel_set<float, Avx512Kernel>(),
