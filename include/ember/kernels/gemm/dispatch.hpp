@@ -100,7 +100,7 @@ inline const GemmKernelF32& kernel_table(Isa isa) {
   static const GemmKernelF32 avx512{"ukernel_avx512_f32_14x32",
                                     Isa::Avx512,
                                     kernel_set<float, Avx512Kernel>(),
-                                    {14, 32, 504, 384, 3072}};
+                                    {14, 32, 1008, 256, 1024}};
   if (isa == Isa::Avx512) return avx512;
   if (isa == Isa::Avx2) return avx2;
 #endif
