@@ -72,7 +72,7 @@ struct RefKernel {
 struct GemmKernelF32 {
   const char* name;
   Isa isa;
-  UKernelSet<float> kernels;
+  UKernelFamily<float> kernels;
   GemmBlocking blocking;
 };
 
@@ -80,6 +80,13 @@ struct GemmKernelF32 {
 template <bool PA, bool PB>
 struct Avx512Kernel {
   static constexpr UKernel<float> run = &avx512::ukernel_f32<14, 2, PA, PB>;
+};
+template <int Rows>
+struct Avx512EdgeKernel {  // Rows×32, reading A slivers packed for 14 rows
+  template <bool PA, bool PB>
+  struct K {
+    static constexpr UKernel<float> run = &avx512::ukernel_f32<Rows, 2, PA, PB, 14>;
+  };
 };
 template <bool PA, bool PB>
 struct Avx2Kernel {
@@ -90,17 +97,21 @@ struct Avx2Kernel {
 inline const GemmKernelF32& kernel_table(Isa isa) {
   static const GemmKernelF32 generic{"ukernel_ref_f32_8x8",
                                      Isa::Generic,
-                                     kernel_set<float, RefKernel<float, 8, 8>::K>(),
+                                     {kernel_set<float, RefKernel<float, 8, 8>::K>()},
                                      {8, 8, 512, 256, 1024}};
 #if EMBER_GEMM_X86
   static const GemmKernelF32 avx2{"ukernel_avx2_f32_6x16",
                                   Isa::Avx2,
-                                  kernel_set<float, Avx2Kernel>(),
+                                  {kernel_set<float, Avx2Kernel>()},
                                   {6, 16, 1008, 256, 1024}};
-  static const GemmKernelF32 avx512{"ukernel_avx512_f32_14x32",
-                                    Isa::Avx512,
-                                    kernel_set<float, Avx512Kernel>(),
-                                    {14, 32, 1008, 256, 1024}};
+  static const GemmKernelF32 avx512{
+      "ukernel_avx512_f32_14x32",
+      Isa::Avx512,
+      {kernel_set<float, Avx512Kernel>(),
+       2,
+       {4, 8},
+       {kernel_set<float, Avx512EdgeKernel<4>::K>(), kernel_set<float, Avx512EdgeKernel<8>::K>()}},
+      {14, 32, 1008, 256, 1024}};
   if (isa == Isa::Avx512) return avx512;
   if (isa == Isa::Avx2) return avx2;
 #endif

@@ -95,19 +95,40 @@ struct UKernelSet {
   UKernel<T> fn[2][2];
 };
 
+/// A full MR×NR kernel and, optionally, kernels with fewer rows for the last A sliver of a
+/// block (same NR and packed layout): with MR = 14, m = 32 would otherwise compute 42 rows for
+/// 32 (76% useful work); with 4- and 8-row edge kernels it computes exactly 32.
+template <class T>
+struct UKernelFamily {
+  UKernelSet<T> full;
+  int n_edges = 0;
+  std::int64_t edge_rows[2] = {0, 0};  // ascending
+  UKernelSet<T> edge[2] = {};
+
+  const UKernelSet<T>& for_rows(std::int64_t m_cur) const {
+    for (int e = 0; e < n_edges; ++e) {
+      if (m_cur <= edge_rows[e]) return edge[e];
+    }
+    return full;
+  }
+};
+
 /// Whether to read A and B in place instead of packing them. Packing costs about one cycle per
 /// element; it pays when the packed block is reused by many micro-kernel calls. A's block is
 /// reused once per NR-wide sliver of B, B's panel once per MR-tall sliver of A, so with n ≤ 4·NR
-/// (resp. m ≤ 4·MR) packing would cost a large fraction of the arithmetic. In place needs unit
-/// column stride (a row-major operand).
+/// (resp. m ≤ 4·MR) packing would cost a large fraction of the arithmetic. Up to m ≤ 8·MR, B is
+/// still read in place when k ≤ 256: a longer in-place sliver has its rows a leading dimension
+/// apart, and rows that map to few cache sets evict each other (64×768×768 ran at 145 GFLOP/s
+/// in place, 161 packed; 64³ at 209 in place, 191 packed; bench_gemm, 1 thread). In place
+/// needs unit column stride (a row-major operand).
 struct PackPlan {
   bool pack_a = true, pack_b = true;
 };
-inline PackPlan plan_packing(std::int64_t m, std::int64_t n, std::int64_t cs_a, std::int64_t cs_b,
-                             const GemmBlocking& bs) {
+inline PackPlan plan_packing(std::int64_t m, std::int64_t n, std::int64_t k, std::int64_t cs_a,
+                             std::int64_t cs_b, const GemmBlocking& bs) {
   PackPlan plan;
   plan.pack_a = !(cs_a == 1 && n <= 4 * bs.nr);
-  plan.pack_b = !(cs_b == 1 && m <= 4 * bs.mr);
+  plan.pack_b = !(cs_b == 1 && (m <= 4 * bs.mr || (m <= 8 * bs.mr && k <= 256)));
   return plan;
 }
 
@@ -115,7 +136,7 @@ inline PackPlan plan_packing(std::int64_t m, std::int64_t n, std::int64_t cs_a, 
 template <class T>
 void gemm_driver(std::int64_t m, std::int64_t n, std::int64_t k, T alpha, MatRef<const T> a,
                  MatRef<const T> b, T beta, MatRef<T> c, const GemmBlocking& bs,
-                 const UKernelSet<T>& kernels, int nthreads) {
+                 const UKernelFamily<T>& kernels, int nthreads) {
   if (m == 0 || n == 0) return;
   if (k == 0 || alpha == T(0)) {
     scale_c(m, n, beta, c);
@@ -124,8 +145,7 @@ void gemm_driver(std::int64_t m, std::int64_t n, std::int64_t k, T alpha, MatRef
   const std::int64_t MR = bs.mr, NR = bs.nr;
   const std::int64_t MC = std::max(MR, bs.mc / MR * MR), NC = std::max(NR, bs.nc / NR * NR);
   const std::int64_t KC = std::max<std::int64_t>(1, bs.kc);
-  const PackPlan plan = plan_packing(m, n, a.cs, b.cs, bs);
-  const UKernel<T> ukernel = kernels.fn[plan.pack_a][plan.pack_b];
+  const PackPlan plan = plan_packing(m, n, k, a.cs, b.cs, bs);
   const std::int64_t mc_max = std::min(MC, (m + MR - 1) / MR * MR);
   const std::int64_t nc_max = std::min(NC, (n + NR - 1) / NR * NR);
   const std::int64_t kc_max = std::min(KC, k);
@@ -136,8 +156,29 @@ void gemm_driver(std::int64_t m, std::int64_t n, std::int64_t k, T alpha, MatRef
                             sizeof(T) * static_cast<std::size_t>(nc_max * kc_max)))
                       : nullptr;
 
-  // Body run by each of `team` threads (tid in [0, team)).
+  // Split the ir×jr grid of micro-tiles between the threads along the dimension that divides
+  // more evenly (5 A slivers on 2 threads keep one thread idle 1/6 of the time). On a tie,
+  // split B's slivers unless the A block is larger: then each thread computes only with B
+  // slivers it packed itself, and reading freshly packed lines out of the other core's cache is
+  // what a split by A costs (128³ on 2 threads: 162 GFLOP/s split by A, 316 by B; 4096×64×64,
+  // where A dwarfs B: 279 split by B, 376 by A).
+  auto split_rows = [](std::int64_t m_slivers, std::int64_t n_slivers, std::int64_t mc,
+                       std::int64_t nc, int team) {
+    auto balance = [team](std::int64_t slivers) {
+      const std::int64_t per = (slivers + team - 1) / team;
+      return static_cast<double>(slivers) / static_cast<double>(per * team);
+    };
+    const double bal_ir = balance(m_slivers), bal_jr = balance(n_slivers);
+    return bal_ir > bal_jr || (bal_ir == bal_jr && mc > nc);
+  };
+
+  // Body run by each of `team` threads (tid in [0, team)). Each thread packs the slivers it
+  // will itself compute with when the split allows, so packed data stays in its own L2.
   auto body = [&](int tid, int team, auto&& barrier) {
+    auto share = [tid, team](std::int64_t count, std::int64_t& lo, std::int64_t& hi) {
+      lo = count * tid / team;
+      hi = count * (tid + 1) / team;
+    };
     for (std::int64_t jc = 0; jc < n; jc += NC) {
       const std::int64_t nc = std::min(NC, n - jc);
       const std::int64_t n_slivers = (nc + NR - 1) / NR;
@@ -146,7 +187,9 @@ void gemm_driver(std::int64_t m, std::int64_t n, std::int64_t k, T alpha, MatRef
         const T beta_pc = pc == 0 ? beta : T(1);
         if (plan.pack_b) {
           barrier();  // everyone is done with the previous B panel
-          for (std::int64_t s = tid; s < n_slivers; s += team) {
+          std::int64_t lo = 0, hi = 0;
+          share(n_slivers, lo, hi);  // the thread's own jr range when the split is by B
+          for (std::int64_t s = lo; s < hi; ++s) {
             const std::int64_t j0 = s * NR;
             pack_b(kc, std::min(NR, nc - j0), b.p + pc * b.rs + (jc + j0) * b.cs, b.rs, b.cs, NR,
                    bp + s * NR * kc);
@@ -155,29 +198,23 @@ void gemm_driver(std::int64_t m, std::int64_t n, std::int64_t k, T alpha, MatRef
         for (std::int64_t ic = 0; ic < m; ic += MC) {
           const std::int64_t mc = std::min(MC, m - ic);
           const std::int64_t m_slivers = (mc + MR - 1) / MR;
+          const bool split_ir = split_rows(m_slivers, n_slivers, mc, nc, team);
           if (plan.pack_a) {
             barrier();  // the previous A block is no longer read
-            for (std::int64_t s = tid; s < m_slivers; s += team) {
+            std::int64_t lo = 0, hi = 0;
+            share(m_slivers, lo, hi);  // the thread's own ir range when the split is by A
+            for (std::int64_t s = lo; s < hi; ++s) {
               const std::int64_t i0 = s * MR;
               pack_a(std::min(MR, mc - i0), kc, a.p + (ic + i0) * a.rs + pc * a.cs, a.rs, a.cs, MR,
                      ap + s * MR * kc);
             }
           }
           if (plan.pack_a || plan.pack_b) barrier();  // the packed blocks are complete
-          // Split the ir×jr grid of micro-tiles between the threads along the dimension that
-          // divides more evenly (5 A slivers on 2 threads keep one thread idle 1/6 of the
-          // time); on a tie, split the larger of the A block and the B panel, so each core
-          // streams only its share of it (4096×64×64 on 2 threads: 279 → 376 GFLOP/s).
-          auto balance = [team](std::int64_t slivers) {
-            const std::int64_t per = (slivers + team - 1) / team;
-            return static_cast<double>(slivers) / static_cast<double>(per * team);
-          };
-          const double bal_ir = balance(m_slivers), bal_jr = balance(n_slivers);
-          const bool split_ir = bal_ir > bal_jr || (bal_ir == bal_jr && mc >= nc);
-          const std::int64_t ir_lo = split_ir ? m_slivers * tid / team : 0;
-          const std::int64_t ir_hi = split_ir ? m_slivers * (tid + 1) / team : m_slivers;
-          const std::int64_t jr_lo = split_ir ? 0 : n_slivers * tid / team;
-          const std::int64_t jr_hi = split_ir ? n_slivers : n_slivers * (tid + 1) / team;
+          std::int64_t ir_lo = 0, ir_hi = m_slivers, jr_lo = 0, jr_hi = n_slivers;
+          if (split_ir)
+            share(m_slivers, ir_lo, ir_hi);
+          else
+            share(n_slivers, jr_lo, jr_hi);
           // In-place B slivers must be full width: pack a partial edge sliver (k×NR, zero-padded)
           // into a per-thread buffer and run the packed-B form of the kernel on it.
           const std::int64_t n_edge = nc - (n_slivers - 1) * NR;
@@ -192,14 +229,15 @@ void gemm_driver(std::int64_t m, std::int64_t n, std::int64_t k, T alpha, MatRef
             const std::int64_t i0 = ir * MR, m_cur = std::min(MR, mc - i0);
             const T* a_sliver =
                 plan.pack_a ? ap + ir * MR * kc : a.p + (ic + i0) * a.rs + pc * a.cs;
-            for (std::int64_t jr = jr_lo; jr < jr_hi; ++jr) {  // loop 1: B slivers from L2
+            const UKernelSet<T>& set = kernels.for_rows(m_cur);  // fewer rows at the m edge
+            for (std::int64_t jr = jr_lo; jr < jr_hi; ++jr) {    // loop 1: B slivers from L2
               const std::int64_t j0 = jr * NR, n_cur = std::min(NR, nc - j0);
               const T* b_sliver =
                   plan.pack_b ? bp + jr * NR * kc : b.p + pc * b.rs + (jc + j0) * b.cs;
-              UKernel<T> kern = ukernel;
+              UKernel<T> kern = set.fn[plan.pack_a][plan.pack_b];
               if (!plan.pack_b && n_cur < NR) {
                 b_sliver = b_edge;
-                kern = kernels.fn[plan.pack_a][true];
+                kern = set.fn[plan.pack_a][true];
               }
               kern(kc, a_sliver, a.rs, b_sliver, b.rs, c.p + (ic + i0) * c.rs + (jc + j0) * c.cs,
                    c.rs, c.cs, m_cur, n_cur, alpha, beta_pc);

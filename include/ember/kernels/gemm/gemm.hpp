@@ -65,8 +65,8 @@ void gemm_dispatch(std::int64_t m, std::int64_t n, std::int64_t k, T alpha, MatR
                        kern.kernels, nthreads);
   } else {
     constexpr int kMR = 4, kNR = 8;
-    static constexpr UKernelSet<T> portable_kernels =
-        kernel_set<T, RefKernel<T, kMR, kNR>::template K>();
+    static constexpr UKernelFamily<T> portable_kernels{
+        kernel_set<T, RefKernel<T, kMR, kNR>::template K>()};
     gemm_driver<T>(m, n, k, alpha, a, b, beta, c,
                    effective_blocking<T>(GemmBlocking{kMR, kNR, 128, 256, 2048}), portable_kernels,
                    nthreads);

@@ -29,7 +29,9 @@ EMBER_TARGET_AVX512 inline __mmask16 column_mask(std::int64_t n_cur, int v) {
   return static_cast<__mmask16>((1u << left) - 1u);
 }
 
-template <int MR, int NV, bool kPackedA, bool kPackedB>
+// kPackStride: the row count the packed A sliver was laid out for (the family's full MR); an
+// edge kernel with fewer rows reads the first MR of each packed column.
+template <int MR, int NV, bool kPackedA, bool kPackedB, int kPackStride = MR>
 EMBER_TARGET_AVX512 inline void ukernel_f32(std::int64_t k, const float* a, std::int64_t rs_a,
                                             const float* b, std::int64_t rs_b, float* c,
                                             std::int64_t rs_c, std::int64_t cs_c,
@@ -56,7 +58,7 @@ EMBER_TARGET_AVX512 inline void ukernel_f32(std::int64_t k, const float* a, std:
         bv[v] = _mm512_loadu_ps(b + p * rs_b + 16 * v);  // full width: see contract
     }
     for (int i = 0; i < MR; ++i) {
-      const __m512 ai = _mm512_set1_ps(kPackedA ? a[p * MR + i] : arow[i][p]);
+      const __m512 ai = _mm512_set1_ps(kPackedA ? a[p * kPackStride + i] : arow[i][p]);
       for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_fmadd_ps(ai, bv[v], acc[i][v]);
     }
   }
