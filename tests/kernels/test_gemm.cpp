@@ -160,6 +160,29 @@ TEST_F(Gemm, RandomShapesOneAndTwoThreads) {
   }
 }
 
+TEST_F(Gemm, TwoThreadsEverySplitAndPackingPlan) {
+  // Each shape is above the parallel threshold and picks a different path: A in place and a
+  // split by A (1500×64×64), B in place with a partial edge sliver packed per thread
+  // (33×40×1000, 100×200×600), both packed with a split by B (128³), transposed operands
+  // (always packed), and tiny blocks so several jc/pc/ic blocks pass the barriers.
+  ember::Generator g(13);
+  ember::set_num_threads(2);
+  for (ember::Isa isa : supported_isas()) {
+    ember::set_gemm_isa(isa);
+    for (const Case& c : {Case{1500, 64, 64}, Case{33, 1000, 40}, Case{100, 600, 200},
+                          Case{128, 128, 128}, Case{257, 129, 97}})
+      for (bool ta : {false, true})
+        for (bool tb : {false, true}) check_float_case(c, ta, tb, 1.0f, 0.5f, g, "two threads");
+    const auto& kern = ember::detail::kernel_table(isa);
+    ember::GemmBlocking tiny{kern.blocking.mr, kern.blocking.nr, 3 * kern.blocking.mr, 7,
+                             3 * kern.blocking.nr};
+    ember::detail::gemm_blocking_override() = &tiny;
+    check_float_case({211, 223, 61}, false, false, 1.0f, 0.0f, g, "two threads, tiny blocks");
+    check_float_case({211, 223, 61}, true, true, 1.0f, 2.0f, g, "two threads, tiny blocks");
+    ember::detail::gemm_blocking_override() = nullptr;
+  }
+}
+
 TEST_F(Gemm, AgreesWithEigen) {
   ember::Generator g(5);
   for (auto [m, n, k] : {std::tuple{64L, 64L, 64L}, {128L, 768L, 96L}, {255L, 129L, 257L}}) {
