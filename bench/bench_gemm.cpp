@@ -70,22 +70,21 @@ void run_eigen(benchmark::State& state, Shape3 s, int threads) {
   report(state, s, threads);
 }
 
-void run_openblas(benchmark::State& state, Shape3 s, int threads) {
+using PeerSgemm = void (*)(int, int, int, const float*, const float*, float*, int);
+
+void run_peer(benchmark::State& state, Shape3 s, int threads, PeerSgemm sgemm) {
   Operands op(s);
   for (auto _ : state) {
-    peers::openblas_sgemm(s.m, s.n, s.k, op.a.data(), op.b.data(), op.c.data(), threads);
+    sgemm(s.m, s.n, s.k, op.a.data(), op.b.data(), op.c.data(), threads);
     benchmark::DoNotOptimize(op.c.data());
   }
   report(state, s, threads);
 }
-
+void run_openblas(benchmark::State& state, Shape3 s, int threads) {
+  run_peer(state, s, threads, &peers::openblas_sgemm);
+}
 void run_blis(benchmark::State& state, Shape3 s, int threads) {
-  Operands op(s);
-  for (auto _ : state) {
-    peers::blis_sgemm(s.m, s.n, s.k, op.a.data(), op.b.data(), op.c.data(), threads);
-    benchmark::DoNotOptimize(op.c.data());
-  }
-  report(state, s, threads);
+  run_peer(state, s, threads, &peers::blis_sgemm);
 }
 
 // Textbook triple loop (i, p, j order so the inner loop is contiguous), for scale.

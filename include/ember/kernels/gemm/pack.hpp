@@ -28,7 +28,8 @@ void pack_a(std::int64_t mc, std::int64_t kc, const T* a, std::int64_t rs_a, std
   for (std::int64_t i0 = 0; i0 < mc; i0 += mr) {
     const std::int64_t rows = std::min(mr, mc - i0);
     const T* src = a + i0 * rs_a;
-    if (rows == mr && rs_a == 1) {  // column-major source: each k is a contiguous run of MR
+    if (rows == mr &&
+        rs_a == 1) {  // each k is a contiguous run of MR (A column-major, B row-major)
       for (std::int64_t p = 0; p < kc; ++p) {
         for (std::int64_t i = 0; i < mr; ++i) ap[p * mr + i] = src[p * cs_a + i];
       }
@@ -43,26 +44,12 @@ void pack_a(std::int64_t mc, std::int64_t kc, const T* a, std::int64_t rs_a, std
   }
 }
 
-/// B (kc×nc at b, strides rs_b, cs_b) → bp, slivers of NR columns (zero-padded).
+/// B (kc×nc at b, strides rs_b, cs_b) → bp, slivers of NR columns (zero-padded). A B sliver is
+/// laid out exactly like an A sliver of Bᵀ, so this is pack_a on the transposed view.
 template <class T>
 void pack_b(std::int64_t kc, std::int64_t nc, const T* b, std::int64_t rs_b, std::int64_t cs_b,
             std::int64_t nr, T* bp) {
-  for (std::int64_t j0 = 0; j0 < nc; j0 += nr) {
-    const std::int64_t cols = std::min(nr, nc - j0);
-    const T* src = b + j0 * cs_b;
-    if (cols == nr && cs_b == 1) {  // row-major source: each k is a contiguous run of NR
-      for (std::int64_t p = 0; p < kc; ++p) {
-        for (std::int64_t j = 0; j < nr; ++j) bp[p * nr + j] = src[p * rs_b + j];
-      }
-    } else {
-      for (std::int64_t p = 0; p < kc; ++p) {
-        std::int64_t j = 0;
-        for (; j < cols; ++j) bp[p * nr + j] = src[p * rs_b + j * cs_b];
-        for (; j < nr; ++j) bp[p * nr + j] = T(0);
-      }
-    }
-    bp += nr * kc;
-  }
+  pack_a(nc, kc, b, cs_b, rs_b, nr, bp);
 }
 
 }  // namespace ember::detail
