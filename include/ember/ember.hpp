@@ -20,3 +20,4 @@
 #include "ember/kernels/parallel.hpp"
 #include "ember/kernels/reduce.hpp"
 #include "ember/kernels/softmax.hpp"
+#include "ember/autograd.hpp"
