@@ -6,6 +6,7 @@
 #include "ember/autograd/gradcheck.hpp"
 #include "ember/autograd/ops/elementwise.hpp"
 #include "ember/autograd/ops/matmul.hpp"
+#include "ember/autograd/ops/nn.hpp"
 #include "ember/autograd/ops/reduce.hpp"
 #include "ember/autograd/ops/shape.hpp"
 #include "ember/autograd/variable.hpp"

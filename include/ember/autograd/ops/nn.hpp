@@ -1,0 +1,376 @@
+// ember/autograd/ops/nn.hpp — differentiable neural-network ops, fused where fusion pays:
+// softmax, log_softmax, cross_entropy (fused with log_softmax, ignore_index, label smoothing),
+// binary_cross_entropy_with_logits, layer_norm, embedding, dropout, masked_fill, gelu, linear.
+// Layer: autograd. Shapes are written at each op; glossary: N rows (batch·time), C classes,
+// D features, V vocabulary.
+#pragma once
+
+#include <cmath>
+
+#include "ember/autograd/function.hpp"
+#include "ember/autograd/ops/elementwise.hpp"
+#include "ember/autograd/ops/matmul.hpp"
+#include "ember/autograd/ops/shape.hpp"
+#include "ember/core/random.hpp"
+#include "ember/kernels/softmax.hpp"
+
+namespace ember {
+
+namespace ops {
+
+// y = softmax(x, axis). dx = y ⊙ (dy − Σ_axis dy ⊙ y). Saves y.
+template <class T>
+struct Softmax : Node<T> {
+  Tensor<T> y;
+  std::int64_t axis = -1;
+  static Var<T> apply(const Var<T>& x, std::int64_t axis) {
+    Tensor<T> out = ember::softmax(x.data(), axis);
+    if (!detail::needs_graph<T>(x)) return Var<T>(out);
+    auto n = std::make_shared<Softmax>();
+    n->y = out;
+    n->axis = axis;
+    return detail::attach<T>(out, n, {&x});
+  }
+  std::vector<Tensor<T>> backward(const Tensor<T>& dy) override {
+    Tensor<T> dot = ember::sum(dy * y, {axis}, /*keepdim=*/true);
+    return {y * (dy - dot)};
+  }
+  const char* name() const override { return "softmax"; }
+  void release_saved() override { y = Tensor<T>(); }
+};
+
+// y = log_softmax(x, axis). dx = dy − softmax(x) ⊙ Σ_axis dy = dy − exp(y) ⊙ Σ dy. Saves y.
+template <class T>
+struct LogSoftmax : Node<T> {
+  Tensor<T> y;
+  std::int64_t axis = -1;
+  static Var<T> apply(const Var<T>& x, std::int64_t axis) {
+    Tensor<T> out = ember::log_softmax(x.data(), axis);
+    if (!detail::needs_graph<T>(x)) return Var<T>(out);
+    auto n = std::make_shared<LogSoftmax>();
+    n->y = out;
+    n->axis = axis;
+    return detail::attach<T>(out, n, {&x});
+  }
+  std::vector<Tensor<T>> backward(const Tensor<T>& dy) override {
+    return {dy - ember::exp(y) * ember::sum(dy, {axis}, /*keepdim=*/true)};
+  }
+  const char* name() const override { return "log_softmax"; }
+  void release_saved() override { y = Tensor<T>(); }
+};
+
+// loss = mean over rows i with target ≠ ignore_index of
+//   −Σ_c q_ic · log_softmax(x_i)_c,   q_i = (1 − ε)·onehot(t_i) + ε / C.
+// x: (N, C) logits, targets: (N) class ids. Fused: dx_i = (softmax(x_i) − q_i) / n_valid, so the
+// N×C probabilities are the only thing saved.
+template <class T>
+struct CrossEntropy : Node<T> {
+  Tensor<T> probs;               // (N, C) softmax of the logits
+  Tensor<std::int64_t> targets;  // (N)
+  std::int64_t ignore_index = -100;
+  double smoothing = 0;
+  std::int64_t n_valid = 0;
+
+  static Var<T> apply(const Var<T>& logits, const Tensor<std::int64_t>& targets_in,
+                      std::int64_t ignore_index, double smoothing) {
+    const Tensor<T>& x = logits.data();
+    EMBER_CHECK(x.dim() == 2, "cross_entropy", "expects logits (N, C), got ", x.shape());
+    EMBER_CHECK(targets_in.dim() == 1 && targets_in.size(0) == x.size(0), "cross_entropy",
+                "targets ", targets_in.shape(), " do not match logits ", x.shape());
+    EMBER_CHECK(smoothing >= 0 && smoothing <= 1, "cross_entropy", "label_smoothing ", smoothing,
+                " is outside [0, 1]");
+    const std::int64_t N = x.size(0), C = x.size(1);
+    Tensor<std::int64_t> t = targets_in.contiguous();
+    Tensor<T> logp = ember::log_softmax(x, -1);  // (N, C) contiguous
+    const T* lp = logp.data();
+    double total = 0;
+    std::int64_t valid = 0;
+    for (std::int64_t i = 0; i < N; ++i) {
+      const std::int64_t ti = t.data()[i];
+      if (ti == ignore_index) continue;
+      EMBER_CHECK(ti >= 0 && ti < C, "cross_entropy", "target ", ti, " in row ", i,
+                  " is out of range for ", C, " classes");
+      double row = -(1.0 - smoothing) * static_cast<double>(lp[i * C + ti]);
+      if (smoothing > 0) {
+        double s = 0;
+        for (std::int64_t c = 0; c < C; ++c) s += static_cast<double>(lp[i * C + c]);
+        row -= smoothing / static_cast<double>(C) * s;
+      }
+      total += row;
+      ++valid;
+    }
+    // Like PyTorch, a batch whose targets are all ignored has loss NaN (0/0).
+    Tensor<T> out = scalar_tensor<T>(static_cast<T>(total / static_cast<double>(valid)));
+    if (!detail::needs_graph<T>(logits)) return Var<T>(out);
+    auto n = std::make_shared<CrossEntropy>();
+    n->probs = ember::exp(logp);
+    n->targets = t;
+    n->ignore_index = ignore_index;
+    n->smoothing = smoothing;
+    n->n_valid = valid;
+    return detail::attach<T>(out, n, {&logits});
+  }
+  std::vector<Tensor<T>> backward(const Tensor<T>& dout) override {
+    const std::int64_t N = probs.size(0), C = probs.size(1);
+    Tensor<T> dx = probs.clone();
+    T* g = dx.data();
+    const T scale = dout.item() / static_cast<T>(n_valid);
+    const T off = static_cast<T>(smoothing / static_cast<double>(C));
+    for (std::int64_t i = 0; i < N; ++i) {
+      const std::int64_t ti = targets.data()[i];
+      T* row = g + i * C;
+      if (ti == ignore_index) {
+        for (std::int64_t c = 0; c < C; ++c) row[c] = T(0);
+        continue;
+      }
+      for (std::int64_t c = 0; c < C; ++c) row[c] = (row[c] - off) * scale;
+      row[ti] -= static_cast<T>(1.0 - smoothing) * scale;
+    }
+    return {dx};
+  }
+  const char* name() const override { return "cross_entropy"; }
+  void release_saved() override {
+    probs = Tensor<T>();
+    targets = Tensor<std::int64_t>();
+  }
+};
+
+// loss = mean of max(x, 0) − x·y + log(1 + exp(−|x|)), the stable form of
+// −[y log σ(x) + (1 − y) log(1 − σ(x))]. dx = (σ(x) − y) / n. Saves x and y.
+template <class T>
+struct BceWithLogits : Node<T> {
+  Tensor<T> x, y;
+  static Var<T> apply(const Var<T>& logits, const Tensor<T>& target) {
+    EMBER_CHECK(logits.shape() == target.shape(), "binary_cross_entropy_with_logits", "logits ",
+                logits.shape(), " and targets ", target.shape(), " differ in shape");
+    const Tensor<T>& x = logits.data();
+    using CT = compute_t<T>;
+    Tensor<T> terms =
+        detail::map2<T>(x, target, "binary_cross_entropy_with_logits", [](CT a, CT b) {
+          return (a > CT(0) ? a : CT(0)) - a * b + std::log1p(std::exp(-std::fabs(a)));
+        });
+    Tensor<T> out = ember::mean(terms);
+    if (!detail::needs_graph<T>(logits)) return Var<T>(out);
+    auto n = std::make_shared<BceWithLogits>();
+    n->x = x;
+    n->y = target;
+    return detail::attach<T>(out, n, {&logits});
+  }
+  std::vector<Tensor<T>> backward(const Tensor<T>& dout) override {
+    const T scale = dout.item() / static_cast<T>(x.numel());
+    return {(ember::sigmoid(x) - y) * scale};
+  }
+  const char* name() const override { return "binary_cross_entropy_with_logits"; }
+  void release_saved() override { x = y = Tensor<T>(); }
+};
+
+// y = (x − mean) · rstd · w + b over the last dim (size D); x: (..., D), w, b: (D).
+// Saves x̂ = (x − mean)·rstd and rstd per row; backward (per row, with g = dy ⊙ w):
+//   dx = rstd · (g − mean(g) − x̂ · mean(g ⊙ x̂)),  dw = Σ_rows dy ⊙ x̂,  db = Σ_rows dy.
+template <class T>
+struct LayerNorm : Node<T> {
+  Tensor<T> xhat, rstd, w;  // xhat (R, D), rstd (R, 1), w (D)
+  Shape x_shape;
+  static Var<T> apply(const Var<T>& x, const Var<T>& weight, const Var<T>& bias, double eps) {
+    const std::int64_t D = x.size(-1);
+    EMBER_CHECK(weight.shape() == Shape{D} && bias.shape() == Shape{D}, "layer_norm", "weight ",
+                weight.shape(), " and bias ", bias.shape(), " must be [", D, "] for input ",
+                x.shape());
+    Tensor<T> x2 = x.data().reshape({-1, D});
+    Tensor<T> mu = ember::mean(x2, {1}, true);
+    Tensor<T> xc = x2 - mu;
+    Tensor<T> var = ember::mean(xc * xc, {1}, true);
+    Tensor<T> rstd = ember::rsqrt(var + static_cast<T>(eps));
+    Tensor<T> xhat = xc * rstd;
+    Tensor<T> out = (xhat * weight.data() + bias.data()).reshape(x.shape());
+    if (!detail::needs_graph<T>(x, weight, bias)) return Var<T>(out);
+    auto n = std::make_shared<LayerNorm>();
+    n->xhat = xhat;
+    n->rstd = rstd;
+    n->w = weight.data();
+    n->x_shape = x.shape();
+    return detail::attach<T>(out, n, {&x, &weight, &bias});
+  }
+  std::vector<Tensor<T>> backward(const Tensor<T>& dout) override {
+    const std::int64_t D = xhat.size(1);
+    Tensor<T> dy = dout.reshape({-1, D});
+    Tensor<T> dx, dw, db;
+    if (this->needs_grad[0]) {
+      Tensor<T> g = dy * w;
+      Tensor<T> mg = ember::mean(g, {1}, true), mgx = ember::mean(g * xhat, {1}, true);
+      dx = (rstd * (g - mg - xhat * mgx)).reshape(x_shape);
+    }
+    if (this->needs_grad[1]) dw = ember::sum(dy * xhat, {0});
+    if (this->needs_grad[2]) db = ember::sum(dy, {0});
+    return {dx, dw, db};
+  }
+  const char* name() const override { return "layer_norm"; }
+  void release_saved() override { xhat = rstd = w = Tensor<T>(); }
+};
+
+// out[..., :] = weight[ids[...], :]; weight: (V, D), ids: any shape of int64 → (ids..., D).
+// dweight gets dout rows added into the rows that were used (others stay zero).
+template <class T>
+struct Embedding : Node<T> {
+  Tensor<std::int64_t> ids;  // contiguous
+  std::int64_t vocab = 0;
+  static Var<T> apply(const Var<T>& weight, const Tensor<std::int64_t>& ids_in) {
+    EMBER_CHECK(weight.dim() == 2, "embedding", "expects a weight (V, D), got ", weight.shape());
+    const std::int64_t V = weight.size(0), D = weight.size(1);
+    Tensor<std::int64_t> ids = ids_in.contiguous();
+    Shape out_shape = ids.shape();
+    out_shape.push_back(D);
+    Tensor<T> out = Tensor<T>::empty(out_shape);
+    Tensor<T> w = weight.data();
+    for (std::int64_t i = 0, n = ids.numel(); i < n; ++i) {
+      const std::int64_t id = ids.data()[i];
+      EMBER_CHECK(id >= 0 && id < V, "embedding", "index ", id, " at position ", i,
+                  " is out of range for ", V, " rows");
+      out.view({-1, D})[i].copy_(w[id]);
+    }
+    if (!detail::needs_graph<T>(weight)) return Var<T>(out);
+    auto node = std::make_shared<Embedding>();
+    node->ids = ids;
+    node->vocab = V;
+    return detail::attach<T>(out, node, {&weight});
+  }
+  std::vector<Tensor<T>> backward(const Tensor<T>& dout) override {
+    const std::int64_t D = dout.size(-1);
+    Tensor<T> dw = zeros<T>({vocab, D});
+    Tensor<T> g = dout.reshape({-1, D}).contiguous();
+    for (std::int64_t i = 0, n = ids.numel(); i < n; ++i) {
+      T* dst = dw.data() + ids.data()[i] * D;
+      const T* src = g.data() + i * D;
+      for (std::int64_t d = 0; d < D; ++d) dst[d] += src[d];
+    }
+    return {dw};
+  }
+  const char* name() const override { return "embedding"; }
+  void release_saved() override { ids = Tensor<std::int64_t>(); }
+};
+
+// y = x ⊙ m / (1 − p) with m ~ Bernoulli(1 − p) from a Philox stream (seeded, reproducible).
+// Saves the scaled mask; dx = dy ⊙ mask.
+template <class T>
+struct Dropout : Node<T> {
+  Tensor<T> mask;
+  static Var<T> apply(const Var<T>& x, double p, bool training, Generator& gen) {
+    EMBER_CHECK(p >= 0 && p < 1, "dropout", "probability ", p, " is outside [0, 1)");
+    if (!training || p == 0) return x;
+    Tensor<T> m = Tensor<T>::empty(x.shape());
+    const T keep_scale = static_cast<T>(1.0 / (1.0 - p));
+    const std::uint32_t threshold = static_cast<std::uint32_t>(p * 4294967296.0);
+    for (std::int64_t i = 0, n = m.numel(); i < n; ++i) {
+      m.data()[i] = gen.next_u32() >= threshold ? keep_scale : T(0);
+    }
+    Tensor<T> out = x.data() * m;
+    if (!detail::needs_graph<T>(x)) return Var<T>(out);
+    auto node = std::make_shared<Dropout>();
+    node->mask = m;
+    return detail::attach<T>(out, node, {&x});
+  }
+  std::vector<Tensor<T>> backward(const Tensor<T>& dy) override { return {dy * mask}; }
+  const char* name() const override { return "dropout"; }
+  void release_saved() override { mask = Tensor<T>(); }
+};
+
+// y = where(mask, value, x) (mask broadcasts to x). dx = where(mask, 0, dy).
+template <class T>
+struct MaskedFill : Node<T> {
+  Tensor<bool> mask;
+  static Var<T> apply(const Var<T>& x, const Tensor<bool>& mask, T value) {
+    EMBER_CHECK(broadcastable_to(mask.shape(), x.shape()), "masked_fill", "mask ", mask.shape(),
+                " does not broadcast to ", x.shape());
+    Tensor<T> out = where(mask, value, x.data());
+    if (!detail::needs_graph<T>(x)) return Var<T>(out);
+    auto n = std::make_shared<MaskedFill>();
+    n->mask = mask;
+    return detail::attach<T>(out, n, {&x});
+  }
+  std::vector<Tensor<T>> backward(const Tensor<T>& dy) override { return {where(mask, T(0), dy)}; }
+  const char* name() const override { return "masked_fill"; }
+  void release_saved() override { mask = Tensor<bool>(); }
+};
+
+// y = gelu(x) = x·Φ(x) (exact, erf form). dx = dy·(Φ(x) + x·φ(x)). Saves x.
+template <class T>
+struct Gelu : Unary<T, Gelu<T>> {
+  static Var<T> apply(const Var<T>& a) {
+    Tensor<T> out = ember::gelu(a.data());
+    if (!detail::needs_graph<T>(a)) return Var<T>(out);
+    auto n = std::make_shared<Gelu>();
+    n->x = a.data();
+    return detail::attach<T>(out, n, {&a});
+  }
+  Tensor<T> grad(const Tensor<T>& dy) {
+    using CT = compute_t<T>;
+    Tensor<T> d = detail::map<T>(this->x, [](CT v) {
+      const CT cdf = CT(0.5) * (CT(1) + std::erf(v * CT(0.7071067811865476)));
+      const CT pdf = CT(0.3989422804014327) * std::exp(CT(-0.5) * v * v);
+      return cdf + v * pdf;
+    });
+    return dy * d;
+  }
+  const char* name() const override { return "gelu"; }
+};
+
+}  // namespace ops
+
+/// Differentiable softmax along `axis`.
+template <FloatingScalar T>
+Var<T> softmax(const Var<T>& x, std::int64_t axis = -1) {
+  return ops::Softmax<T>::apply(x, axis);
+}
+/// Differentiable log_softmax along `axis`.
+template <FloatingScalar T>
+Var<T> log_softmax(const Var<T>& x, std::int64_t axis = -1) {
+  return ops::LogSoftmax<T>::apply(x, axis);
+}
+/// Mean cross-entropy of logits (N, C) against class ids (N), fused with log_softmax; rows whose
+/// target is `ignore_index` are skipped; `label_smoothing` ε mixes ε/C into every class.
+template <FloatingScalar T>
+Var<T> cross_entropy(const Var<T>& logits, const Tensor<std::int64_t>& targets,
+                     std::int64_t ignore_index = -100, double label_smoothing = 0.0) {
+  return ops::CrossEntropy<T>::apply(logits, targets, ignore_index, label_smoothing);
+}
+/// Mean binary cross-entropy of logits against targets in [0, 1], in the stable fused form.
+template <FloatingScalar T>
+Var<T> binary_cross_entropy_with_logits(const Var<T>& logits, const Tensor<T>& targets) {
+  return ops::BceWithLogits<T>::apply(logits, targets);
+}
+/// Layer normalisation over the last dim with affine weight and bias (D).
+template <FloatingScalar T>
+Var<T> layer_norm(const Var<T>& x, const Var<T>& weight, const Var<T>& bias, double eps = 1e-5) {
+  return ops::LayerNorm<T>::apply(x, weight, bias, eps);
+}
+/// Rows of `weight` (V, D) picked by `ids`: (ids..., D).
+template <FloatingScalar T>
+Var<T> embedding(const Var<T>& weight, const Tensor<std::int64_t>& ids) {
+  return ops::Embedding<T>::apply(weight, ids);
+}
+/// Inverted dropout with drop probability p, a no-op when not training.
+template <FloatingScalar T>
+Var<T> dropout(const Var<T>& x, double p, bool training, Generator& gen = default_generator()) {
+  return ops::Dropout<T>::apply(x, p, training, gen);
+}
+/// x with `value` where mask is true (mask broadcasts to x).
+template <FloatingScalar T>
+Var<T> masked_fill(const Var<T>& x, const Tensor<bool>& mask, T value) {
+  return ops::MaskedFill<T>::apply(x, mask, value);
+}
+/// Differentiable exact gelu.
+template <FloatingScalar T>
+Var<T> gelu(const Var<T>& x) {
+  return ops::Gelu<T>::apply(x);
+}
+/// x·wᵀ + b (torch.nn.functional.linear): x (..., in), w (out, in), b (out).
+template <FloatingScalar T>
+Var<T> linear(const Var<T>& x, const Var<T>& w, const Var<T>& b) {
+  return matmul(x, transpose(w, 0, 1)) + b;
+}
+template <FloatingScalar T>
+Var<T> linear(const Var<T>& x, const Var<T>& w) {
+  return matmul(x, transpose(w, 0, 1));
+}
+
+}  // namespace ember

@@ -1,0 +1,130 @@
+// The neural-network ops of autograd/ops/nn.hpp: finite differences and hand-worked values.
+#include <cmath>
+
+#include "../test_util.hpp"
+
+using ember::Tensor;
+using V = ember::Var<double>;
+using Inputs = std::vector<V>;
+
+namespace {
+
+V leaf(const ember::Shape& s, ember::Generator& g, double lo = -1.0, double hi = 1.0) {
+  return V(ember::uniform<double>(s, lo, hi, g), /*requires_grad=*/true);
+}
+
+void expect_grad_ok(const std::function<V(const Inputs&)>& f, const Inputs& in, const char* what) {
+  auto r = ember::gradcheck<double>(f, in);
+  EXPECT_TRUE(r.ok) << what << ": " << r.message << " (max abs error " << r.max_abs_error << ")";
+}
+
+const Tensor<std::int64_t> kTargets{2, 0, 1, 2};
+
+}  // namespace
+
+TEST(Gradcheck, EveryNnOp) {
+  ember::Generator g(5);
+  expect_grad_ok([](const Inputs& v) { return ember::softmax(v[0], 1); }, {leaf({3, 4}, g)},
+                 "softmax");
+  expect_grad_ok([](const Inputs& v) { return ember::softmax(v[0], 0); }, {leaf({3, 4}, g)},
+                 "softmax axis 0");
+  expect_grad_ok([](const Inputs& v) { return ember::log_softmax(v[0], -1); }, {leaf({2, 5}, g)},
+                 "log_softmax");
+  expect_grad_ok([](const Inputs& v) { return ember::cross_entropy(v[0], kTargets); },
+                 {leaf({4, 3}, g)}, "cross_entropy");
+  expect_grad_ok(
+      [](const Inputs& v) { return ember::cross_entropy(v[0], kTargets, /*ignore_index=*/0, 0.1); },
+      {leaf({4, 3}, g)}, "cross_entropy with ignore_index and label smoothing");
+  Tensor<double> y{{1, 0, 0.5}, {0, 1, 1}};
+  expect_grad_ok([&](const Inputs& v) { return ember::binary_cross_entropy_with_logits(v[0], y); },
+                 {leaf({2, 3}, g, -3, 3)}, "bce_with_logits");
+  expect_grad_ok([](const Inputs& v) { return ember::layer_norm(v[0], v[1], v[2]); },
+                 {leaf({2, 3, 5}, g), leaf({5}, g, 0.5, 1.5), leaf({5}, g)}, "layer_norm");
+  Tensor<std::int64_t> ids{{1, 3, 1}, {0, 1, 2}};
+  expect_grad_ok([&](const Inputs& v) { return ember::embedding(v[0], ids); }, {leaf({4, 3}, g)},
+                 "embedding");
+  expect_grad_ok(
+      [](const Inputs& v) {
+        ember::Generator mask_gen(17);  // same mask at every evaluation
+        return ember::dropout(v[0], 0.3, true, mask_gen);
+      },
+      {leaf({4, 5}, g)}, "dropout");
+  // A moderate fill value: with -1e9 in the loss, central differences lose all precision.
+  Tensor<bool> mask{{true, false, false}, {false, true, false}};
+  expect_grad_ok([&](const Inputs& v) { return ember::masked_fill(v[0], mask, -2.0); },
+                 {leaf({2, 3}, g)}, "masked_fill");
+  expect_grad_ok([](const Inputs& v) { return ember::gelu(v[0]); }, {leaf({7}, g, -3, 3)}, "gelu");
+  expect_grad_ok([](const Inputs& v) { return ember::linear(v[0], v[1], v[2]); },
+                 {leaf({2, 3, 4}, g), leaf({5, 4}, g), leaf({5}, g)}, "linear");
+}
+
+TEST(NnOps, CrossEntropyHandWorked) {
+  // Uniform logits over 2 classes: loss = log 2; label smoothing changes nothing when uniform.
+  V x(Tensor<double>{{0, 0}, {0, 0}}, true);
+  auto loss = ember::cross_entropy(x, Tensor<std::int64_t>{0, 1});
+  EXPECT_NEAR(loss.item(), std::log(2.0), 1e-15);
+  loss.backward();
+  // d/dx = (softmax - onehot) / N = (0.5 - 1, 0.5) / 2.
+  EXPECT_EQ(values(x.grad()), (std::vector<double>{-0.25, 0.25, 0.25, -0.25}));
+  // Large logits stay finite (fused log-sum-exp).
+  V big(Tensor<double>{{1000, 0}}, true);
+  EXPECT_NEAR(ember::cross_entropy(big, Tensor<std::int64_t>{1}).item(), 1000.0, 1e-9);
+}
+
+TEST(NnOps, CrossEntropyIgnoreIndexAndErrors) {
+  V x(Tensor<double>{{2, 0}, {0, 5}}, true);
+  auto loss = ember::cross_entropy(x, Tensor<std::int64_t>{0, -100});
+  EXPECT_NEAR(loss.item(), std::log(1 + std::exp(-2.0)), 1e-15);  // only row 0 counts
+  loss.backward();
+  EXPECT_EQ(x.grad().at(1, 0), 0.0);
+  EXPECT_EQ(x.grad().at(1, 1), 0.0);
+  EXPECT_EMBER_ERROR(ember::cross_entropy(x, Tensor<std::int64_t>{0, 7}),
+                     "cross_entropy: target 7 in row 1 is out of range for 2 classes");
+  EXPECT_EMBER_ERROR(ember::cross_entropy(x, Tensor<std::int64_t>{0}),
+                     "cross_entropy: targets [1] do not match logits [2,2]");
+}
+
+TEST(NnOps, BceWithLogitsHandWorked) {
+  V x(Tensor<double>{0.0, 100.0, -100.0}, true);
+  auto loss = ember::binary_cross_entropy_with_logits(x, Tensor<double>{1, 1, 0});
+  EXPECT_NEAR(loss.item(), std::log(2.0) / 3.0, 1e-15);  // the saturated terms are ~0, not NaN
+  loss.backward();
+  EXPECT_NEAR(x.grad().at(0), (0.5 - 1.0) / 3.0, 1e-15);
+}
+
+TEST(NnOps, LayerNormNormalisesRows) {
+  V x(Tensor<double>{{1, 2, 3, 4}, {10, 10, 10, 14}});
+  V w(ember::ones<double>({4})), b(ember::zeros<double>({4}));
+  auto y = ember::layer_norm(x, w, b, 0.0).data();
+  for (int r = 0; r < 2; ++r) {
+    EXPECT_NEAR(ember::mean(y[r]).item(), 0.0, 1e-12);
+    EXPECT_NEAR(ember::var(y[r], {}, 0).item(), 1.0, 1e-12);
+  }
+  EXPECT_NEAR(y.at(0, 0), -1.5 / std::sqrt(1.25), 1e-12);
+  EXPECT_EMBER_ERROR(ember::layer_norm(x, V(ember::ones<double>({3})), b),
+                     "layer_norm: weight [3]");
+}
+
+TEST(NnOps, EmbeddingGradientOnlyInUsedRows) {
+  V w(ember::arange<double>(12).reshape({4, 3}), true);
+  auto out = ember::embedding(w, Tensor<std::int64_t>{{2, 2}, {0, 2}});
+  EXPECT_EQ(out.shape(), (ember::Shape{2, 2, 3}));
+  EXPECT_EQ(out.data().at(1, 0, 1), 1.0);
+  ember::sum(out).backward();
+  EXPECT_EQ(values(w.grad()), (std::vector<double>{1, 1, 1, 0, 0, 0, 3, 3, 3, 0, 0, 0}));
+  EXPECT_EMBER_ERROR(ember::embedding(w, Tensor<std::int64_t>{4}),
+                     "embedding: index 4 at position 0 is out of range for 4 rows");
+}
+
+TEST(NnOps, DropoutIsSeededScaledAndOffInEval) {
+  V x(ember::ones<double>({1000}), true);
+  ember::Generator g1(3), g2(3);
+  auto a = ember::dropout(x, 0.25, true, g1), b = ember::dropout(x, 0.25, true, g2);
+  EXPECT_TRUE(ember::equal(a.data(), b.data()));
+  auto nz = ember::sum((a.data() > 0.0).to<double>()).item();
+  EXPECT_NEAR(nz, 750, 60);  // ~5 standard deviations
+  EXPECT_NEAR(ember::max(a.data()).item(), 1.0 / 0.75, 1e-15);
+  auto e = ember::dropout(x, 0.25, /*training=*/false);
+  EXPECT_TRUE(ember::equal(e.data(), x.data()));
+  EXPECT_EMBER_ERROR(ember::dropout(x, 1.0, true), "dropout: probability 1 is outside [0, 1)");
+}
