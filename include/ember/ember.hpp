@@ -21,3 +21,4 @@
 #include "ember/kernels/reduce.hpp"
 #include "ember/kernels/softmax.hpp"
 #include "ember/autograd.hpp"
+#include "ember/optim.hpp"

@@ -1,0 +1,210 @@
+// ember/optim/optimizer.hpp — SGD (momentum, Nesterov, weight decay), Adam, AdamW, gradient
+// clipping by global norm, and learning-rate schedules (linear warmup, then linear or cosine
+// decay).
+// Layer: optim (above autograd). Update rules are PyTorch's (torch.optim, 2.x docs), element by
+// element over contiguous parameter storage, with no graph recorded. Parameters without a
+// gradient are skipped, as in PyTorch.
+#pragma once
+
+#include <cmath>
+#include <numbers>
+#include <vector>
+
+#include "ember/autograd/variable.hpp"
+#include "ember/core/error.hpp"
+#include "ember/core/factory.hpp"
+
+namespace ember::optim {
+
+namespace detail {
+template <class T>
+void check_param(const Var<T>& p, const char* op) {
+  EMBER_CHECK(p.defined() && p.is_leaf() && p.requires_grad(), op,
+              "parameters must be leaves with requires_grad=true");
+  EMBER_CHECK(p.data().is_contiguous(), op, "parameter of shape ", p.shape(), " is not contiguous");
+}
+}  // namespace detail
+
+/// Base of the optimisers: the parameters and the learning rate.
+template <FloatingScalar T>
+class Optimizer {
+ public:
+  Optimizer(std::vector<Var<T>> params, double lr, const char* name)
+      : params_(std::move(params)), lr_(lr) {
+    EMBER_CHECK(lr >= 0, name, "learning rate must be non-negative, got ", lr);
+    for (const Var<T>& p : params_) detail::check_param(p, name);
+  }
+  virtual ~Optimizer() = default;
+  /// Applies one update to every parameter that has a gradient.
+  virtual void step() = 0;
+  /// Forgets every parameter's gradient.
+  void zero_grad() {
+    for (Var<T>& p : params_) p.zero_grad();
+  }
+  double lr() const { return lr_; }
+  void set_lr(double lr) { lr_ = lr; }
+  const std::vector<Var<T>>& params() const { return params_; }
+
+ protected:
+  std::vector<Var<T>> params_;
+  double lr_;
+};
+
+/// SGD: g = grad + wd·p; buf = momentum·buf + (1 − dampening)·g (buf = g on the first step);
+/// g = nesterov ? g + momentum·buf : buf; p -= lr·g.
+template <FloatingScalar T>
+class SGD : public Optimizer<T> {
+ public:
+  struct Options {
+    double lr = 0.01, momentum = 0, dampening = 0, weight_decay = 0;
+    bool nesterov = false;
+  };
+  SGD(std::vector<Var<T>> params, Options o) : Optimizer<T>(std::move(params), o.lr, "SGD"), o_(o) {
+    EMBER_CHECK(!o.nesterov || (o.momentum > 0 && o.dampening == 0), "SGD",
+                "Nesterov momentum needs momentum > 0 and dampening = 0");
+    buf_.resize(this->params_.size());
+  }
+  void step() override {
+    for (std::size_t k = 0; k < this->params_.size(); ++k) {
+      const Var<T>& p = this->params_[k];
+      if (!p.has_grad()) continue;
+      T* w = p.data().data();
+      const Tensor<T> grad = p.grad().contiguous();
+      const T* g = grad.data();
+      const std::int64_t n = p.numel();
+      const bool first = buf_[k].numel() != n;
+      if (o_.momentum != 0 && first) buf_[k] = Tensor<T>::empty(p.shape());
+      T* b = o_.momentum != 0 ? buf_[k].data() : nullptr;
+      const T lr = static_cast<T>(this->lr_), wd = static_cast<T>(o_.weight_decay);
+      const T mom = static_cast<T>(o_.momentum), damp = static_cast<T>(1 - o_.dampening);
+      for (std::int64_t i = 0; i < n; ++i) {
+        T gi = g[i] + wd * w[i];
+        if (b != nullptr) {
+          b[i] = first ? gi : mom * b[i] + damp * gi;
+          gi = o_.nesterov ? gi + mom * b[i] : b[i];
+        }
+        w[i] -= lr * gi;
+      }
+    }
+  }
+
+ private:
+  Options o_;
+  std::vector<Tensor<T>> buf_;
+};
+
+/// Adam (decoupled = false: L2 penalty added to the gradient, torch.optim.Adam) and AdamW
+/// (decoupled = true: p *= 1 − lr·wd before the update, torch.optim.AdamW):
+///   m = β1·m + (1 − β1)·g,  v = β2·v + (1 − β2)·g²,
+///   p -= lr · (m / (1 − β1^t)) / (sqrt(v / (1 − β2^t)) + eps).
+template <FloatingScalar T>
+class Adam : public Optimizer<T> {
+ public:
+  struct Options {
+    double lr = 1e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weight_decay = 0;
+    bool decoupled = false;  // true: AdamW
+  };
+  Adam(std::vector<Var<T>> params, Options o)
+      : Optimizer<T>(std::move(params), o.lr, "Adam"), o_(o) {
+    EMBER_CHECK(o.beta1 >= 0 && o.beta1 < 1 && o.beta2 >= 0 && o.beta2 < 1, "Adam",
+                "betas must be in [0, 1), got ", o.beta1, " and ", o.beta2);
+    m_.resize(this->params_.size());
+    v_.resize(this->params_.size());
+  }
+  void step() override {
+    ++t_;
+    const double bc1 = 1 - std::pow(o_.beta1, static_cast<double>(t_));
+    const double bc2 = 1 - std::pow(o_.beta2, static_cast<double>(t_));
+    const T lr = static_cast<T>(this->lr_), b1 = static_cast<T>(o_.beta1),
+            b2 = static_cast<T>(o_.beta2);
+    const T eps = static_cast<T>(o_.eps), wd = static_cast<T>(o_.weight_decay);
+    const T step_size = static_cast<T>(this->lr_ / bc1),
+            inv_sqrt_bc2 = static_cast<T>(1 / std::sqrt(bc2));
+    for (std::size_t k = 0; k < this->params_.size(); ++k) {
+      const Var<T>& p = this->params_[k];
+      if (!p.has_grad()) continue;
+      const std::int64_t n = p.numel();
+      if (m_[k].numel() != n) {
+        m_[k] = zeros<T>(p.shape());
+        v_[k] = zeros<T>(p.shape());
+      }
+      T* w = p.data().data();
+      const Tensor<T> grad = p.grad().contiguous();
+      const T* g = grad.data();
+      T* m = m_[k].data();
+      T* v = v_[k].data();
+      for (std::int64_t i = 0; i < n; ++i) {
+        T gi = g[i];
+        if (o_.decoupled)
+          w[i] *= T(1) - lr * wd;
+        else
+          gi += wd * w[i];
+        m[i] = b1 * m[i] + (T(1) - b1) * gi;
+        v[i] = b2 * v[i] + (T(1) - b2) * gi * gi;
+        w[i] -= step_size * m[i] / (std::sqrt(v[i]) * inv_sqrt_bc2 + eps);
+      }
+    }
+  }
+  std::int64_t steps() const { return t_; }
+
+ private:
+  Options o_;
+  std::int64_t t_ = 0;
+  std::vector<Tensor<T>> m_, v_;
+};
+
+/// AdamW: Adam with decoupled weight decay (default 0.01, as PyTorch).
+template <FloatingScalar T>
+class AdamW : public Adam<T> {
+ public:
+  struct Options {
+    double lr = 1e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weight_decay = 0.01;
+  };
+  AdamW(std::vector<Var<T>> params, Options o)
+      : Adam<T>(std::move(params), {o.lr, o.beta1, o.beta2, o.eps, o.weight_decay, true}) {}
+};
+
+/// Scales all gradients so their global L2 norm is at most max_norm (torch.nn.utils.
+/// clip_grad_norm_: coefficient max_norm / (norm + 1e-6), applied only when below 1). Returns
+/// the norm before clipping.
+template <FloatingScalar T>
+double clip_grad_norm(const std::vector<Var<T>>& params, double max_norm) {
+  double sq = 0;
+  for (const Var<T>& p : params) {
+    if (!p.has_grad()) continue;
+    const Tensor<T> g = p.grad().contiguous();
+    for (std::int64_t i = 0, n = g.numel(); i < n; ++i)
+      sq += static_cast<double>(g.data()[i]) * g.data()[i];
+  }
+  const double norm = std::sqrt(sq);
+  const double coef = max_norm / (norm + 1e-6);
+  if (coef < 1) {
+    for (const Var<T>& p : params) {
+      if (!p.has_grad()) continue;
+      T* g = p.grad().data();
+      for (std::int64_t i = 0, n = p.grad().numel(); i < n; ++i) g[i] *= static_cast<T>(coef);
+    }
+  }
+  return norm;
+}
+
+/// Learning-rate factor at `step`: linear warmup over `warmup` steps from 0 to 1, then decay to
+/// 0 at `total` steps, linearly (transformers' get_linear_schedule_with_warmup) or along a
+/// half cosine (get_cosine_schedule_with_warmup).
+struct WarmupDecay {
+  enum class Shape { Linear, Cosine };
+  std::int64_t warmup = 0, total = 1;
+  Shape shape = Shape::Linear;
+
+  double factor(std::int64_t step) const {
+    if (step < warmup)
+      return static_cast<double>(step) / static_cast<double>(std::max<std::int64_t>(1, warmup));
+    const double progress = static_cast<double>(step - warmup) /
+                            static_cast<double>(std::max<std::int64_t>(1, total - warmup));
+    if (progress >= 1) return 0.0;
+    if (shape == Shape::Linear) return 1.0 - progress;
+    return 0.5 * (1.0 + std::cos(std::numbers::pi * progress));
+  }
+};
+
+}  // namespace ember::optim

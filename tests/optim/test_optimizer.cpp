@@ -1,0 +1,125 @@
+// Optimisers against updates worked out by hand from PyTorch's published formulas.
+#include <cmath>
+#include <numbers>
+
+#include "../test_util.hpp"
+
+using ember::Tensor;
+using V = ember::Var<double>;
+namespace optim = ember::optim;
+
+namespace {
+// Gives p the gradient c by backpropagating sum(p ⊙ c).
+void set_grad(V& p, const Tensor<double>& c) {
+  p.zero_grad();
+  ember::sum(p * V(c)).backward();
+}
+}  // namespace
+
+TEST(Optim, SgdPlainMomentumNesterovWeightDecay) {
+  const Tensor<double> g{0.5, -3.0};
+  {
+    V p(Tensor<double>{1.0, -2.0}, true);
+    optim::SGD<double> opt({p}, {.lr = 0.1});
+    set_grad(p, g);
+    opt.step();
+    EXPECT_NEAR(p.data().at(0), 1.0 - 0.05, 1e-15);
+    EXPECT_NEAR(p.data().at(1), -2.0 + 0.3, 1e-15);
+  }
+  {
+    V p(Tensor<double>{1.0, -2.0}, true);
+    optim::SGD<double> opt({p}, {.lr = 0.1, .momentum = 0.9});
+    set_grad(p, g);
+    opt.step();  // buf = g
+    set_grad(p, g);
+    opt.step();  // buf = 0.9 g + g = 1.9 g
+    EXPECT_NEAR(p.data().at(0), 1.0 - 0.1 * 0.5 * (1 + 1.9), 1e-15);
+  }
+  {
+    V p(Tensor<double>{1.0, -2.0}, true);
+    optim::SGD<double> opt({p}, {.lr = 0.1, .momentum = 0.9, .nesterov = true});
+    set_grad(p, g);
+    opt.step();  // buf = g, step g + 0.9 g = 1.9 g
+    set_grad(p, g);
+    opt.step();  // buf = 1.9 g, step g + 0.9·1.9 g = 2.71 g
+    EXPECT_NEAR(p.data().at(1), -2.0 + 0.1 * 3.0 * (1.9 + 2.71), 1e-14);
+  }
+  {
+    V p(Tensor<double>{1.0, -2.0}, true);
+    optim::SGD<double> opt({p}, {.lr = 0.1, .weight_decay = 0.5});
+    set_grad(p, g);
+    opt.step();  // g + 0.5 p
+    EXPECT_NEAR(p.data().at(0), 1.0 - 0.1 * (0.5 + 0.5), 1e-15);
+  }
+  V q(Tensor<double>{1.0}, true);
+  EXPECT_EMBER_ERROR(optim::SGD<double>({q}, {.lr = 0.1, .nesterov = true}),
+                     "SGD: Nesterov momentum needs");
+}
+
+TEST(Optim, AdamAndAdamW) {
+  const Tensor<double> g{0.5, -3.0};
+  V p(Tensor<double>{1.0, -2.0}, true);
+  optim::Adam<double> adam({p}, {.lr = 0.1});
+  // With a constant gradient the bias-corrected m̂ = g and v̂ = g², so each step moves
+  // lr·g / (|g| + eps) ≈ lr·sign(g).
+  for (int s = 1; s <= 3; ++s) {
+    set_grad(p, g);
+    adam.step();
+    EXPECT_NEAR(p.data().at(0), 1.0 - 0.1 * s * 0.5 / (0.5 + 1e-8), 1e-12) << s;
+    EXPECT_NEAR(p.data().at(1), -2.0 + 0.1 * s * 3.0 / (3.0 + 1e-8), 1e-12) << s;
+  }
+  EXPECT_EQ(adam.steps(), 3);
+
+  V w(Tensor<double>{1.0, -2.0}, true);
+  optim::AdamW<double> adamw({w}, {.lr = 0.1, .weight_decay = 0.5});
+  set_grad(w, g);
+  adamw.step();  // p ← p·(1 − lr·wd) − lr·g/(|g| + eps)
+  EXPECT_NEAR(w.data().at(0), 1.0 * 0.95 - 0.1 * 0.5 / (0.5 + 1e-8), 1e-12);
+  EXPECT_NEAR(w.data().at(1), -2.0 * 0.95 + 0.1 * 3.0 / (3.0 + 1e-8), 1e-12);
+
+  V l2(Tensor<double>{1.0}, true);
+  optim::Adam<double> adam_l2({l2}, {.lr = 0.1, .weight_decay = 1.0});
+  set_grad(l2, Tensor<double>{0.0});
+  adam_l2.step();  // Adam's L2: g = 0 + 1·p = 1, so the step is lr·1/(1 + eps)
+  EXPECT_NEAR(l2.data().item(), 0.9, 1e-9);
+}
+
+TEST(Optim, ParametersWithoutGradAreSkipped) {
+  V a(Tensor<double>{1.0}, true), b(Tensor<double>{1.0}, true);
+  optim::Adam<double> opt({a, b}, {.lr = 0.1});
+  set_grad(a, Tensor<double>{1.0});
+  opt.step();
+  EXPECT_EQ(b.data().item(), 1.0);
+  EXPECT_NE(a.data().item(), 1.0);
+  opt.zero_grad();
+  EXPECT_FALSE(a.has_grad());
+  V c(Tensor<double>{1.0});
+  EXPECT_EMBER_ERROR(optim::SGD<double>({c}, {}),
+                     "SGD: parameters must be leaves with requires_grad=true");
+}
+
+TEST(Optim, ClipGradNormScalesToMaxNorm) {
+  V a(Tensor<double>{3.0}, true), b(Tensor<double>{0.0}, true);
+  set_grad(a, Tensor<double>{3.0});
+  set_grad(b, Tensor<double>{4.0});
+  double norm = optim::clip_grad_norm<double>({a, b}, 1.0);
+  EXPECT_DOUBLE_EQ(norm, 5.0);
+  EXPECT_NEAR(a.grad().item(), 3.0 / (5.0 + 1e-6), 1e-15);
+  EXPECT_NEAR(b.grad().item(), 4.0 / (5.0 + 1e-6), 1e-15);
+  EXPECT_NEAR(optim::clip_grad_norm<double>({a, b}, 10.0), 1.0, 1e-6);  // below: unchanged
+  EXPECT_NEAR(a.grad().item(), 3.0 / (5.0 + 1e-6), 1e-15);
+}
+
+TEST(Optim, WarmupThenLinearOrCosineDecay) {
+  optim::WarmupDecay lin{10, 110, optim::WarmupDecay::Shape::Linear};
+  EXPECT_EQ(lin.factor(0), 0.0);
+  EXPECT_EQ(lin.factor(5), 0.5);
+  EXPECT_EQ(lin.factor(10), 1.0);
+  EXPECT_EQ(lin.factor(60), 0.5);
+  EXPECT_EQ(lin.factor(110), 0.0);
+  EXPECT_EQ(lin.factor(500), 0.0);
+  optim::WarmupDecay cos{0, 100, optim::WarmupDecay::Shape::Cosine};
+  EXPECT_EQ(cos.factor(0), 1.0);
+  EXPECT_NEAR(cos.factor(50), 0.5, 1e-15);
+  EXPECT_NEAR(cos.factor(25), 0.5 * (1 + std::cos(std::numbers::pi / 4)), 1e-15);
+}
