@@ -22,3 +22,4 @@
 #include "ember/kernels/softmax.hpp"
 #include "ember/autograd.hpp"
 #include "ember/optim.hpp"
+#include "ember/nn.hpp"

@@ -1,0 +1,128 @@
+// ember/nn/layers.hpp — Linear, Embedding, LayerNorm, Dropout, activations and Sequential.
+// Layer: nn. Initialisation follows PyTorch's defaults, drawn from an explicit Generator:
+// Linear weight and bias U(−1/√in, 1/√in) (kaiming_uniform with a = √5), Embedding N(0, 1),
+// LayerNorm weight 1 and bias 0.
+#pragma once
+
+#include <cmath>
+#include <memory>
+#include <vector>
+
+#include "ember/autograd/ops/nn.hpp"
+#include "ember/core/factory.hpp"
+#include "ember/nn/module.hpp"
+
+namespace ember::nn {
+
+/// y = x·Wᵀ + b; x (..., in) → (..., out). Parameters "weight" (out, in) and "bias" (out).
+template <FloatingScalar T = float>
+class Linear : public UnaryModule<T> {
+ public:
+  Linear(std::int64_t in, std::int64_t out, bool bias = true,
+         Generator& gen = default_generator()) {
+    EMBER_CHECK(in > 0 && out > 0, "Linear", "sizes must be positive, got in=", in, " out=", out);
+    const double bound = 1.0 / std::sqrt(static_cast<double>(in));
+    weight_ = this->register_parameter("weight", uniform<T>({out, in}, -bound, bound, gen));
+    if (bias) bias_ = this->register_parameter("bias", uniform<T>({out}, -bound, bound, gen));
+  }
+  Var<T> forward(const Var<T>& x) override {
+    return bias_.defined() ? linear(x, weight_, bias_) : linear(x, weight_);
+  }
+  const Var<T>& weight() const { return weight_; }
+  const Var<T>& bias() const { return bias_; }
+
+ private:
+  Var<T> weight_, bias_;
+};
+
+/// Rows of a (num, dim) table picked by int64 ids; parameter "weight".
+template <FloatingScalar T = float>
+class Embedding : public Module<T> {
+ public:
+  Embedding(std::int64_t num, std::int64_t dim, Generator& gen = default_generator()) {
+    EMBER_CHECK(num > 0 && dim > 0, "Embedding", "sizes must be positive, got ", num, "x", dim);
+    weight_ = this->register_parameter("weight", randn<T>({num, dim}, gen));
+  }
+  Var<T> forward(const Tensor<std::int64_t>& ids) { return embedding(weight_, ids); }
+  Var<T> operator()(const Tensor<std::int64_t>& ids) { return forward(ids); }
+  const Var<T>& weight() const { return weight_; }
+
+ private:
+  Var<T> weight_;
+};
+
+/// Layer normalisation over the last dim; parameters "weight" (1s) and "bias" (0s).
+template <FloatingScalar T = float>
+class LayerNorm : public UnaryModule<T> {
+ public:
+  explicit LayerNorm(std::int64_t dim, double eps = 1e-5) : eps_(eps) {
+    weight_ = this->register_parameter("weight", ones<T>({dim}));
+    bias_ = this->register_parameter("bias", zeros<T>({dim}));
+  }
+  Var<T> forward(const Var<T>& x) override { return layer_norm(x, weight_, bias_, eps_); }
+
+ private:
+  Var<T> weight_, bias_;
+  double eps_;
+};
+
+/// Inverted dropout, active only in training mode; its own seeded Philox stream.
+template <FloatingScalar T = float>
+class Dropout : public UnaryModule<T> {
+ public:
+  explicit Dropout(double p, std::uint64_t seed = 0) : p_(p), gen_(seed) {
+    EMBER_CHECK(p >= 0 && p < 1, "Dropout", "probability ", p, " is outside [0, 1)");
+  }
+  Var<T> forward(const Var<T>& x) override { return dropout(x, p_, this->is_training(), gen_); }
+
+ private:
+  double p_;
+  Generator gen_;
+};
+
+template <FloatingScalar T = float>
+class ReLU : public UnaryModule<T> {
+ public:
+  Var<T> forward(const Var<T>& x) override { return relu(x); }
+};
+template <FloatingScalar T = float>
+class Tanh : public UnaryModule<T> {
+ public:
+  Var<T> forward(const Var<T>& x) override { return tanh(x); }
+};
+template <FloatingScalar T = float>
+class GELU : public UnaryModule<T> {
+ public:
+  Var<T> forward(const Var<T>& x) override { return gelu(x); }
+};
+template <FloatingScalar T = float>
+class Sigmoid : public UnaryModule<T> {
+ public:
+  Var<T> forward(const Var<T>& x) override { return sigmoid(x); }
+};
+
+/// Applies its modules in order; children are named "0", "1", ….
+template <FloatingScalar T = float>
+class Sequential : public UnaryModule<T> {
+ public:
+  Sequential() = default;
+  Sequential(std::initializer_list<std::shared_ptr<UnaryModule<T>>> modules) {
+    for (auto& m : modules) push_back(m);
+  }
+  Sequential& push_back(std::shared_ptr<UnaryModule<T>> m) {
+    EMBER_CHECK(m != nullptr, "Sequential", "null module");
+    modules_.push_back(this->register_module(std::to_string(modules_.size()), std::move(m)));
+    return *this;
+  }
+  Var<T> forward(const Var<T>& x) override {
+    Var<T> y = x;
+    for (auto& m : modules_) y = m->forward(y);
+    return y;
+  }
+  std::size_t size() const { return modules_.size(); }
+
+ private:
+  std::vector<std::shared_ptr<UnaryModule<T>>> modules_;
+};
+
+}  // namespace ember::nn

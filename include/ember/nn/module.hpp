@@ -1,0 +1,92 @@
+// ember/nn/module.hpp — Module: a tree of named parameters and sub-modules, train/eval mode.
+// Layer: nn (above autograd). Names are hierarchical, as PyTorch's state_dict keys:
+// "encoder.layers.0.attn.wq.weight". Parameters are Var leaves with requires_grad; a Module
+// holds them by handle, so an optimiser built from parameters() updates the module in place.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "ember/autograd/variable.hpp"
+#include "ember/core/error.hpp"
+
+namespace ember::nn {
+
+template <FloatingScalar T = float>
+class Module {
+ public:
+  virtual ~Module() = default;
+
+  /// Every parameter with its dotted path, in registration order (depth first).
+  std::vector<std::pair<std::string, Var<T>>> named_parameters() const {
+    std::vector<std::pair<std::string, Var<T>>> out;
+    collect("", out);
+    return out;
+  }
+  /// Every parameter (for an optimiser).
+  std::vector<Var<T>> parameters() const {
+    std::vector<Var<T>> out;
+    for (auto& [name, p] : named_parameters()) out.push_back(p);
+    return out;
+  }
+  /// Total number of scalar parameters.
+  std::int64_t parameter_count() const {
+    std::int64_t n = 0;
+    for (auto& [name, p] : named_parameters()) n += p.numel();
+    return n;
+  }
+  /// Training mode (dropout active) for this module and its children.
+  void train(bool on = true) {
+    training_ = on;
+    for (auto& [name, child] : children_) child->train(on);
+  }
+  /// Evaluation mode: train(false).
+  void eval() { train(false); }
+  bool is_training() const { return training_; }
+  /// Forgets every parameter's gradient.
+  void zero_grad() {
+    for (auto& [name, p] : params_) p.zero_grad();
+    for (auto& [name, child] : children_) child->zero_grad();
+  }
+
+ protected:
+  Var<T>& register_parameter(const std::string& name, Tensor<T> init) {
+    check_name(name);
+    params_.emplace_back(name, Var<T>(std::move(init), /*requires_grad=*/true));
+    return params_.back().second;
+  }
+  template <class M>
+  std::shared_ptr<M> register_module(const std::string& name, std::shared_ptr<M> module) {
+    check_name(name);
+    children_.emplace_back(name, module);
+    return module;
+  }
+
+ private:
+  void check_name(const std::string& name) const {
+    EMBER_CHECK(!name.empty() && name.find('.') == std::string::npos, "Module", "invalid name '",
+                name, "' (non-empty, no dots)");
+    for (auto& [n, p] : params_) EMBER_CHECK(n != name, "Module", "duplicate name '", name, "'");
+    for (auto& [n, c] : children_) EMBER_CHECK(n != name, "Module", "duplicate name '", name, "'");
+  }
+  void collect(const std::string& prefix, std::vector<std::pair<std::string, Var<T>>>& out) const {
+    for (auto& [name, p] : params_) out.emplace_back(prefix + name, p);
+    for (auto& [name, child] : children_) child->collect(prefix + name + ".", out);
+  }
+
+  std::vector<std::pair<std::string, Var<T>>> params_;
+  std::vector<std::pair<std::string, std::shared_ptr<Module>>> children_;
+  bool training_ = true;
+};
+
+/// A module mapping one Var to one Var (what Sequential chains).
+template <FloatingScalar T = float>
+class UnaryModule : public Module<T> {
+ public:
+  virtual Var<T> forward(const Var<T>& x) = 0;
+  Var<T> operator()(const Var<T>& x) { return forward(x); }
+};
+
+}  // namespace ember::nn

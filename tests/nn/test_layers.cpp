@@ -1,0 +1,114 @@
+// Modules: parameter names and counts, PyTorch-default initialisation, train/eval, and a small
+// network trained end to end with AdamW.
+#include <cmath>
+
+#include "../test_util.hpp"
+
+using ember::Tensor;
+namespace nn = ember::nn;
+
+namespace {
+struct Block : nn::Module<float> {
+  std::shared_ptr<nn::Linear<float>> wq, wk;
+  std::shared_ptr<nn::LayerNorm<float>> norm;
+  explicit Block(ember::Generator& g) {
+    wq = this->register_module("wq", std::make_shared<nn::Linear<float>>(8, 8, true, g));
+    wk = this->register_module("wk", std::make_shared<nn::Linear<float>>(8, 8, false, g));
+    norm = this->register_module("norm", std::make_shared<nn::LayerNorm<float>>(8));
+  }
+};
+struct Net : nn::Module<float> {
+  std::shared_ptr<nn::Embedding<float>> emb;
+  std::vector<std::shared_ptr<Block>> layers;
+  explicit Net(ember::Generator& g) {
+    emb = this->register_module("emb", std::make_shared<nn::Embedding<float>>(10, 8, g));
+    for (int i = 0; i < 2; ++i) {
+      layers.push_back(
+          this->register_module("layer" + std::to_string(i), std::make_shared<Block>(g)));
+    }
+  }
+};
+}  // namespace
+
+TEST(Module, HierarchicalNamesAndCounts) {
+  ember::Generator g(1);
+  Net net(g);
+  std::vector<std::string> names;
+  for (auto& [name, p] : net.named_parameters()) names.push_back(name);
+  EXPECT_EQ(names,
+            (std::vector<std::string>{"emb.weight", "layer0.wq.weight", "layer0.wq.bias",
+                                      "layer0.wk.weight", "layer0.norm.weight", "layer0.norm.bias",
+                                      "layer1.wq.weight", "layer1.wq.bias", "layer1.wk.weight",
+                                      "layer1.norm.weight", "layer1.norm.bias"}));
+  EXPECT_EQ(net.parameter_count(), 80 + 2 * (64 + 8 + 64 + 8 + 8));
+  EXPECT_EQ(net.parameters().size(), 11u);
+}
+
+TEST(Module, RegistrationErrors) {
+  struct Bad : nn::Module<float> {
+    void add(const std::string& n) { this->register_parameter(n, ember::zeros({1})); }
+  } bad;
+  bad.add("w");
+  EXPECT_EMBER_ERROR(bad.add("w"), "Module: duplicate name 'w'");
+  EXPECT_EMBER_ERROR(bad.add("a.b"), "Module: invalid name 'a.b'");
+  EXPECT_EMBER_ERROR(nn::Linear<float>(0, 3), "Linear: sizes must be positive");
+}
+
+TEST(Layers, LinearInitMatchesPytorchBoundsAndComputes) {
+  ember::Generator g(2);
+  nn::Linear<double> lin(100, 50, true, g);
+  const double bound = 0.1;  // 1/sqrt(100)
+  EXPECT_LE(ember::max(lin.weight().data()).item(), bound);
+  EXPECT_GE(ember::min(lin.weight().data()).item(), -bound);
+  EXPECT_NEAR(ember::var(lin.weight().data(), {}, 0).item(), bound * bound / 3, 2e-4);  // U(-b,b)
+  ember::Var<double> x(ember::randn<double>({4, 100}, g));
+  auto y = lin(x);
+  EXPECT_EQ(y.shape(), (ember::Shape{4, 50}));
+  auto ref = ember::matmul(x.data(), lin.weight().data().t()) + lin.bias().data();
+  EXPECT_TRUE(ember::allclose(y.data(), ref, 1e-12, 1e-12));
+}
+
+TEST(Layers, EmbeddingInitAndLookup) {
+  ember::Generator g(3);
+  nn::Embedding<double> emb(1000, 20, g);
+  EXPECT_NEAR(ember::mean(emb.weight().data()).item(), 0.0, 0.02);
+  EXPECT_NEAR(ember::var(emb.weight().data()).item(), 1.0, 0.03);
+  auto out = emb(Tensor<std::int64_t>{7, 7, 3});
+  EXPECT_TRUE(ember::equal(out.data()[0], emb.weight().data()[7]));
+}
+
+TEST(Layers, DropoutFollowsTrainEval) {
+  nn::Sequential<double> seq{std::make_shared<nn::Dropout<double>>(0.5, 1)};
+  ember::Var<double> x(ember::ones<double>({1000}));
+  auto t = seq(x);
+  EXPECT_LT(ember::sum(t.data()).item(), 1200);  // about half dropped, rest doubled
+  EXPECT_GT(ember::sum(t.data()).item(), 800);
+  EXPECT_GT(ember::sum((t.data() == 0.0).to<double>()).item(), 400);
+  seq.eval();
+  EXPECT_FALSE(seq.is_training());
+  EXPECT_TRUE(ember::equal(seq(x).data(), x.data()));
+}
+
+TEST(Layers, SequentialMlpTrainsWithAdamW) {
+  // XOR as a 2-class problem: Linear → Tanh → Linear, cross-entropy, AdamW.
+  ember::Generator g(4);
+  nn::Sequential<float> mlp{std::make_shared<nn::Linear<float>>(2, 16, true, g),
+                            std::make_shared<nn::Tanh<float>>(),
+                            std::make_shared<nn::Linear<float>>(16, 2, true, g)};
+  std::vector<std::string> names;
+  for (auto& [n, p] : mlp.named_parameters()) names.push_back(n);
+  EXPECT_EQ(names, (std::vector<std::string>{"0.weight", "0.bias", "2.weight", "2.bias"}));
+  ember::optim::AdamW<float> opt(mlp.parameters(), {.lr = 0.05, .weight_decay = 0.0});
+  ember::Var<float> x(Tensor<float>{{0, 0}, {0, 1}, {1, 0}, {1, 1}});
+  const Tensor<std::int64_t> y{0, 1, 1, 0};
+  float loss = 0;
+  for (int step = 0; step < 300; ++step) {
+    auto l = ember::cross_entropy(mlp(x), y);
+    loss = l.item();
+    opt.zero_grad();
+    l.backward();
+    opt.step();
+  }
+  EXPECT_LT(loss, 0.05f);
+  EXPECT_EQ(values(ember::argmax(mlp(x).data(), 1)), (std::vector<std::int64_t>{0, 1, 1, 0}));
+}
