@@ -5,8 +5,9 @@
 #   scripts/install-deps.sh --check  # only report, exit 1 if something is missing
 set -euo pipefail
 
-# clang and libomp-dev: the second compiler CI builds with (scripts/test.sh --clang).
-packages=(g++ cmake make libeigen3-dev libgtest-dev libbenchmark-dev clang libomp-dev)
+# clang, libomp-dev and libclang-rt-14-dev: the second compiler CI builds with, and libFuzzer
+# (scripts/test.sh --clang).
+packages=(g++ cmake make libeigen3-dev libgtest-dev libbenchmark-dev clang libomp-dev libclang-rt-14-dev)
 # The GEMM benchmark's peers (optional: bench_gemm skips a peer that is not installed).
 if [ "${EMBER_WITH_PEERS:-1}" = "1" ]; then packages+=(libopenblas-dev libblis-dev); fi
 

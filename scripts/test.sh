@@ -21,7 +21,7 @@ case "${1:-}" in
   --clang)
     build=build/clang
     cmake -S . -B "$build" -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Release \
-          -DEMBER_WERROR=ON -DEMBER_BUILD_BENCH=OFF
+          -DEMBER_WERROR=ON -DEMBER_BUILD_BENCH=OFF -DEMBER_BUILD_FUZZERS=ON
     ;;
   "")
     build=build/release

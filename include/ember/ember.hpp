@@ -23,3 +23,4 @@
 #include "ember/autograd.hpp"
 #include "ember/optim.hpp"
 #include "ember/nn.hpp"
+#include "ember/io.hpp"
