@@ -17,6 +17,7 @@
 #include "ember/kernels/compare.hpp"
 #include "ember/kernels/elementwise.hpp"
 #include "ember/kernels/gemm/gemm.hpp"
+#include "ember/kernels/index.hpp"
 #include "ember/kernels/parallel.hpp"
 #include "ember/kernels/reduce.hpp"
 #include "ember/kernels/softmax.hpp"

@@ -128,3 +128,27 @@ TEST(NnOps, DropoutIsSeededScaledAndOffInEval) {
   EXPECT_TRUE(ember::equal(e.data(), x.data()));
   EXPECT_EMBER_ERROR(ember::dropout(x, 1.0, true), "dropout: probability 1 is outside [0, 1)");
 }
+
+TEST(Gradcheck, ShapeAndIndexOps) {
+  ember::Generator g(9);
+  expect_grad_ok(
+      [](const Inputs& v) {
+        return ember::permute(v[0], {2, 0, 1}) * v[1];
+      },
+      {leaf({2, 3, 4}, g), leaf({4, 2, 3}, g)}, "permute");
+  expect_grad_ok([](const Inputs& v) { return ember::narrow(v[0], 1, 1, 2); }, {leaf({3, 4}, g)},
+                 "narrow");
+  expect_grad_ok(
+      [](const Inputs& v) {
+        return ember::cat<double>({v[0], v[1], v[0]}, 1);
+      },
+      {leaf({2, 3}, g), leaf({2, 1}, g)}, "cat (an input used twice)");
+  expect_grad_ok(
+      [](const Inputs& v) {
+        return ember::stack<double>({v[0], v[1]}, 1);
+      },
+      {leaf({2, 3}, g), leaf({2, 3}, g)}, "stack");
+  const Tensor<std::int64_t> ids{2, 0, 2};
+  expect_grad_ok([&](const Inputs& v) { return ember::index_select(v[0], 0, ids); },
+                 {leaf({3, 4}, g)}, "index_select (repeated index)");
+}
