@@ -2,24 +2,9 @@
 // non-contiguous inputs, accumulation, the graph's lifetime, and NoGradGuard.
 #include <cmath>
 
-#include "../test_util.hpp"
+#include "grad_util.hpp"
 
 using ember::Tensor;
-using V = ember::Var<double>;
-using Inputs = std::vector<V>;
-
-namespace {
-
-V leaf(const ember::Shape& s, ember::Generator& g, double lo = -1.0, double hi = 1.0) {
-  return V(ember::uniform<double>(s, lo, hi, g), /*requires_grad=*/true);
-}
-
-void expect_grad_ok(const std::function<V(const Inputs&)>& f, const Inputs& in, const char* what) {
-  auto r = ember::gradcheck<double>(f, in);
-  EXPECT_TRUE(r.ok) << what << ": " << r.message << " (max abs error " << r.max_abs_error << ")";
-}
-
-}  // namespace
 
 // One entry per differentiable op: a test walks them all, so an op without a correct backward
 // fails here.
