@@ -8,8 +8,8 @@
 // Contract: ukernel_ref.hpp (packed or in-place A and B). Register use for the registered 14×32
 // tile: 28 zmm accumulators (14 rows × 2 vectors of 16 floats), 2 zmm for the B row, A
 // broadcast from memory — 30 of 32 registers. Per k step: 2 loads + 14 broadcasts feed 28 FMAs
-// (14 cycles on 2 FMA pipes). Alone in L1 (k = 256, packed) it runs at 232 GFLOP/s, 94% of the
-// 247 GFLOP/s FMA peak bench_peak measures on this machine.
+// (14 cycles on 2 FMA pipes). Alone in L1 (k = 256, packed) it runs at 231 GFLOP/s, 94% of the
+// 247 GFLOP/s FMA peak bench_peak measures on this machine (bench_gemm, ukernel/…/k256).
 #pragma once
 
 #include <immintrin.h>
