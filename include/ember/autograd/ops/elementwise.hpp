@@ -103,14 +103,22 @@ struct Unary : Node<T> {
     return {static_cast<Derived*>(this)->grad(dy)};
   }
   void release_saved() override { x = y = Tensor<T>(); }
+
+ protected:
+  // Records out = f(a): keeps a's value and/or the output, as the derivative needs.
+  static Var<T> record(const Var<T>& a, Tensor<T> out, bool keep_x, bool keep_y) {
+    if (!detail::needs_graph<T>(a)) return Var<T>(out);
+    auto n = std::make_shared<Derived>();
+    if (keep_x) n->x = a.data();
+    if (keep_y) n->y = out;
+    return detail::attach<T>(out, n, {&a});
+  }
 };
 
 template <class T>
 struct Neg : Unary<T, Neg<T>> {
   static Var<T> apply(const Var<T>& a) {
-    Tensor<T> out = ember::neg(a.data());
-    if (!detail::needs_graph<T>(a)) return Var<T>(out);
-    return detail::attach<T>(out, std::make_shared<Neg>(), {&a});
+    return Unary<T, Neg<T>>::record(a, ember::neg(a.data()), false, false);
   }
   Tensor<T> grad(const Tensor<T>& dy) { return ember::neg(dy); }
   const char* name() const override { return "neg"; }
@@ -120,11 +128,7 @@ struct Neg : Unary<T, Neg<T>> {
 template <class T>
 struct Exp : Unary<T, Exp<T>> {
   static Var<T> apply(const Var<T>& a) {
-    Tensor<T> out = ember::exp(a.data());
-    if (!detail::needs_graph<T>(a)) return Var<T>(out);
-    auto n = std::make_shared<Exp>();
-    n->y = out;
-    return detail::attach<T>(out, n, {&a});
+    return Unary<T, Exp<T>>::record(a, ember::exp(a.data()), false, true);
   }
   Tensor<T> grad(const Tensor<T>& dy) { return dy * this->y; }
   const char* name() const override { return "exp"; }
@@ -134,11 +138,7 @@ struct Exp : Unary<T, Exp<T>> {
 template <class T>
 struct Log : Unary<T, Log<T>> {
   static Var<T> apply(const Var<T>& a) {
-    Tensor<T> out = ember::log(a.data());
-    if (!detail::needs_graph<T>(a)) return Var<T>(out);
-    auto n = std::make_shared<Log>();
-    n->x = a.data();
-    return detail::attach<T>(out, n, {&a});
+    return Unary<T, Log<T>>::record(a, ember::log(a.data()), true, false);
   }
   Tensor<T> grad(const Tensor<T>& dy) { return dy / this->x; }
   const char* name() const override { return "log"; }
@@ -148,11 +148,7 @@ struct Log : Unary<T, Log<T>> {
 template <class T>
 struct Tanh : Unary<T, Tanh<T>> {
   static Var<T> apply(const Var<T>& a) {
-    Tensor<T> out = ember::tanh(a.data());
-    if (!detail::needs_graph<T>(a)) return Var<T>(out);
-    auto n = std::make_shared<Tanh>();
-    n->y = out;
-    return detail::attach<T>(out, n, {&a});
+    return Unary<T, Tanh<T>>::record(a, ember::tanh(a.data()), false, true);
   }
   Tensor<T> grad(const Tensor<T>& dy) { return dy * (T(1) - this->y * this->y); }
   const char* name() const override { return "tanh"; }
@@ -162,11 +158,7 @@ struct Tanh : Unary<T, Tanh<T>> {
 template <class T>
 struct Sigmoid : Unary<T, Sigmoid<T>> {
   static Var<T> apply(const Var<T>& a) {
-    Tensor<T> out = ember::sigmoid(a.data());
-    if (!detail::needs_graph<T>(a)) return Var<T>(out);
-    auto n = std::make_shared<Sigmoid>();
-    n->y = out;
-    return detail::attach<T>(out, n, {&a});
+    return Unary<T, Sigmoid<T>>::record(a, ember::sigmoid(a.data()), false, true);
   }
   Tensor<T> grad(const Tensor<T>& dy) { return dy * this->y * (T(1) - this->y); }
   const char* name() const override { return "sigmoid"; }
@@ -176,11 +168,7 @@ struct Sigmoid : Unary<T, Sigmoid<T>> {
 template <class T>
 struct Relu : Unary<T, Relu<T>> {
   static Var<T> apply(const Var<T>& a) {
-    Tensor<T> out = ember::relu(a.data());
-    if (!detail::needs_graph<T>(a)) return Var<T>(out);
-    auto n = std::make_shared<Relu>();
-    n->x = a.data();
-    return detail::attach<T>(out, n, {&a});
+    return Unary<T, Relu<T>>::record(a, ember::relu(a.data()), true, false);
   }
   Tensor<T> grad(const Tensor<T>& dy) { return where(this->x > T(0), dy, T(0)); }
   const char* name() const override { return "relu"; }

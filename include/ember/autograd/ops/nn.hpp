@@ -221,12 +221,15 @@ struct Embedding : Node<T> {
     Shape out_shape = ids.shape();
     out_shape.push_back(D);
     Tensor<T> out = Tensor<T>::empty(out_shape);
-    Tensor<T> w = weight.data();
+    // Row copies straight between contiguous buffers: this runs every training step, and a
+    // view plus a strided copy per row cost more than the copy itself.
+    const Tensor<T> w = weight.data().contiguous();
+    T* dst = out.data();
     for (std::int64_t i = 0, n = ids.numel(); i < n; ++i) {
       const std::int64_t id = ids.data()[i];
       EMBER_CHECK(id >= 0 && id < V, "embedding", "index ", id, " at position ", i,
                   " is out of range for ", V, " rows");
-      out.view({-1, D})[i].copy_(w[id]);
+      std::copy_n(w.data() + id * D, D, dst + i * D);
     }
     if (!detail::needs_graph<T>(weight)) return Var<T>(out);
     auto node = std::make_shared<Embedding>();
@@ -296,11 +299,7 @@ struct MaskedFill : Node<T> {
 template <class T>
 struct Gelu : Unary<T, Gelu<T>> {
   static Var<T> apply(const Var<T>& a) {
-    Tensor<T> out = ember::gelu(a.data());
-    if (!detail::needs_graph<T>(a)) return Var<T>(out);
-    auto n = std::make_shared<Gelu>();
-    n->x = a.data();
-    return detail::attach<T>(out, n, {&a});
+    return Unary<T, Gelu<T>>::record(a, ember::gelu(a.data()), true, false);
   }
   Tensor<T> grad(const Tensor<T>& dy) {
     using CT = compute_t<T>;
