@@ -1,5 +1,8 @@
 // ember/nn.hpp — modules and layers.
 #pragma once
 
+#include "ember/nn/attention.hpp"
+#include "ember/nn/init.hpp"
 #include "ember/nn/layers.hpp"
 #include "ember/nn/module.hpp"
+#include "ember/nn/transformer.hpp"

@@ -66,6 +66,55 @@ TEST(Gradcheck, EveryOp) {
       {"transpose",
        [](const Inputs& v) { return ember::transpose(v[0], 0, 1) * v[1]; },
        {leaf({2, 3}, g), leaf({2}, g)}},
+      {"abs", [](const Inputs& v) { return ember::abs(v[0]); }, {leaf({6}, g)}},
+      {"square", [](const Inputs& v) { return ember::square(v[0]); }, {leaf({2, 3}, g)}},
+      {"sqrt", [](const Inputs& v) { return ember::sqrt(v[0]); }, {leaf({5}, g, 0.3, 2.0)}},
+      {"rsqrt", [](const Inputs& v) { return ember::rsqrt(v[0]); }, {leaf({5}, g, 0.3, 2.0)}},
+      {"log1p", [](const Inputs& v) { return ember::log1p(v[0]); }, {leaf({5}, g, -0.5, 2.0)}},
+      {"sin", [](const Inputs& v) { return ember::sin(v[0]); }, {leaf({4}, g, -3, 3)}},
+      {"cos", [](const Inputs& v) { return ember::cos(v[0]); }, {leaf({4}, g, -3, 3)}},
+      {"pow (scalar exponent)",
+       [](const Inputs& v) { return ember::pow(v[0], 2.5); },
+       {leaf({4}, g, 0.2, 2.0)}},
+      {"pow (broadcast)",
+       [](const Inputs& v) { return ember::pow(v[0], v[1]); },
+       {leaf({2, 3}, g, 0.2, 2.0), leaf({3}, g, -1.5, 1.5)}},
+      {"maximum (broadcast)",
+       [](const Inputs& v) { return ember::maximum(v[0], v[1]); },
+       {leaf({2, 3}, g), leaf({3}, g)}},
+      {"minimum", [](const Inputs& v) { return ember::minimum(v[0], v[1]); },
+       {leaf({4}, g), leaf({4}, g)}},
+      {"clamp", [](const Inputs& v) { return ember::clamp(v[0], -0.5, 0.5); }, {leaf({8}, g)}},
+      {"where (broadcast)",
+       [](const Inputs& v) {
+         return ember::where(Tensor<bool>{true, false, true}, v[0], v[1]);
+       },
+       {leaf({2, 3}, g), leaf({2, 1}, g)}},
+      {"scalar on the left",
+       [](const Inputs& v) { return 2.0 / (1.0 - 3.0 * v[0]) + (0.5 + v[0]); },
+       {leaf({3}, g, 0.5, 1.0)}},
+      {"prod (no zeros)",
+       [](const Inputs& v) { return ember::prod(v[0], {1}); },
+       {leaf({2, 4}, g, 0.5, 1.5)}},
+      {"prod (with zeros)",
+       [](const Inputs& v) { return ember::prod(v[0] * V(Tensor<double>{{0, 1, 1}, {0, 0, 1}})); },
+       {leaf({2, 3}, g)}},
+      {"max (axes)", [](const Inputs& v) { return ember::max(v[0], {0, 2}); },
+       {leaf({2, 3, 4}, g)}},
+      {"min (all)", [](const Inputs& v) { return ember::min(v[0]); }, {leaf({3, 4}, g)}},
+      {"var", [](const Inputs& v) { return ember::var(v[0], {1}); }, {leaf({3, 5}, g)}},
+      {"var (correction 0, keepdim)",
+       [](const Inputs& v) { return ember::var(v[0], {0}, 0, true); },
+       {leaf({4, 2}, g)}},
+      {"std", [](const Inputs& v) { return ember::std(v[0]); }, {leaf({2, 3}, g)}},
+      {"gather",
+       [](const Inputs& v) {
+         return ember::gather(v[0], 1, Tensor<std::int64_t>{{2, 0, 2}, {1, 1, 0}});
+       },
+       {leaf({2, 4}, g)}},
+      {"gather axis 0",
+       [](const Inputs& v) { return ember::gather(v[0], 0, Tensor<std::int64_t>{{1, 0, 1}}); },
+       {leaf({2, 3}, g)}},
   };
   for (const auto& c : cases) expect_grad_ok(c.f, c.in, c.name);
 }
@@ -225,4 +274,32 @@ TEST(Autograd, TwoLayerMlpLearnsXor) {
   EXPECT_GT(p.data().at(1, 0), 0.8);
   EXPECT_GT(p.data().at(2, 0), 0.8);
   EXPECT_LT(p.data().at(3, 0), 0.2);
+}
+
+TEST(Autograd, ExtremaShareTiesAndProdIsExactAtZero) {
+  // max over [1, 3, 3]: the two maxima split the gradient (torch.amax's rule).
+  V x(Tensor<double>{1, 3, 3}, true);
+  ember::max(x).backward();
+  EXPECT_EQ(values(x.grad()), (std::vector<double>{0, 0.5, 0.5}));
+  // maximum(a, b) with a tie at the middle element: half to each side.
+  V a(Tensor<double>{1, 2, 5}, true), b(Tensor<double>{4, 2, 0}, true);
+  ember::sum(ember::maximum(a, b)).backward();
+  EXPECT_EQ(values(a.grad()), (std::vector<double>{0, 0.5, 1}));
+  EXPECT_EQ(values(b.grad()), (std::vector<double>{1, 0.5, 0}));
+  // prod of [2, 0, 3]: d/dx = [0, 6, 0] (the product of the others), no 0/0.
+  V p(Tensor<double>{2, 0, 3}, true);
+  ember::prod(p).backward();
+  EXPECT_EQ(values(p.grad()), (std::vector<double>{0, 6, 0}));
+  // Two zeros: every partial derivative is 0.
+  V q(Tensor<double>{0, 4, 0}, true);
+  ember::prod(q).backward();
+  EXPECT_EQ(values(q.grad()), (std::vector<double>{0, 0, 0}));
+  // clamp passes the gradient at the bounds themselves (as PyTorch), not outside.
+  V c(Tensor<double>{-2, -1, 0, 1, 2}, true);
+  ember::sum(ember::clamp(c, -1.0, 1.0)).backward();
+  EXPECT_EQ(values(c.grad()), (std::vector<double>{0, 1, 1, 1, 0}));
+  // abs has gradient 0 at 0.
+  V z(Tensor<double>{-2, 0, 3}, true);
+  ember::sum(ember::abs(z)).backward();
+  EXPECT_EQ(values(z.grad()), (std::vector<double>{-1, 0, 1}));
 }

@@ -45,6 +45,72 @@ TEST(Gradcheck, EveryNnOp) {
   expect_grad_ok([](const Inputs& v) { return ember::gelu(v[0]); }, {leaf({7}, g, -3, 3)}, "gelu");
   expect_grad_ok([](const Inputs& v) { return ember::linear(v[0], v[1], v[2]); },
                  {leaf({2, 3, 4}, g), leaf({5, 4}, g), leaf({5}, g)}, "linear");
+  // Bags [1, 3, 1], [] and [0, 2]: a repeated id, an empty bag, both modes.
+  Tensor<std::int64_t> bag_ids{1, 3, 1, 0, 2}, offsets{0, 3, 3};
+  for (auto mode : {ember::BagMode::Sum, ember::BagMode::Mean}) {
+    expect_grad_ok(
+        [&](const Inputs& v) { return ember::embedding_bag(v[0], bag_ids, offsets, mode); },
+        {leaf({4, 3}, g)}, "embedding_bag");
+  }
+  expect_grad_ok([](const Inputs& v) { return ember::conv1d(v[0], v[1], v[2]); },
+                 {leaf({2, 3, 7}, g), leaf({4, 3, 3}, g), leaf({4}, g)}, "conv1d");
+  expect_grad_ok(
+      [](const Inputs& v) { return ember::conv1d(v[0], v[1], /*stride=*/2, /*padding=*/2, 2); },
+      {leaf({1, 2, 6}, g), leaf({3, 2, 2}, g)}, "conv1d strided, padded, dilated, no bias");
+  // A transposed (B, T, C) → (B, C, T) view, as TextCNN feeds embeddings.
+  expect_grad_ok(
+      [](const Inputs& v) { return ember::conv1d(ember::transpose(v[0], 1, 2), v[1], v[2]); },
+      {leaf({2, 5, 3}, g), leaf({2, 3, 2}, g), leaf({2}, g)}, "conv1d on a transposed view");
+  Tensor<bool> pad{{false, false, true}, {true, true, true}};
+  expect_grad_ok([&](const Inputs& v) { return ember::masked_mean(v[0], pad); },
+                 {leaf({2, 3, 4}, g)}, "masked_mean");
+}
+
+TEST(NnOps, EmbeddingBagHandWorked) {
+  V w(Tensor<double>{{1, 10}, {2, 20}, {3, 30}}, true);
+  Tensor<std::int64_t> ids{0, 2, 2, 1}, offsets{0, 1, 1};
+  // Bags: [0], [], [2, 2, 1].
+  auto sum = ember::embedding_bag(w, ids, offsets, ember::BagMode::Sum);
+  EXPECT_EQ(values(sum.data()), (std::vector<double>{1, 10, 0, 0, 8, 80}));
+  auto mean = ember::embedding_bag(w, ids, offsets);
+  EXPECT_EQ(values(mean.data()),  // the bag sum times 1/size
+            (std::vector<double>{1, 10, 0, 0, 8 * (1.0 / 3), 80 * (1.0 / 3)}));
+  ember::sum(mean).backward();
+  EXPECT_EQ(values(w.grad()), (std::vector<double>{1, 1, 1.0 / 3, 1.0 / 3, 2.0 / 3, 2.0 / 3}));
+  EXPECT_EMBER_ERROR(ember::embedding_bag(w, Tensor<std::int64_t>{0, 5}, offsets),
+                     "embedding_bag: index 5 at position 1 is out of range for 3 rows");
+  EXPECT_EMBER_ERROR(ember::embedding_bag(w, ids, Tensor<std::int64_t>{0, 3, 2}),
+                     "embedding_bag: offsets[1] = 3 does not start a bag inside 4 ids");
+  EXPECT_EMBER_ERROR(ember::embedding_bag(w, ids, Tensor<std::int64_t>{1, 2}),
+                     "embedding_bag: offsets[0] must be 0, got 1");
+}
+
+TEST(NnOps, Conv1dHandWorked) {
+  // x = [1, 2, 3, 4], w = [1, -1] (one channel): y[l] = x[l] - x[l+1] + b.
+  V x(Tensor<double>{1, 2, 3, 4}.view({1, 1, 4}), true);
+  V w(Tensor<double>{1, -1}.view({1, 1, 2}), true), b(Tensor<double>{10}, true);
+  auto y = ember::conv1d(x, w, b);
+  EXPECT_EQ(y.shape(), (ember::Shape{1, 1, 3}));
+  EXPECT_EQ(values(y.data()), (std::vector<double>{9, 9, 9}));
+  // Padding 1 adds a zero at each end: [0 1 2 3 4 0] → [-1, -1, -1, -1, 4].
+  EXPECT_EQ(values(ember::conv1d(x, w, 1, 1).data()), (std::vector<double>{-1, -1, -1, -1, 4}));
+  ember::sum(y).backward();
+  EXPECT_EQ(values(x.grad()), (std::vector<double>{1, 0, 0, -1}));
+  EXPECT_EQ(values(w.grad()), (std::vector<double>{6, 9}));
+  EXPECT_EQ(values(b.grad()), (std::vector<double>{3}));
+  EXPECT_EMBER_ERROR(ember::conv1d(x, V(ember::zeros<double>({1, 2, 2}))),
+                     "conv1d: input [1,1,4] has 1 channels but weight [1,2,2] expects 2");
+  EXPECT_EMBER_ERROR(ember::conv1d(x, V(ember::zeros<double>({1, 1, 5}))),
+                     "conv1d: input length 4 (padding 0) is shorter than the kernel's reach 5");
+}
+
+TEST(NnOps, MaskedMeanHandWorked) {
+  V x(Tensor<double>{1, 2, 3, 4, 5, 6}.view({2, 3, 1}), true);
+  Tensor<bool> pad{{false, true, false}, {true, true, true}};
+  auto m = ember::masked_mean(x, pad);
+  EXPECT_EQ(values(m.data()), (std::vector<double>{2, 0}));  // (1 + 3) / 2; all padded → 0
+  ember::sum(m).backward();
+  EXPECT_EQ(values(x.grad()), (std::vector<double>{0.5, 0, 0.5, 0, 0, 0}));
 }
 
 TEST(NnOps, CrossEntropyHandWorked) {

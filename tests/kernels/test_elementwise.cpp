@@ -250,3 +250,12 @@ TEST(Elementwise, LargeTensorsTakeTheParallelPathCorrectly) {
   auto t = a.t() * 2.0f;  // strided, parallel
   EXPECT_EQ(t.at(1030, 512), a.at(512, 1030) * 2.0f);
 }
+
+TEST(Elementwise, IsNanIsFiniteAndScalarWhere) {
+  const float inf = std::numeric_limits<float>::infinity(), nan = std::nanf("");
+  Tensor<float> x{1, inf, -inf, nan};
+  EXPECT_EQ(values(ember::isnan(x)), (std::vector<bool>{false, false, false, true}));
+  EXPECT_EQ(values(ember::isfinite(x)), (std::vector<bool>{true, false, false, false}));
+  EXPECT_EQ(values(ember::where(Tensor<bool>{true, false}, 2.0f, -1.0f)),
+            (std::vector<float>{2, -1}));
+}

@@ -367,6 +367,17 @@ EMBER_DEFINE_COMPARISON(gt, >)
 EMBER_DEFINE_COMPARISON(ge, >=)
 #undef EMBER_DEFINE_COMPARISON
 
+/// True where x is NaN (numpy.isnan).
+template <FloatingScalar T>
+Tensor<bool> isnan(const Tensor<T>& a) {
+  return detail::map<bool>(a, [](auto x) { return x != x; });
+}
+/// True where x is finite: neither NaN nor ±∞ (numpy.isfinite).
+template <FloatingScalar T>
+Tensor<bool> isfinite(const Tensor<T>& a) {
+  return detail::map<bool>(a, [](auto x) { return std::isfinite(x); });
+}
+
 inline Tensor<bool> logical_and(const Tensor<bool>& a, const Tensor<bool>& b) {
   return detail::map2<bool>(a, b, "logical_and", [](bool x, bool y) { return x && y; });
 }
@@ -389,6 +400,11 @@ Tensor<T> where(const Tensor<bool>& cond, const Tensor<T>& a, T b) {
 template <Scalar T>
 Tensor<T> where(const Tensor<bool>& cond, T a, const Tensor<T>& b) {
   return where(cond, scalar_tensor<T>(a), b);
+}
+/// a where cond is true, b elsewhere, in cond's shape: `where(mask, 1.0f, 0.0f)`.
+template <Scalar T>
+Tensor<T> where(const Tensor<bool>& cond, T a, T b) {
+  return detail::map<T>(cond, [a, b](bool c) { return c ? a : b; });
 }
 
 // ---- unary math ------------------------------------------------------------------------------

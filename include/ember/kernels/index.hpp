@@ -1,7 +1,9 @@
-// ember/kernels/index.hpp — joining and indexing: cat, stack, index_select, index_add_.
+// ember/kernels/index.hpp — joining and indexing: cat, stack, index_select, index_add_, gather,
+// scatter_add_.
 // Layer: kernels. Copies through views (copy_ handles any strides); results are contiguous.
 #pragma once
 
+#include <string_view>
 #include <vector>
 
 #include "ember/core/tensor.hpp"
@@ -79,6 +81,75 @@ const Tensor<T>& index_add_(const Tensor<T>& self, std::int64_t axis,
                 " is out of range for ", "dimension ", ax, " of size ", self.shape()[ax]);
     add_(self.select(ax, id), src.select(ax, i));
   }
+  return self;
+}
+
+namespace detail {
+
+// Walks every position of `index` (rank r) and calls f(i, off_self, off_idx) where i is the
+// index value read there and off_self the offset in `self` of the same position with the `ax`
+// coordinate left at 0 — the shared loop of gather and scatter_add_. Checks shapes and range.
+template <class T, class F>
+void for_each_indexed(const Tensor<T>& self, int ax, const Tensor<std::int64_t>& index,
+                      std::string_view op, F f) {
+  const Shape& is = index.shape();
+  EMBER_CHECK(is.rank() == self.dim(), op, "index ", is, " must have the rank of ", self.shape());
+  for (int d = 0; d < is.rank(); ++d) {
+    EMBER_CHECK(d == ax || is[d] <= self.shape()[d], op, "index ", is, " is larger than ",
+                self.shape(), " in dimension ", d);
+  }
+  const std::int64_t n = index.numel(), limit = self.shape()[ax];
+  std::int64_t coord[kMaxRank] = {};
+  for (std::int64_t flat = 0; flat < n; ++flat) {
+    std::int64_t off_self = 0, off_idx = 0;
+    for (int d = 0; d < is.rank(); ++d) {
+      off_idx += coord[d] * index.strides()[d];
+      if (d != ax) off_self += coord[d] * self.strides()[d];
+    }
+    const std::int64_t i = index.data()[off_idx];
+    EMBER_CHECK(i >= 0 && i < limit, op, "index ", i, " is out of range for dimension ", ax,
+                " of size ", limit);
+    f(i, off_self, flat);
+    for (int d = is.rank() - 1; d >= 0; --d) {  // next coordinate, row-major
+      if (++coord[d] < is[d]) break;
+      coord[d] = 0;
+    }
+  }
+}
+
+}  // namespace detail
+
+/// out[p] = x[p with its `axis` coordinate replaced by index[p]] (torch.gather); out has the
+/// shape of `index`, which must have x's rank and be no larger in the other dims.
+template <Scalar T>
+Tensor<T> gather(const Tensor<T>& x, std::int64_t axis, const Tensor<std::int64_t>& index) {
+  const int ax = normalize_axis(axis, x.dim(), "gather");
+  Tensor<T> out = Tensor<T>::empty(index.shape());
+  const std::int64_t step = x.strides()[ax];
+  T* dst = out.data();
+  const T* src = x.data();
+  detail::for_each_indexed(x, ax, index, "gather",
+                           [&](std::int64_t i, std::int64_t off, std::int64_t flat) {
+                             dst[flat] = src[off + i * step];
+                           });
+  return out;
+}
+
+/// self[p with its `axis` coordinate replaced by index[p]] += src[p] (torch.scatter_add_), the
+/// adjoint of gather; repeated targets add up. src has the shape of `index`.
+template <Numeric T>
+const Tensor<T>& scatter_add_(const Tensor<T>& self, std::int64_t axis,
+                              const Tensor<std::int64_t>& index, const Tensor<T>& src) {
+  const int ax = normalize_axis(axis, self.dim(), "scatter_add_");
+  EMBER_CHECK(src.shape() == index.shape(), "scatter_add_", "source ", src.shape(),
+              " does not match index ", index.shape());
+  const Tensor<T> s = src.contiguous();
+  const std::int64_t step = self.strides()[ax];
+  T* dst = self.data();
+  detail::for_each_indexed(self, ax, index, "scatter_add_",
+                           [&](std::int64_t i, std::int64_t off, std::int64_t flat) {
+                             dst[off + i * step] += s.data()[flat];
+                           });
   return self;
 }
 

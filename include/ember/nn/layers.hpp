@@ -1,7 +1,8 @@
-// ember/nn/layers.hpp — Linear, Embedding, LayerNorm, Dropout, activations and Sequential.
+// ember/nn/layers.hpp — Linear, Embedding, EmbeddingBag, Conv1d, LayerNorm, Dropout,
+// activations and Sequential.
 // Layer: nn. Initialisation follows PyTorch's defaults, drawn from an explicit Generator:
-// Linear weight and bias U(−1/√in, 1/√in) (kaiming_uniform with a = √5), Embedding N(0, 1),
-// LayerNorm weight 1 and bias 0.
+// Linear and Conv1d weight and bias U(−1/√fan_in, 1/√fan_in) (kaiming_uniform with a = √5),
+// Embedding and EmbeddingBag N(0, 1), LayerNorm weight 1 and bias 0.
 #pragma once
 
 #include <cmath>
@@ -49,6 +50,63 @@ class Embedding : public Module<T> {
 
  private:
   Var<T> weight_;
+};
+
+/// Sums or means of embedding rows over ragged bags (fastText's document vector):
+/// forward(ids (n), offsets (B)) → (B, dim). Parameter "weight" (num, dim).
+template <FloatingScalar T = float>
+class EmbeddingBag : public Module<T> {
+ public:
+  EmbeddingBag(std::int64_t num, std::int64_t dim, BagMode mode = BagMode::Mean,
+               Generator& gen = default_generator())
+      : mode_(mode) {
+    EMBER_CHECK(num > 0 && dim > 0, "EmbeddingBag", "sizes must be positive, got ", num, "x", dim);
+    weight_ = this->register_parameter("weight", randn<T>({num, dim}, gen));
+  }
+  Var<T> forward(const Tensor<std::int64_t>& ids, const Tensor<std::int64_t>& offsets) {
+    return embedding_bag(weight_, ids, offsets, mode_);
+  }
+  Var<T> operator()(const Tensor<std::int64_t>& ids, const Tensor<std::int64_t>& offsets) {
+    return forward(ids, offsets);
+  }
+  const Var<T>& weight() const { return weight_; }
+
+ private:
+  Var<T> weight_;
+  BagMode mode_;
+};
+
+/// 1-D convolution over (B, in_channels, L) → (B, out_channels, Lout); parameters "weight"
+/// (out, in, kernel) and "bias" (out).
+template <FloatingScalar T = float>
+class Conv1d : public UnaryModule<T> {
+ public:
+  struct Options {
+    std::int64_t stride = 1, padding = 0, dilation = 1;
+    bool bias = true;
+  };
+  Conv1d(std::int64_t in, std::int64_t out, std::int64_t kernel, Options opt,
+         Generator& gen = default_generator())
+      : opt_(opt) {
+    EMBER_CHECK(in > 0 && out > 0 && kernel > 0, "Conv1d", "sizes must be positive, got in=", in,
+                " out=", out, " kernel=", kernel);
+    const double bound = 1.0 / std::sqrt(static_cast<double>(in * kernel));
+    weight_ = this->register_parameter("weight", uniform<T>({out, in, kernel}, -bound, bound, gen));
+    if (opt.bias) bias_ = this->register_parameter("bias", uniform<T>({out}, -bound, bound, gen));
+  }
+  Conv1d(std::int64_t in, std::int64_t out, std::int64_t kernel,
+         Generator& gen = default_generator())
+      : Conv1d(in, out, kernel, Options{}, gen) {}
+  Var<T> forward(const Var<T>& x) override {
+    return bias_.defined() ? conv1d(x, weight_, bias_, opt_.stride, opt_.padding, opt_.dilation)
+                           : conv1d(x, weight_, opt_.stride, opt_.padding, opt_.dilation);
+  }
+  const Var<T>& weight() const { return weight_; }
+  const Var<T>& bias() const { return bias_; }
+
+ private:
+  Var<T> weight_, bias_;
+  Options opt_;
 };
 
 /// Layer normalisation over the last dim; parameters "weight" (1s) and "bias" (0s).

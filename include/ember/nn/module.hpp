@@ -89,4 +89,26 @@ class UnaryModule : public Module<T> {
   Var<T> operator()(const Var<T>& x) { return forward(x); }
 };
 
+/// An indexable list of sub-modules named "0", "1", … (torch.nn.ModuleList).
+template <class M, FloatingScalar T = float>
+class ModuleList : public Module<T> {
+ public:
+  ModuleList& push_back(std::shared_ptr<M> m) {
+    EMBER_CHECK(m != nullptr, "ModuleList", "null module");
+    items_.push_back(this->register_module(std::to_string(items_.size()), std::move(m)));
+    return *this;
+  }
+  M& operator[](std::size_t i) const {
+    EMBER_CHECK(i < items_.size(), "ModuleList", "index ", i, " is out of range for ",
+                items_.size(), " modules");
+    return *items_[i];
+  }
+  std::size_t size() const { return items_.size(); }
+  auto begin() const { return items_.begin(); }
+  auto end() const { return items_.end(); }
+
+ private:
+  std::vector<std::shared_ptr<M>> items_;
+};
+
 }  // namespace ember::nn

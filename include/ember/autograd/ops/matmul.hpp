@@ -38,7 +38,13 @@ struct Matmul : Node<T> {
       da = detail::sum_to(da, A.shape());
       if (a_vec) da = da.reshape(a.shape());
     }
-    if (this->needs_grad[1]) {
+    if (this->needs_grad[1] && B.dim() == 2 && A.dim() > 2) {
+      // A shared matrix under a batch (linear layers): one GEMM over all rows,
+      // [k, batch·m]·[batch·m, n], instead of a batch of products summed afterwards.
+      const std::int64_t k = A.size(-1), n = B.size(-1);
+      db = ember::matmul(A.reshape({-1, k}).transpose(0, 1), dC.reshape({-1, n}));
+      if (b_vec) db = db.reshape(b.shape());
+    } else if (this->needs_grad[1]) {
       db = ember::matmul(A.transpose(-1, -2), dC);  // [..., k, n]
       db = detail::sum_to(db, B.shape());
       if (b_vec) db = db.reshape(b.shape());

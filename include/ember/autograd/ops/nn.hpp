@@ -1,20 +1,27 @@
 // ember/autograd/ops/nn.hpp — differentiable neural-network ops, fused where fusion pays:
 // softmax, log_softmax, cross_entropy (fused with log_softmax, ignore_index, label smoothing),
-// binary_cross_entropy_with_logits, layer_norm, embedding, dropout, masked_fill, gelu, linear.
+// binary_cross_entropy_with_logits, layer_norm, embedding, embedding_bag, conv1d, dropout,
+// masked_fill, masked_mean, gelu, linear.
 // Layer: autograd. Shapes are written at each op; glossary: N rows (batch·time), C classes,
 // D features, V vocabulary.
 #pragma once
 
 #include <cmath>
+#include <limits>
 
 #include "ember/autograd/function.hpp"
 #include "ember/autograd/ops/elementwise.hpp"
 #include "ember/autograd/ops/matmul.hpp"
+#include "ember/autograd/ops/reduce.hpp"
 #include "ember/autograd/ops/shape.hpp"
 #include "ember/core/random.hpp"
+#include "ember/kernels/parallel.hpp"
 #include "ember/kernels/softmax.hpp"
 
 namespace ember {
+
+/// How embedding_bag combines the rows of a bag.
+enum class BagMode { Sum, Mean };
 
 namespace ops {
 
@@ -313,6 +320,198 @@ struct Gelu : Unary<T, Gelu<T>> {
   const char* name() const override { return "gelu"; }
 };
 
+// out[b] = Σ (or mean) of weight[ids[j]] for j in [offsets[b], offsets[b+1]) (the last bag runs
+// to the end of ids), as torch.nn.functional.embedding_bag; an empty bag gives zeros.
+// weight (V, D), ids (n), offsets (B) → (B, D). dweight[ids[j]] += dout[b] (/ bag size).
+template <class T>
+struct EmbeddingBag : Node<T> {
+  Tensor<std::int64_t> ids, offsets;  // contiguous
+  std::int64_t vocab = 0;
+  BagMode mode = BagMode::Mean;
+
+  static Var<T> apply(const Var<T>& weight, const Tensor<std::int64_t>& ids_in,
+                      const Tensor<std::int64_t>& offsets_in, BagMode mode) {
+    EMBER_CHECK(weight.dim() == 2, "embedding_bag", "expects a weight (V, D), got ",
+                weight.shape());
+    EMBER_CHECK(ids_in.dim() == 1 && offsets_in.dim() == 1, "embedding_bag",
+                "expects 1-D ids and offsets, got ", ids_in.shape(), " and ", offsets_in.shape());
+    const std::int64_t V = weight.size(0), D = weight.size(1);
+    const std::int64_t n = ids_in.numel(), B = offsets_in.numel();
+    Tensor<std::int64_t> ids = ids_in.contiguous(), offsets = offsets_in.contiguous();
+    const std::int64_t* off = offsets.data();
+    for (std::int64_t b = 0; b < B; ++b) {
+      const std::int64_t end = b + 1 < B ? off[b + 1] : n;
+      EMBER_CHECK(off[b] >= 0 && off[b] <= end && end <= n, "embedding_bag", "offsets[", b,
+                  "] = ", off[b], " does not start a bag inside ", n,
+                  " ids (offsets must be non-decreasing from 0)");
+    }
+    EMBER_CHECK(B == 0 || off[0] == 0 || n == 0, "embedding_bag", "offsets[0] must be 0, got ",
+                off[0]);
+    for (std::int64_t j = 0; j < n; ++j) {
+      EMBER_CHECK(ids.data()[j] >= 0 && ids.data()[j] < V, "embedding_bag", "index ",
+                  ids.data()[j], " at position ", j, " is out of range for ", V, " rows");
+    }
+    const Tensor<T> w = weight.data().contiguous();
+    Tensor<T> out = zeros<T>({B, D});
+    parallel_for(0, B, std::max<std::int64_t>(1, 4096 / std::max<std::int64_t>(D, 1)),
+                 [&](std::int64_t b0, std::int64_t b1) {
+                   for (std::int64_t b = b0; b < b1; ++b) {
+                     const std::int64_t start = off[b], end = b + 1 < B ? off[b + 1] : n;
+                     T* dst = out.data() + b * D;
+                     for (std::int64_t j = start; j < end; ++j) {
+                       const T* row = w.data() + ids.data()[j] * D;
+                       for (std::int64_t d = 0; d < D; ++d) dst[d] += row[d];
+                     }
+                     if (mode == BagMode::Mean && end > start) {
+                       const T inv = T(1) / static_cast<T>(end - start);
+                       for (std::int64_t d = 0; d < D; ++d) dst[d] *= inv;
+                     }
+                   }
+                 });
+    if (!detail::needs_graph<T>(weight)) return Var<T>(out);
+    auto node = std::make_shared<EmbeddingBag>();
+    node->ids = ids;
+    node->offsets = offsets;
+    node->vocab = V;
+    node->mode = mode;
+    return detail::attach<T>(out, node, {&weight});
+  }
+  std::vector<Tensor<T>> backward(const Tensor<T>& dout) override {
+    const std::int64_t D = dout.size(1), B = offsets.numel(), n = ids.numel();
+    Tensor<T> dw = zeros<T>({vocab, D});
+    Tensor<T> g = dout.contiguous();
+    for (std::int64_t b = 0; b < B; ++b) {
+      const std::int64_t start = offsets.data()[b], end = b + 1 < B ? offsets.data()[b + 1] : n;
+      if (end == start) continue;
+      const T scale = mode == BagMode::Mean ? T(1) / static_cast<T>(end - start) : T(1);
+      const T* src = g.data() + b * D;
+      for (std::int64_t j = start; j < end; ++j) {
+        T* dst = dw.data() + ids.data()[j] * D;
+        for (std::int64_t d = 0; d < D; ++d) dst[d] += scale * src[d];
+      }
+    }
+    return {dw};
+  }
+  const char* name() const override { return "embedding_bag"; }
+  void release_saved() override { ids = offsets = Tensor<std::int64_t>(); }
+};
+
+// 1-D convolution (cross-correlation, as torch.nn.functional.conv1d):
+//   y[b, o, l] = bias[o] + Σ_{c, k} w[o, c, k] · x[b, c, l·stride − padding + k·dilation]
+// x (B, Cin, L), w (Cout, Cin, K), bias (Cout) → (B, Cout, Lout),
+// Lout = (L + 2·padding − dilation·(K − 1) − 1) / stride + 1.
+// Computed as one GEMM over unfolded input (im2col): cols (B·Lout, Cin·K) · wᵀ. Backward:
+// dw = dyᵀ·cols, dcols = dy·w folded back into dx (col2im), db = Σ dy. Saves x (cols are rebuilt
+// in backward: cheaper in memory than keeping them, and the unfold is a copy, not a GEMM).
+template <class T>
+struct Conv1d : Node<T> {
+  Tensor<T> x, w;  // x (contiguous) only when the weight needs a gradient
+  Shape x_shape;
+  std::int64_t stride = 1, padding = 0, dilation = 1, l_out = 0;
+
+  static std::int64_t out_length(std::int64_t L, std::int64_t K, std::int64_t stride,
+                                 std::int64_t padding, std::int64_t dilation) {
+    return (L + 2 * padding - dilation * (K - 1) - 1) / stride + 1;
+  }
+  // cols[(b·Lout + l), c·K + k] = x[b, c, l·stride − padding + k·dilation] or 0 outside.
+  static Tensor<T> unfold(const Tensor<T>& xc, std::int64_t K, std::int64_t stride,
+                          std::int64_t padding, std::int64_t dilation, std::int64_t l_out) {
+    const std::int64_t B = xc.size(0), C = xc.size(1), L = xc.size(2);
+    Tensor<T> cols = Tensor<T>::empty({B * l_out, C * K});
+    const T* src = xc.data();
+    T* dst = cols.data();
+    parallel_for(0, B * l_out, 64, [&](std::int64_t r0, std::int64_t r1) {
+      for (std::int64_t r = r0; r < r1; ++r) {
+        const std::int64_t b = r / l_out, l = r % l_out;
+        T* row = dst + r * C * K;
+        for (std::int64_t c = 0; c < C; ++c) {
+          const T* xs = src + (b * C + c) * L;
+          for (std::int64_t k = 0; k < K; ++k) {
+            const std::int64_t pos = l * stride - padding + k * dilation;
+            row[c * K + k] = (pos >= 0 && pos < L) ? xs[pos] : T(0);
+          }
+        }
+      }
+    });
+    return cols;
+  }
+
+  static Var<T> apply(const Var<T>& input, const Var<T>& weight, const Var<T>* bias,
+                      std::int64_t stride, std::int64_t padding, std::int64_t dilation) {
+    EMBER_CHECK(input.dim() == 3 && weight.dim() == 3, "conv1d",
+                "expects input (B, Cin, L) and weight (Cout, Cin, K), got ", input.shape(),
+                " and ", weight.shape());
+    const std::int64_t B = input.size(0), C = input.size(1), L = input.size(2);
+    const std::int64_t O = weight.size(0), K = weight.size(2);
+    EMBER_CHECK(weight.size(1) == C, "conv1d", "input ", input.shape(), " has ", C,
+                " channels but weight ", weight.shape(), " expects ", weight.size(1));
+    EMBER_CHECK(stride >= 1 && padding >= 0 && dilation >= 1, "conv1d", "stride ", stride,
+                ", padding ", padding, ", dilation ", dilation, " are invalid");
+    if (bias) {
+      EMBER_CHECK(bias->shape() == Shape{O}, "conv1d", "bias ", bias->shape(), " must be [", O,
+                  "]");
+    }
+    const std::int64_t l_out = out_length(L, K, stride, padding, dilation);
+    EMBER_CHECK(l_out >= 1, "conv1d", "input length ", L, " (padding ", padding,
+                ") is shorter than the kernel's reach ", dilation * (K - 1) + 1);
+    Tensor<T> xc = input.data().contiguous();
+    Tensor<T> cols = unfold(xc, K, stride, padding, dilation, l_out);
+    // (B·Lout, Cin·K)·(Cin·K, Cout) → (B, Lout, Cout) → (B, Cout, Lout).
+    Tensor<T> y = ember::matmul(cols, weight.data().reshape({O, C * K}).transpose(0, 1));
+    Tensor<T> out = y.view({B, l_out, O}).permute({0, 2, 1}).contiguous();
+    if (bias) out += bias->data().view({O, 1});
+    const bool graph = bias ? detail::needs_graph<T>(input, weight, *bias)
+                            : detail::needs_graph<T>(input, weight);
+    if (!graph) return Var<T>(out);
+    auto n = std::make_shared<Conv1d>();
+    if (weight.requires_grad()) n->x = xc;
+    n->w = weight.data();
+    n->stride = stride;
+    n->padding = padding;
+    n->dilation = dilation;
+    n->l_out = l_out;
+    n->x_shape = input.shape();
+    return bias ? detail::attach<T>(out, n, {&input, &weight, bias})
+                : detail::attach<T>(out, n, {&input, &weight});
+  }
+  std::vector<Tensor<T>> backward(const Tensor<T>& dout) override {
+    const std::int64_t B = x_shape[0], C = x_shape[1], L = x_shape[2];
+    const std::int64_t O = w.size(0), K = w.size(2);
+    // dy as (B·Lout, Cout), the layout of the forward GEMM's result.
+    Tensor<T> g = dout.permute({0, 2, 1}).contiguous().view({B * l_out, O});
+    std::vector<Tensor<T>> grads(this->needs_grad.size());
+    if (this->needs_grad[0]) {
+      Tensor<T> dcols = ember::matmul(g, w.reshape({O, C * K}));  // (B·Lout, Cin·K)
+      Tensor<T> dx = zeros<T>(x_shape);
+      T* dst = dx.data();
+      const T* src = dcols.data();
+      parallel_for(0, B, 1, [&](std::int64_t b0, std::int64_t b1) {  // batches own their rows
+        for (std::int64_t b = b0; b < b1; ++b) {
+          for (std::int64_t l = 0; l < l_out; ++l) {
+            const T* row = src + (b * l_out + l) * C * K;
+            for (std::int64_t c = 0; c < C; ++c) {
+              T* xs = dst + (b * C + c) * L;
+              for (std::int64_t k = 0; k < K; ++k) {
+                const std::int64_t pos = l * stride - padding + k * dilation;
+                if (pos >= 0 && pos < L) xs[pos] += row[c * K + k];
+              }
+            }
+          }
+        }
+      });
+      grads[0] = dx;
+    }
+    if (this->needs_grad[1]) {
+      Tensor<T> cols = unfold(x, K, stride, padding, dilation, l_out);
+      grads[1] = ember::matmul(g.transpose(0, 1), cols).view({O, C, K});
+    }
+    if (grads.size() > 2 && this->needs_grad[2]) grads[2] = ember::sum(g, {0});
+    return grads;
+  }
+  const char* name() const override { return "conv1d"; }
+  void release_saved() override { x = w = Tensor<T>(); }
+};
+
 }  // namespace ops
 
 /// Differentiable softmax along `axis`.
@@ -370,6 +569,43 @@ Var<T> linear(const Var<T>& x, const Var<T>& w, const Var<T>& b) {
 template <FloatingScalar T>
 Var<T> linear(const Var<T>& x, const Var<T>& w) {
   return matmul(x, transpose(w, 0, 1));
+}
+
+/// Sums (or means) of the rows of `weight` (V, D) over bags of `ids` (n): bag b is
+/// ids[offsets[b] : offsets[b+1]] (the last runs to the end) → (B, D); empty bags give zeros.
+template <FloatingScalar T>
+Var<T> embedding_bag(const Var<T>& weight, const Tensor<std::int64_t>& ids,
+                     const Tensor<std::int64_t>& offsets, BagMode mode = BagMode::Mean) {
+  return ops::EmbeddingBag<T>::apply(weight, ids, offsets, mode);
+}
+/// 1-D convolution of x (B, Cin, L) with w (Cout, Cin, K) and bias (Cout) → (B, Cout, Lout).
+template <FloatingScalar T>
+Var<T> conv1d(const Var<T>& x, const Var<T>& w, const Var<T>& bias, std::int64_t stride = 1,
+              std::int64_t padding = 0, std::int64_t dilation = 1) {
+  return ops::Conv1d<T>::apply(x, w, &bias, stride, padding, dilation);
+}
+/// 1-D convolution without a bias.
+template <FloatingScalar T>
+Var<T> conv1d(const Var<T>& x, const Var<T>& w, std::int64_t stride = 1, std::int64_t padding = 0,
+              std::int64_t dilation = 1) {
+  return ops::Conv1d<T>::apply(x, w, nullptr, stride, padding, dilation);
+}
+/// Mean of x (B, T, D) over its time axis, leaving out the positions where `mask` (B, T) is
+/// true (padding; the same convention as masked_fill and attention's padding mask) → (B, D).
+/// A row with every position masked gives zeros. Gradient: dy / count at the kept positions.
+template <FloatingScalar T>
+Var<T> masked_mean(const Var<T>& x, const Tensor<bool>& mask) {
+  EMBER_CHECK(x.dim() == 3 && mask.dim() == 2 && mask.size(0) == x.size(0) &&
+                  mask.size(1) == x.size(1),
+              "masked_mean", "expects x (B, T, D) and mask (B, T), got ", x.shape(), " and ",
+              mask.shape());
+  // weight[b, t] = keep / max(count_b, 1): the pooling is a weighted sum, so its gradient
+  // is the weight itself — composing two recorded ops gives it exactly.
+  Tensor<T> keep = where(mask, T(0), T(1));
+  Tensor<T> count = clamp(ember::sum(keep, {1}, /*keepdim=*/true), T(1),
+                          std::numeric_limits<T>::max());
+  Var<T> weight((keep / count).unsqueeze(2));
+  return sum(x * weight, {1});
 }
 
 }  // namespace ember

@@ -167,6 +167,30 @@ struct IndexSelect : Node<T> {
   void release_saved() override { ids = Tensor<std::int64_t>(); }
 };
 
+// y = gather(x, axis, index); dx = scatter_add of dy into zeros (repeated picks add up).
+template <class T>
+struct Gather : Node<T> {
+  Shape x_shape;
+  std::int64_t axis = 0;
+  Tensor<std::int64_t> index;
+  static Var<T> apply(const Var<T>& x, std::int64_t axis, const Tensor<std::int64_t>& index) {
+    Tensor<T> out = ember::gather(x.data(), axis, index);
+    if (!detail::needs_graph<T>(x)) return Var<T>(out);
+    auto n = std::make_shared<Gather>();
+    n->x_shape = x.shape();
+    n->axis = axis;
+    n->index = index;
+    return detail::attach<T>(out, n, {&x});
+  }
+  std::vector<Tensor<T>> backward(const Tensor<T>& dy) override {
+    Tensor<T> dx = zeros<T>(x_shape);
+    ember::scatter_add_(dx, axis, index, dy);
+    return {dx};
+  }
+  const char* name() const override { return "gather"; }
+  void release_saved() override { index = Tensor<std::int64_t>(); }
+};
+
 }  // namespace ops
 
 /// Differentiable permute.
@@ -201,6 +225,12 @@ Var<T> stack(const std::vector<Var<T>>& xs, std::int64_t axis = 0) {
 template <FloatingScalar T>
 Var<T> index_select(const Var<T>& x, std::int64_t axis, const Tensor<std::int64_t>& ids) {
   return ops::IndexSelect<T>::apply(x, axis, ids);
+}
+
+/// Differentiable gather (torch.gather): out[p] = x[p with `axis` coordinate index[p]].
+template <FloatingScalar T>
+Var<T> gather(const Var<T>& x, std::int64_t axis, const Tensor<std::int64_t>& index) {
+  return ops::Gather<T>::apply(x, axis, index);
 }
 
 }  // namespace ember

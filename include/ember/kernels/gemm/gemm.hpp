@@ -188,6 +188,16 @@ Tensor<T> matmul(const Tensor<T>& a_in, const Tensor<T>& b_in) {
   const std::int64_t m = a.size(-2), k = a.size(-1), n = b.size(-1);
   EMBER_CHECK(b.size(-2) == k, "matmul", "shapes ", a_in.shape(), " and ", b_in.shape(),
               " cannot be multiplied (", k, " != ", b.size(-2), ")");
+  if (b.dim() == 2 && a.dim() > 2) {
+    // A stack times one matrix (a linear layer over [B, T, C]): one GEMM over all B·T rows
+    // rather than B small ones. The reshape views when a's rows are evenly strided.
+    Shape out_shape = a.shape();
+    out_shape[out_shape.rank() - 1] = n;
+    Tensor<T> out = Tensor<T>::empty(out_shape);
+    gemm<T>(T(1), a.reshape({-1, k}), b, T(0), out.view({-1, n}));
+    if (b_vec) out_shape.erase(out_shape.rank() - 1);
+    return out.view(out_shape);
+  }
   // Broadcast the batch dims.
   Shape a_batch(a.shape().begin(), a.shape().end() - 2),
       b_batch(b.shape().begin(), b.shape().end() - 2);
