@@ -45,6 +45,8 @@ TEST(Gradcheck, EveryNnOp) {
   expect_grad_ok([](const Inputs& v) { return ember::gelu(v[0]); }, {leaf({7}, g, -3, 3)}, "gelu");
   expect_grad_ok([](const Inputs& v) { return ember::linear(v[0], v[1], v[2]); },
                  {leaf({2, 3, 4}, g), leaf({5, 4}, g), leaf({5}, g)}, "linear");
+  expect_grad_ok([](const Inputs& v) { return ember::linear(v[0], v[1]); },
+                 {leaf({4}, g), leaf({3, 4}, g)}, "linear, 1-D input, no bias");
   // Bags [1, 3, 1], [] and [0, 2]: a repeated id, an empty bag, both modes.
   Tensor<std::int64_t> bag_ids{1, 3, 1, 0, 2}, offsets{0, 3, 3};
   for (auto mode : {ember::BagMode::Sum, ember::BagMode::Mean}) {

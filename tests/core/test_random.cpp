@@ -69,3 +69,15 @@ TEST(Random, UniformMeanAndBounds) {
   }
   EXPECT_NEAR(s / 100000, 0.5, 0.005);
 }
+
+TEST(Random, FillU32IsTheSameStreamAsNextU32) {
+  // Start mid-block (3 words used), fill across many blocks and a ragged end, then continue.
+  ember::Generator a(99), b(99);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(a.next_u32(), b.next_u32());
+  std::vector<std::uint32_t> bulk(1031);
+  a.fill_u32(bulk.data(), static_cast<std::int64_t>(bulk.size()));
+  for (std::uint32_t w : bulk) ASSERT_EQ(w, b.next_u32());
+  EXPECT_EQ(a.next_u32(), b.next_u32());
+  a.fill_u32(bulk.data(), 0);
+  EXPECT_EQ(a.next_u64(), b.next_u64());
+}

@@ -60,7 +60,11 @@ void run_backward(const std::shared_ptr<VarImpl<T>>& root, Tensor<T> seed, bool 
         if (v->has_grad) {
           add_(v->grad, g);
         } else {
-          v->grad = g.clone();  // own copy: later accumulation must not write into shared data
+          // The leaf must own its gradient: later accumulation writes into it. A fresh,
+          // unshared, contiguous result of a backward is adopted as it is; anything that shares
+          // its buffer (an op's dout passed through, the caller's seed) is copied.
+          const bool sole_owner = g.storage().use_count() == 1 && g.is_contiguous();
+          v->grad = sole_owner ? std::move(g) : g.clone();
           v->has_grad = true;
         }
       }

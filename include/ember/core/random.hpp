@@ -48,6 +48,28 @@ class Generator {
     return ctr;
   }
 
+  /// philox() on L counters at once, in place, one array per word of the block.
+  template <int L>
+  static void philox_lanes(std::uint32_t* c0, std::uint32_t* c1, std::uint32_t* c2,
+                           std::uint32_t* c3, Key key) {
+    constexpr std::uint32_t kM0 = 0xD2511F53u, kM1 = 0xCD9E8D57u;
+    constexpr std::uint32_t kW0 = 0x9E3779B9u, kW1 = 0xBB67AE85u;
+    for (int round = 0; round < 10; ++round) {
+      for (int l = 0; l < L; ++l) {
+        const std::uint64_t p0 = std::uint64_t{kM0} * c0[l];
+        const std::uint64_t p1 = std::uint64_t{kM1} * c2[l];
+        const std::uint32_t n0 = static_cast<std::uint32_t>(p1 >> 32) ^ c1[l] ^ key[0];
+        const std::uint32_t n2 = static_cast<std::uint32_t>(p0 >> 32) ^ c3[l] ^ key[1];
+        c1[l] = static_cast<std::uint32_t>(p1);
+        c3[l] = static_cast<std::uint32_t>(p0);
+        c0[l] = n0;
+        c2[l] = n2;
+      }
+      key[0] += kW0;
+      key[1] += kW1;
+    }
+  }
+
   /// Next uniformly distributed 32-bit word.
   std::uint32_t next_u32() {
     if (used_ == 4) {
@@ -58,6 +80,34 @@ class Generator {
       used_ = 0;
     }
     return block_[used_++];
+  }
+  /// Fills out[0, n) with the next n words: exactly what n calls of next_u32 return, but whole
+  /// blocks are computed straight into `out` (no per-word branch; the loop vectorises).
+  void fill_u32(std::uint32_t* out, std::int64_t n) {
+    std::int64_t i = 0;
+    while (i < n && used_ < 4) out[i++] = block_[used_++];
+    // 16 blocks at a time in structure-of-arrays form, which g++ turns into 512-bit
+    // multiplies and xors (lanes = counters).
+    constexpr int kLanes = 16;
+    while (n - i >= 4 * kLanes) {
+      std::uint32_t c0[kLanes], c1[kLanes], c2[kLanes], c3[kLanes];
+      for (int l = 0; l < kLanes; ++l) {
+        const std::uint64_t c = counter_ + static_cast<std::uint64_t>(l);
+        c0[l] = static_cast<std::uint32_t>(c);
+        c1[l] = static_cast<std::uint32_t>(c >> 32);
+        c2[l] = c3[l] = 0;
+      }
+      philox_lanes<kLanes>(c0, c1, c2, c3, key_);
+      for (int l = 0; l < kLanes; ++l) {
+        out[i + 4 * l] = c0[l];
+        out[i + 4 * l + 1] = c1[l];
+        out[i + 4 * l + 2] = c2[l];
+        out[i + 4 * l + 3] = c3[l];
+      }
+      counter_ += kLanes;
+      i += 4 * kLanes;
+    }
+    while (i < n) out[i++] = next_u32();
   }
   std::uint64_t next_u64() {
     std::uint64_t hi = next_u32();

@@ -13,6 +13,7 @@
 #include "ember/autograd/variable.hpp"
 #include "ember/core/error.hpp"
 #include "ember/core/factory.hpp"
+#include "ember/kernels/parallel.hpp"
 
 namespace ember::optim {
 
@@ -128,21 +129,28 @@ class Adam : public Optimizer<T> {
         m_[k] = zeros<T>(p.shape());
         v_[k] = zeros<T>(p.shape());
       }
-      T* w = p.data().data();
+      T* __restrict w = p.data().data();
       const Tensor<T> grad = p.grad().contiguous();
-      const T* g = grad.data();
-      T* m = m_[k].data();
-      T* v = v_[k].data();
-      for (std::int64_t i = 0; i < n; ++i) {
-        T gi = g[i];
-        if (o_.decoupled)
-          w[i] *= T(1) - lr * wd;
-        else
-          gi += wd * w[i];
-        m[i] = b1 * m[i] + (T(1) - b1) * gi;
-        v[i] = b2 * v[i] + (T(1) - b2) * gi * gi;
-        w[i] -= step_size * m[i] / (std::sqrt(v[i]) * inv_sqrt_bc2 + eps);
-      }
+      const T* __restrict g = grad.data();
+      T* __restrict m = m_[k].data();
+      T* __restrict v = v_[k].data();
+      // The four streams are distinct buffers (restrict) and the decay form is hoisted out of
+      // the loop. It still runs scalar: std::sqrt may set errno, so g++ does not vectorise it
+      // without -fno-math-errno, which a header must not impose on its users. Measured
+      // (bench_autograd mlp/step, 203k parameters, 1 thread): 1.2 ns per parameter, ~23% of
+      // the step. Target: a dispatched AVX-512 update at ~0.2 ns per parameter (speed issue).
+      const T decay = o_.decoupled ? T(1) - lr * wd : T(1), l2 = o_.decoupled ? T(0) : wd;
+      parallel_for(0, n, 1 << 16, [&](std::int64_t i0, std::int64_t i1) {
+        for (std::int64_t i = i0; i < i1; ++i) {
+          const T gi = g[i] + l2 * w[i];
+          const T wi = w[i] * decay;
+          const T mi = b1 * m[i] + (T(1) - b1) * gi;
+          const T vi = b2 * v[i] + (T(1) - b2) * gi * gi;
+          m[i] = mi;
+          v[i] = vi;
+          w[i] = wi - step_size * mi / (std::sqrt(vi) * inv_sqrt_bc2 + eps);
+        }
+      });
     }
   }
   std::int64_t steps() const { return t_; }
