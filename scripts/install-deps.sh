@@ -7,7 +7,10 @@ set -euo pipefail
 
 # clang, libomp-dev and libclang-rt-14-dev: the second compiler CI builds with, and libFuzzer
 # (scripts/test.sh --clang).
-packages=(g++ cmake make libeigen3-dev libgtest-dev libbenchmark-dev clang libomp-dev libclang-rt-14-dev)
+# The sentiment example: utf8proc (Unicode NFKC), CLI11 (command line), nlohmann-json (--json
+# output and model metadata), zlib (reads the gzip-compressed IMDB files).
+packages=(g++ cmake make libeigen3-dev libgtest-dev libbenchmark-dev clang libomp-dev libclang-rt-14-dev
+          libutf8proc-dev libcli11-dev nlohmann-json3-dev zlib1g-dev)
 # The GEMM benchmark's peers (optional: bench_gemm skips a peer that is not installed).
 if [ "${EMBER_WITH_PEERS:-1}" = "1" ]; then packages+=(libopenblas-dev libblis-dev); fi
 

@@ -112,3 +112,28 @@ TEST(Layers, SequentialMlpTrainsWithAdamW) {
   EXPECT_LT(loss, 0.05f);
   EXPECT_EQ(values(ember::argmax(mlp(x).data(), 1)), (std::vector<std::int64_t>{0, 1, 1, 0}));
 }
+
+TEST(Module, StateDictRoundTripAndStrictLoad) {
+  ember::Generator g(7), h(8);
+  Net a(g), b(h);
+  EXPECT_FALSE(ember::equal(a.emb->weight().data(), b.emb->weight().data()));
+  b.load_state_dict(a.state_dict());
+  for (std::size_t i = 0; i < a.parameters().size(); ++i) {
+    EXPECT_TRUE(ember::equal(a.parameters()[i].data(), b.parameters()[i].data()));
+  }
+  // The copy is by value: changing a afterwards leaves b alone.
+  a.emb->weight().data().fill_(5.0f);
+  EXPECT_NE(b.emb->weight().data().at(0, 0), 5.0f);
+  auto sd = a.state_dict();
+  auto missing = sd;
+  missing.pop_back();
+  EXPECT_EMBER_ERROR(b.load_state_dict(missing), "missing parameter 'layer1.norm.bias'");
+  auto extra = sd;
+  extra.emplace_back("head.weight", ember::zeros({2}));
+  EXPECT_EMBER_ERROR(b.load_state_dict(extra), "unexpected parameter 'head.weight'");
+  auto wrong = sd;
+  wrong[0].second = ember::zeros({3, 8});
+  EXPECT_EMBER_ERROR(b.load_state_dict(wrong),
+                     "parameter 'emb.weight' has shape [3,8], the module expects [10,8]");
+  EXPECT_NE(b.emb->weight().data().at(0, 0), 0.0f);  // nothing changed on failure
+}

@@ -12,10 +12,34 @@
 
 #include "ember/autograd/variable.hpp"
 #include "ember/kernels/elementwise.hpp"
+#include "ember/kernels/index.hpp"
 
 namespace ember {
 
 namespace detail {
+
+// Adds rows of gradient into a 2-D leaf: into its dense gradient if it has one, else appended
+// to its row-sparse one.
+template <class T>
+void accumulate_sparse(VarImpl<T>& leaf, Tensor<std::int64_t> rows, Tensor<T> values) {
+  if (!leaf.requires_grad) return;
+  values = values.contiguous();
+  if (leaf.has_grad) {
+    const std::int64_t D = leaf.data.size(1);
+    for (std::int64_t i = 0, n = rows.numel(); i < n; ++i) {
+      T* dst = leaf.grad.data() + rows.data()[i] * D;
+      const T* src = values.data() + i * D;
+      for (std::int64_t d = 0; d < D; ++d) dst[d] += src[d];
+    }
+  } else if (leaf.has_sparse_grad) {
+    leaf.sparse_rows = cat(std::vector<Tensor<std::int64_t>>{leaf.sparse_rows, rows});
+    leaf.sparse_values = cat(std::vector<Tensor<T>>{leaf.sparse_values, values});
+  } else {
+    leaf.sparse_rows = std::move(rows);
+    leaf.sparse_values = std::move(values);
+    leaf.has_sparse_grad = true;
+  }
+}
 
 template <class T>
 void run_backward(const std::shared_ptr<VarImpl<T>>& root, Tensor<T> seed, bool retain_graph) {
@@ -57,6 +81,7 @@ void run_backward(const std::shared_ptr<VarImpl<T>>& root, Tensor<T> seed, bool 
     grads.erase(found);
     if (v->grad_fn == nullptr) {  // a leaf: accumulate
       if (v->requires_grad) {
+        densify_grad(*v);  // a dense gradient joins a row-sparse one: both become dense
         if (v->has_grad) {
           add_(v->grad, g);
         } else {
@@ -71,6 +96,16 @@ void run_backward(const std::shared_ptr<VarImpl<T>>& root, Tensor<T> seed, bool 
       continue;
     }
     Node<T>& fn = *v->grad_fn;
+    if (fn.inputs.size() == 1 && fn.needs_grad[0] && fn.inputs[0] != nullptr &&
+        fn.inputs[0]->grad_fn == nullptr && fn.inputs[0]->data.dim() == 2) {
+      Tensor<std::int64_t> rows;
+      Tensor<T> values;
+      if (fn.sparse_backward(g, rows, values)) {
+        accumulate_sparse(*fn.inputs[0], std::move(rows), std::move(values));
+        if (!retain_graph) fn.release();
+        continue;
+      }
+    }
     std::vector<Tensor<T>> gin = fn.backward(g);
     EMBER_CHECK(gin.size() == fn.inputs.size(), "backward", fn.name(), " returned ", gin.size(),
                 " gradients for ", fn.inputs.size(), " inputs");

@@ -14,8 +14,10 @@
 //   * GradMode: with NoGradGuard alive on a thread, ops build no graph and save nothing.
 #pragma once
 
+#include <algorithm>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "ember/core/error.hpp"
@@ -72,6 +74,13 @@ struct Node {
   virtual const char* name() const = 0;
   /// Drops what backward needs (saved tensors); called after backward unless retained.
   virtual void release_saved() = 0;
+  /// Row-sparse ops (embedding lookups built with sparse = true) may give the gradient of
+  /// their single input as rows instead: fill `rows` (n, unique) and `values` (n, D) and return
+  /// true. The engine asks only when that input is a leaf; otherwise backward() runs.
+  virtual bool sparse_backward(const Tensor<T>& /*dout*/, Tensor<std::int64_t>& /*rows*/,
+                               Tensor<T>& /*values*/) {
+    return false;
+  }
 
   void release() {
     release_saved();
@@ -87,9 +96,69 @@ struct VarImpl {
   Tensor<T> data;
   Tensor<T> grad;  // meaningful only when has_grad
   bool has_grad = false;
+  // A row-sparse gradient of a 2-D leaf: rows (n) and their values (n, D); duplicate rows are
+  // allowed until coalesce_sparse(). Never set together with a dense `grad`.
+  Tensor<std::int64_t> sparse_rows;
+  Tensor<T> sparse_values;
+  bool has_sparse_grad = false;
   bool requires_grad = false;
   std::shared_ptr<Node<T>> grad_fn;  // null for leaves
 };
+
+/// Sums the values of duplicate rows and sorts the rows (so an optimiser touches each once).
+template <class T>
+void coalesce_rows(Tensor<std::int64_t>& rows, Tensor<T>& values) {
+  const std::int64_t n = rows.numel(), D = values.size(1);
+  std::vector<std::int64_t> order(static_cast<std::size_t>(n));
+  for (std::int64_t i = 0; i < n; ++i) order[static_cast<std::size_t>(i)] = i;
+  const std::int64_t* r = rows.data();
+  std::sort(order.begin(), order.end(), [r](std::int64_t a, std::int64_t b) {
+    return r[a] != r[b] ? r[a] < r[b] : a < b;
+  });
+  std::int64_t unique = 0;
+  for (std::int64_t i = 0; i < n; ++i) {
+    unique += i == 0 || r[order[static_cast<std::size_t>(i)]] != r[order[static_cast<std::size_t>(i - 1)]];
+  }
+  Tensor<std::int64_t> out_rows = Tensor<std::int64_t>::empty({unique});
+  Tensor<T> out_vals = Tensor<T>::empty({unique, D});
+  const Tensor<T> v = values.contiguous();
+  std::int64_t at = -1;
+  for (std::int64_t i = 0; i < n; ++i) {
+    const std::int64_t src = order[static_cast<std::size_t>(i)];
+    T* dst;
+    if (i == 0 || r[src] != out_rows.data()[at]) {
+      out_rows.data()[++at] = r[src];
+      dst = out_vals.data() + at * D;
+      std::copy_n(v.data() + src * D, D, dst);
+      continue;
+    }
+    dst = out_vals.data() + at * D;
+    const T* s = v.data() + src * D;
+    for (std::int64_t d = 0; d < D; ++d) dst[d] += s[d];
+  }
+  rows = std::move(out_rows);
+  values = std::move(out_vals);
+}
+
+/// Turns a leaf's row-sparse gradient into a dense one (kept).
+template <class T>
+void densify_grad(VarImpl<T>& v) {
+  if (!v.has_sparse_grad) return;
+  const std::int64_t D = v.data.size(1);
+  Tensor<T> g = Tensor<T>::empty(v.data.shape());
+  g.fill_(T(0));
+  const Tensor<T> vals = v.sparse_values.contiguous();
+  for (std::int64_t i = 0, n = v.sparse_rows.numel(); i < n; ++i) {
+    T* dst = g.data() + v.sparse_rows.data()[i] * D;
+    const T* src = vals.data() + i * D;
+    for (std::int64_t d = 0; d < D; ++d) dst[d] += src[d];
+  }
+  v.grad = std::move(g);
+  v.has_grad = true;
+  v.has_sparse_grad = false;
+  v.sparse_rows = Tensor<std::int64_t>();
+  v.sparse_values = Tensor<T>();
+}
 
 }  // namespace detail
 
@@ -128,16 +197,29 @@ class Var {
     impl_->requires_grad = on;
     return *this;
   }
-  /// The accumulated gradient of a leaf (ember::Error if none was computed yet).
+  /// The accumulated gradient of a leaf (ember::Error if none was computed yet). A row-sparse
+  /// gradient is made dense here (and stays dense).
   const Tensor<T>& grad() const {
-    EMBER_CHECK(checked()->has_grad, "grad", "no gradient: call backward() on a result first");
+    EMBER_CHECK(has_grad(), "grad", "no gradient: call backward() on a result first");
+    detail::densify_grad(*impl_);
     return impl_->grad;
   }
-  bool has_grad() const { return checked()->has_grad; }
+  bool has_grad() const { return checked()->has_grad || impl_->has_sparse_grad; }
+  /// True when the gradient is held row-sparse (from embedding ops with sparse = true).
+  bool grad_is_sparse() const { return checked()->has_sparse_grad; }
+  /// The row-sparse gradient, coalesced: unique sorted rows (n) and their values (n, D).
+  std::pair<Tensor<std::int64_t>, Tensor<T>> sparse_grad() const {
+    EMBER_CHECK(grad_is_sparse(), "sparse_grad", "the gradient is not row-sparse");
+    detail::coalesce_rows(impl_->sparse_rows, impl_->sparse_values);
+    return {impl_->sparse_rows, impl_->sparse_values};
+  }
   /// Forgets the accumulated gradient.
   void zero_grad() const {
     checked()->has_grad = false;
     impl_->grad = Tensor<T>();
+    impl_->has_sparse_grad = false;
+    impl_->sparse_rows = Tensor<std::int64_t>();
+    impl_->sparse_values = Tensor<T>();
   }
   /// The same data, cut off from the graph (a new leaf without requires_grad).
   Var detach() const { return Var(data(), false); }

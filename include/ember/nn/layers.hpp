@@ -40,16 +40,20 @@ class Linear : public UnaryModule<T> {
 template <FloatingScalar T = float>
 class Embedding : public Module<T> {
  public:
-  Embedding(std::int64_t num, std::int64_t dim, Generator& gen = default_generator()) {
+  /// `sparse`: the weight gets row-sparse gradients (optimisers then update only used rows).
+  Embedding(std::int64_t num, std::int64_t dim, Generator& gen = default_generator(),
+            bool sparse = false)
+      : sparse_(sparse) {
     EMBER_CHECK(num > 0 && dim > 0, "Embedding", "sizes must be positive, got ", num, "x", dim);
     weight_ = this->register_parameter("weight", randn<T>({num, dim}, gen));
   }
-  Var<T> forward(const Tensor<std::int64_t>& ids) { return embedding(weight_, ids); }
+  Var<T> forward(const Tensor<std::int64_t>& ids) { return embedding(weight_, ids, sparse_); }
   Var<T> operator()(const Tensor<std::int64_t>& ids) { return forward(ids); }
   const Var<T>& weight() const { return weight_; }
 
  private:
   Var<T> weight_;
+  bool sparse_;
 };
 
 /// Sums or means of embedding rows over ragged bags (fastText's document vector):
@@ -57,14 +61,15 @@ class Embedding : public Module<T> {
 template <FloatingScalar T = float>
 class EmbeddingBag : public Module<T> {
  public:
+  /// `sparse`: the weight gets row-sparse gradients (optimisers then update only used rows).
   EmbeddingBag(std::int64_t num, std::int64_t dim, BagMode mode = BagMode::Mean,
-               Generator& gen = default_generator())
-      : mode_(mode) {
+               Generator& gen = default_generator(), bool sparse = false)
+      : mode_(mode), sparse_(sparse) {
     EMBER_CHECK(num > 0 && dim > 0, "EmbeddingBag", "sizes must be positive, got ", num, "x", dim);
     weight_ = this->register_parameter("weight", randn<T>({num, dim}, gen));
   }
   Var<T> forward(const Tensor<std::int64_t>& ids, const Tensor<std::int64_t>& offsets) {
-    return embedding_bag(weight_, ids, offsets, mode_);
+    return embedding_bag(weight_, ids, offsets, mode_, sparse_);
   }
   Var<T> operator()(const Tensor<std::int64_t>& ids, const Tensor<std::int64_t>& offsets) {
     return forward(ids, offsets);
@@ -74,6 +79,7 @@ class EmbeddingBag : public Module<T> {
  private:
   Var<T> weight_;
   BagMode mode_;
+  bool sparse_;
 };
 
 /// 1-D convolution over (B, in_channels, L) → (B, out_channels, Lout); parameters "weight"

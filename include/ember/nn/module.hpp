@@ -37,6 +37,34 @@ class Module {
     for (auto& [name, p] : named_parameters()) n += p.numel();
     return n;
   }
+  /// Every parameter's value by dotted name (torch's state_dict): handles to the live data, so
+  /// saving it (io::save_safetensors) needs no copy.
+  std::vector<std::pair<std::string, Tensor<T>>> state_dict() const {
+    std::vector<std::pair<std::string, Tensor<T>>> out;
+    for (auto& [name, p] : named_parameters()) out.emplace_back(name, p.data());
+    return out;
+  }
+  /// Copies values into the parameters by name. Every parameter must be present with its exact
+  /// shape, and no name may be left over (torch's strict=True); on any mismatch nothing is
+  /// changed and ember::Error names the parameter.
+  void load_state_dict(const std::vector<std::pair<std::string, Tensor<T>>>& values) {
+    auto params = named_parameters();
+    std::vector<const Tensor<T>*> src(params.size(), nullptr);
+    for (auto& [name, t] : values) {
+      std::size_t i = 0;
+      while (i < params.size() && params[i].first != name) ++i;
+      EMBER_CHECK(i < params.size(), "load_state_dict", "unexpected parameter '", name, "'");
+      EMBER_CHECK(src[i] == nullptr, "load_state_dict", "parameter '", name, "' given twice");
+      EMBER_CHECK(t.shape() == params[i].second.shape(), "load_state_dict", "parameter '", name,
+                  "' has shape ", t.shape(), ", the module expects ", params[i].second.shape());
+      src[i] = &t;
+    }
+    for (std::size_t i = 0; i < params.size(); ++i) {
+      EMBER_CHECK(src[i] != nullptr, "load_state_dict", "missing parameter '", params[i].first,
+                  "'");
+    }
+    for (std::size_t i = 0; i < params.size(); ++i) params[i].second.data().copy_(*src[i]);
+  }
   /// Training mode (dropout active) for this module and its children.
   void train(bool on = true) {
     training_ = on;

@@ -221,7 +221,8 @@ template <class T>
 struct Embedding : Node<T> {
   Tensor<std::int64_t> ids;  // contiguous
   std::int64_t vocab = 0;
-  static Var<T> apply(const Var<T>& weight, const Tensor<std::int64_t>& ids_in) {
+  bool sparse = false;
+  static Var<T> apply(const Var<T>& weight, const Tensor<std::int64_t>& ids_in, bool sparse) {
     EMBER_CHECK(weight.dim() == 2, "embedding", "expects a weight (V, D), got ", weight.shape());
     const std::int64_t V = weight.size(0), D = weight.size(1);
     Tensor<std::int64_t> ids = ids_in.contiguous();
@@ -242,7 +243,17 @@ struct Embedding : Node<T> {
     auto node = std::make_shared<Embedding>();
     node->ids = ids;
     node->vocab = V;
+    node->sparse = sparse;
     return detail::attach<T>(out, node, {&weight});
+  }
+  // With sparse = true: the rows used, each once, with their summed gradients.
+  bool sparse_backward(const Tensor<T>& dout, Tensor<std::int64_t>& rows,
+                       Tensor<T>& values) override {
+    if (!sparse) return false;
+    rows = ids.reshape({-1}).clone();
+    values = dout.reshape({-1, dout.size(-1)}).clone();
+    detail::coalesce_rows(rows, values);
+    return true;
   }
   std::vector<Tensor<T>> backward(const Tensor<T>& dout) override {
     const std::int64_t D = dout.size(-1);
@@ -342,9 +353,10 @@ struct EmbeddingBag : Node<T> {
   Tensor<std::int64_t> ids, offsets;  // contiguous
   std::int64_t vocab = 0;
   BagMode mode = BagMode::Mean;
+  bool sparse = false;
 
   static Var<T> apply(const Var<T>& weight, const Tensor<std::int64_t>& ids_in,
-                      const Tensor<std::int64_t>& offsets_in, BagMode mode) {
+                      const Tensor<std::int64_t>& offsets_in, BagMode mode, bool sparse) {
     EMBER_CHECK(weight.dim() == 2, "embedding_bag", "expects a weight (V, D), got ",
                 weight.shape());
     EMBER_CHECK(ids_in.dim() == 1 && offsets_in.dim() == 1, "embedding_bag",
@@ -388,7 +400,30 @@ struct EmbeddingBag : Node<T> {
     node->offsets = offsets;
     node->vocab = V;
     node->mode = mode;
+    node->sparse = sparse;
     return detail::attach<T>(out, node, {&weight});
+  }
+  // With sparse = true: one gradient row per id occurrence (dout of its bag, / size for mean),
+  // coalesced to the unique rows used. A bow model's batch touches thousands of rows of a
+  // table with hundreds of thousands; the dense form would write and the optimiser read all.
+  bool sparse_backward(const Tensor<T>& dout, Tensor<std::int64_t>& rows,
+                       Tensor<T>& values) override {
+    if (!sparse) return false;
+    const std::int64_t D = dout.size(1), B = offsets.numel(), n = ids.numel();
+    Tensor<T> g = dout.contiguous();
+    rows = ids.clone();
+    values = Tensor<T>::empty({n, D});
+    for (std::int64_t b = 0; b < B; ++b) {
+      const std::int64_t start = offsets.data()[b], end = b + 1 < B ? offsets.data()[b + 1] : n;
+      const T scale = mode == BagMode::Mean && end > start ? T(1) / static_cast<T>(end - start) : T(1);
+      const T* src = g.data() + b * D;
+      for (std::int64_t j = start; j < end; ++j) {
+        T* dst = values.data() + j * D;
+        for (std::int64_t d = 0; d < D; ++d) dst[d] = scale * src[d];
+      }
+    }
+    detail::coalesce_rows(rows, values);
+    return true;
   }
   std::vector<Tensor<T>> backward(const Tensor<T>& dout) override {
     const std::int64_t D = dout.size(1), B = offsets.numel(), n = ids.numel();
@@ -596,9 +631,11 @@ Var<T> layer_norm(const Var<T>& x, const Var<T>& weight, const Var<T>& bias, dou
   return ops::LayerNorm<T>::apply(x, weight, bias, eps);
 }
 /// Rows of `weight` (V, D) picked by `ids`: (ids..., D).
+/// With `sparse`, a leaf weight receives a row-sparse gradient (only the rows used; see
+/// Var::sparse_grad), as torch's sparse=True.
 template <FloatingScalar T>
-Var<T> embedding(const Var<T>& weight, const Tensor<std::int64_t>& ids) {
-  return ops::Embedding<T>::apply(weight, ids);
+Var<T> embedding(const Var<T>& weight, const Tensor<std::int64_t>& ids, bool sparse = false) {
+  return ops::Embedding<T>::apply(weight, ids, sparse);
 }
 /// Inverted dropout with drop probability p, a no-op when not training.
 template <FloatingScalar T>
@@ -627,10 +664,12 @@ Var<T> linear(const Var<T>& x, const Var<T>& w) {
 
 /// Sums (or means) of the rows of `weight` (V, D) over bags of `ids` (n): bag b is
 /// ids[offsets[b] : offsets[b+1]] (the last runs to the end) → (B, D); empty bags give zeros.
+/// With `sparse`, a leaf weight receives a row-sparse gradient (see Var::sparse_grad).
 template <FloatingScalar T>
 Var<T> embedding_bag(const Var<T>& weight, const Tensor<std::int64_t>& ids,
-                     const Tensor<std::int64_t>& offsets, BagMode mode = BagMode::Mean) {
-  return ops::EmbeddingBag<T>::apply(weight, ids, offsets, mode);
+                     const Tensor<std::int64_t>& offsets, BagMode mode = BagMode::Mean,
+                     bool sparse = false) {
+  return ops::EmbeddingBag<T>::apply(weight, ids, offsets, mode, sparse);
 }
 /// 1-D convolution of x (B, Cin, L) with w (Cout, Cin, K) and bias (Cout) → (B, Cout, Lout).
 template <FloatingScalar T>

@@ -1,0 +1,275 @@
+// dataset.hpp — labelled text files in the four formats sentiment data comes in, auto-detected:
+//   tsv       header `label<TAB>text`, then `0<TAB>…` (what ../shared/data uses)
+//   glue      header `sentence<TAB>label` (GLUE's SST-2 files)
+//   csv       header `label,review` (ChnSentiCorp_htl_all.csv), RFC 4180 quoting: fields in
+//             "…" may hold commas, newlines and "" for a quote
+//   fasttext  no header, `__label__1 text` or `__label__positive text`
+// Labels are 0/1 or negative/positive (neg/pos). Files ending in .gz are decompressed (zlib).
+// A malformed row (wrong field count, unknown label, empty text, invalid UTF-8) is reported
+// with file and line and skipped, or raises DataError under `strict`.
+#pragma once
+
+#include <zlib.h>
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "unicode.hpp"
+
+namespace sentiment {
+
+struct DataError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+struct Example {
+  int label = 0;
+  std::string text;
+};
+
+enum class Format { Auto, Tsv, Glue, Csv, FastText };
+
+inline const char* format_name(Format f) {
+  switch (f) {
+    case Format::Tsv: return "tsv";
+    case Format::Glue: return "glue";
+    case Format::Csv: return "csv";
+    case Format::FastText: return "fasttext";
+    default: return "auto";
+  }
+}
+inline Format parse_format(const std::string& s) {
+  if (s == "auto") return Format::Auto;
+  if (s == "tsv") return Format::Tsv;
+  if (s == "glue" || s == "sst2") return Format::Glue;
+  if (s == "csv") return Format::Csv;
+  if (s == "fasttext") return Format::FastText;
+  throw DataError("unknown format '" + s + "' (auto, tsv, glue, csv, fasttext)");
+}
+
+struct ReadOptions {
+  Format format = Format::Auto;
+  bool strict = false;
+};
+
+struct ReadReport {
+  Format format = Format::Auto;  // the one used
+  std::int64_t rows = 0;         // examples read
+  std::int64_t skipped = 0;      // malformed rows left out
+  std::vector<std::string> problems;  // "file:line: what", the first 20
+};
+
+/// The whole file, decompressed if it is gzip (zlib reads plain files unchanged).
+inline std::string read_file_bytes(const std::string& path) {
+  gzFile f = gzopen(path.c_str(), "rb");
+  if (f == nullptr) throw DataError(path + ": cannot open");
+  std::string out;
+  char buf[1 << 16];
+  for (;;) {
+    const int n = gzread(f, buf, sizeof buf);
+    if (n < 0) {
+      int err = 0;
+      const std::string msg = gzerror(f, &err);
+      gzclose(f);
+      throw DataError(path + ": read error: " + msg);
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<std::size_t>(n));
+  }
+  gzclose(f);
+  return out;
+}
+
+/// 0/1 or a label word; -1 if it is neither.
+inline int parse_label(std::string_view s) {
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\r')) s.remove_suffix(1);
+  while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
+  if (s == "0" || s == "negative" || s == "neg") return 0;
+  if (s == "1" || s == "positive" || s == "pos") return 1;
+  return -1;
+}
+
+namespace detail {
+
+struct Row {
+  std::vector<std::string> fields;
+  std::int64_t line = 0;  // 1-based line where the row starts
+};
+
+// Lines (without \n or a trailing \r), with their line numbers.
+inline std::vector<Row> split_lines(std::string_view data) {
+  std::vector<Row> rows;
+  std::int64_t line = 1;
+  std::size_t at = 0;
+  while (at < data.size()) {
+    std::size_t nl = data.find('\n', at);
+    if (nl == std::string_view::npos) nl = data.size();
+    std::string_view l = data.substr(at, nl - at);
+    if (!l.empty() && l.back() == '\r') l.remove_suffix(1);
+    rows.push_back({{std::string(l)}, line});
+    ++line;
+    at = nl + 1;
+  }
+  return rows;
+}
+
+// RFC 4180 records; a quoted field may span lines. Throws DataError on an unterminated quote.
+inline std::vector<Row> parse_csv(std::string_view data, const std::string& path) {
+  std::vector<Row> rows;
+  std::int64_t line = 1;
+  std::size_t i = 0;
+  while (i < data.size()) {
+    Row row;
+    row.line = line;
+    std::string field;
+    bool in_quotes = false, quoted = false;
+    for (;;) {
+      if (i >= data.size()) {
+        if (in_quotes) {
+          throw DataError(path + ":" + std::to_string(row.line) +
+                          ": unterminated quoted field");
+        }
+        row.fields.push_back(field);
+        break;
+      }
+      const char c = data[i];
+      if (in_quotes) {
+        if (c == '"') {
+          if (i + 1 < data.size() && data[i + 1] == '"') {
+            field += '"';
+            i += 2;
+          } else {
+            in_quotes = false;
+            ++i;
+          }
+        } else {
+          if (c == '\n') ++line;
+          field += c;
+          ++i;
+        }
+        continue;
+      }
+      if (c == '"' && field.empty() && !quoted) {
+        in_quotes = quoted = true;
+        ++i;
+      } else if (c == ',') {
+        row.fields.push_back(field);
+        field.clear();
+        quoted = false;
+        ++i;
+      } else if (c == '\n' || c == '\r') {
+        row.fields.push_back(field);
+        if (c == '\r' && i + 1 < data.size() && data[i + 1] == '\n') ++i;
+        ++i;
+        ++line;
+        break;
+      } else {
+        field += c;
+        ++i;
+      }
+    }
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+inline Format detect(std::string_view data) {
+  std::string_view first = data.substr(0, data.find('\n'));
+  if (!first.empty() && first.back() == '\r') first.remove_suffix(1);
+  if (first.rfind("\xEF\xBB\xBF", 0) == 0) first.remove_prefix(3);  // UTF-8 BOM
+  if (first.rfind("__label__", 0) == 0) return Format::FastText;
+  if (first.rfind("sentence\tlabel", 0) == 0) return Format::Glue;
+  if (first.find('\t') != std::string_view::npos) return Format::Tsv;
+  if (first.find(',') != std::string_view::npos) return Format::Csv;
+  return Format::Tsv;
+}
+
+}  // namespace detail
+
+/// Reads labelled examples from `path` (see the file comment).
+inline std::vector<Example> read_dataset(const std::string& path, const ReadOptions& opt,
+                                         ReadReport& report) {
+  std::string data = read_file_bytes(path);
+  if (data.rfind("\xEF\xBB\xBF", 0) == 0) data.erase(0, 3);
+  report = ReadReport{};
+  report.format = opt.format == Format::Auto ? detail::detect(data) : opt.format;
+  std::vector<detail::Row> rows = report.format == Format::Csv
+                                      ? detail::parse_csv(data, path)
+                                      : detail::split_lines(data);
+  std::vector<Example> out;
+  auto problem = [&](std::int64_t line, const std::string& what) {
+    const std::string msg = path + ":" + std::to_string(line) + ": " + what;
+    if (opt.strict) throw DataError(msg);
+    ++report.skipped;
+    if (report.problems.size() < 20) report.problems.push_back(msg);
+  };
+  const bool has_header = report.format != Format::FastText;
+  for (std::size_t r = 0; r < rows.size(); ++r) {
+    detail::Row& row = rows[r];
+    if (row.fields.size() == 1 && row.fields[0].empty()) continue;  // blank line
+    if (has_header && r == 0) {
+      // A header is recognised and skipped; a file without one starts with data.
+      const std::string& f0 = row.fields[0];
+      if (f0.rfind("label", 0) == 0 || f0.rfind("sentence", 0) == 0) continue;
+    }
+    std::string label_s, text;
+    if (report.format == Format::Csv) {
+      if (row.fields.size() < 2) {
+        problem(row.line, "expected 2 comma-separated fields (label,text), got " +
+                              std::to_string(row.fields.size()));
+        continue;
+      }
+      label_s = row.fields[0];
+      // Unquoted commas inside the review: everything after the first field is the text.
+      text = row.fields[1];
+      for (std::size_t k = 2; k < row.fields.size(); ++k) text += "," + row.fields[k];
+    } else if (report.format == Format::FastText) {
+      const std::string& l = row.fields[0];
+      if (l.rfind("__label__", 0) != 0) {
+        problem(row.line, "expected '__label__<label> <text>'");
+        continue;
+      }
+      const std::size_t sp = l.find(' ');
+      label_s = l.substr(9, sp == std::string::npos ? std::string::npos : sp - 9);
+      text = sp == std::string::npos ? "" : l.substr(sp + 1);
+    } else {
+      const std::string& l = row.fields[0];
+      const std::size_t tab = l.find('\t');
+      if (tab == std::string::npos) {
+        problem(row.line, "expected 2 tab-separated fields, got 1");
+        continue;
+      }
+      if (report.format == Format::Glue) {
+        const std::size_t last = l.rfind('\t');
+        text = l.substr(0, last);
+        label_s = l.substr(last + 1);
+      } else {
+        label_s = l.substr(0, tab);
+        text = l.substr(tab + 1);
+      }
+    }
+    const int label = parse_label(label_s);
+    if (label < 0) {
+      problem(row.line, "unknown label '" + label_s + "' (expected 0/1 or negative/positive)");
+      continue;
+    }
+    if (auto bad = find_invalid_utf8(text)) {
+      problem(row.line, "invalid UTF-8 at byte " + std::to_string(*bad) + " of the text");
+      continue;
+    }
+    std::size_t b = text.find_first_not_of(" \t\r");
+    if (b == std::string::npos) {
+      problem(row.line, "empty text");
+      continue;
+    }
+    out.push_back({label, std::move(text)});
+  }
+  report.rows = static_cast<std::int64_t>(out.size());
+  if (out.empty()) throw DataError(path + ": no examples (format " + format_name(report.format) + ")");
+  return out;
+}
+
+}  // namespace sentiment

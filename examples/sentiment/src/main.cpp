@@ -1,0 +1,325 @@
+// ember-sentiment — train, evaluate and run sentiment classifiers built on ember.
+//
+//   ember-sentiment demo
+//   ember-sentiment train --train train.tsv --dev dev.tsv --model bow --out model.safetensors
+//   ember-sentiment eval --model model.safetensors --data test.tsv [--json]
+//   ember-sentiment predict --model model.safetensors "这家酒店的服务很好,房间也很干净。" [--json]
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "dataset.hpp"
+#include "model.hpp"
+#include "report.hpp"
+#include "train.hpp"
+
+#ifndef EMBER_SENTIMENT_DATA_DIR
+#define EMBER_SENTIMENT_DATA_DIR "examples/sentiment/data"
+#endif
+
+namespace fs = std::filesystem;
+using namespace sentiment;
+
+namespace {
+
+struct DataArgs {
+  std::string format = "auto";
+  bool strict = false;
+};
+
+std::vector<Example> load(const std::string& path, const DataArgs& a, bool quiet) {
+  ReadReport rep;
+  auto data = read_dataset(path, {parse_format(a.format), a.strict}, rep);
+  if (!quiet) {
+    std::fprintf(stderr, "%s: %lld examples (%s)", path.c_str(), static_cast<long long>(rep.rows),
+                 format_name(rep.format));
+    if (rep.skipped) std::fprintf(stderr, ", %lld malformed rows skipped", static_cast<long long>(rep.skipped));
+    std::fprintf(stderr, "\n");
+    for (auto& p : rep.problems) std::fprintf(stderr, "  %s\n", p.c_str());
+    if (rep.skipped > static_cast<std::int64_t>(rep.problems.size())) {
+      std::fprintf(stderr, "  … and %lld more\n",
+                   static_cast<long long>(rep.skipped - static_cast<std::int64_t>(rep.problems.size())));
+    }
+  }
+  return data;
+}
+
+/// Splits off every k-th example (deterministically) as a dev set.
+void split_dev(std::vector<Example>& train, std::vector<Example>& dev, int every) {
+  std::vector<Example> keep;
+  for (std::size_t i = 0; i < train.size(); ++i) {
+    (i % static_cast<std::size_t>(every) == static_cast<std::size_t>(every - 1) ? dev : keep)
+        .push_back(std::move(train[i]));
+  }
+  train = std::move(keep);
+}
+
+struct TrainArgs {
+  std::string train, dev, model = "bow", out = "model.safetensors";
+  DataArgs data;
+  TrainOptions opt;
+  std::int64_t dim = 0, buckets = -1, min_count = 0, max_vocab = 0;
+  bool quiet = false;
+};
+
+// Defaults that depend on the model kind (0 / -1 in TrainArgs means "not given").
+void apply_defaults(TrainArgs& a, ModelConfig& cfg, const CLI::App& sub) {
+  const bool bow = a.model == "bow";
+  if (sub.count("--lr") == 0) a.opt.lr = bow ? 0.02 : 1e-3;
+  if (sub.count("--epochs") == 0) a.opt.epochs = bow ? 8 : 8;
+  if (a.dim > 0) cfg.dim = a.dim;
+  if (a.buckets >= 0) cfg.buckets = a.buckets;
+  if (a.min_count == 0) a.min_count = bow ? 1 : 2;
+}
+
+struct Trained {
+  ModelConfig cfg;
+  Vocab vocab;
+  std::unique_ptr<Classifier> model;
+  TrainResult result;
+};
+
+Trained run_training(const TrainArgs& a, ModelConfig cfg, const std::vector<Example>& train,
+                     const std::vector<Example>& dev, const std::vector<std::string>& labels) {
+  const auto t0 = std::chrono::steady_clock::now();
+  Trained t;
+  t.cfg = cfg;
+  t.vocab = build_vocab(train, cfg, a.min_count, a.max_vocab);
+  Featurizer f(cfg, t.vocab);
+  Encoded tr = encode(train, f), dv = encode(dev, f);
+  ember::Generator g(a.opt.seed);
+  t.model = make_model(cfg, t.vocab.size(), g);
+  if (!a.quiet) {
+    std::fprintf(stderr, "model %s: vocabulary %lld, %lld parameters; %zu train / %zu dev examples\n",
+                 cfg.kind.c_str(), static_cast<long long>(t.vocab.size()),
+                 static_cast<long long>(t.model->parameter_count()), tr.size(), dv.size());
+  }
+  Progress progress(a.opt.epochs, a.quiet);
+  if (!a.quiet) print_epoch_header(stdout);
+  TrainCallbacks cb;
+  cb.on_step = [&](int e, std::int64_t done, std::int64_t total, double loss) {
+    progress.step(e, done, total, loss);
+  };
+  cb.on_epoch = [&](const EpochRecord& r, bool best) {
+    if (!a.quiet) print_epoch_row(stdout, r, best);
+    if (best && !a.out.empty()) save_model(a.out, cfg, t.vocab, labels, *t.model);  // keep the best
+  };
+  t.result = train_model(*t.model, tr, dv, cfg.num_classes, a.opt, cb);
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (!a.quiet) {
+    std::printf("best dev accuracy %.2f%% at epoch %d; %.1f s in all\n",
+                100 * t.result.best_accuracy, t.result.best_epoch, secs);
+  }
+  if (!a.out.empty()) {
+    save_model(a.out, cfg, t.vocab, labels, *t.model,
+               {{"best_epoch", std::to_string(t.result.best_epoch)},
+                {"dev_accuracy", fmt("%.6f", t.result.best_accuracy)}});
+    const fs::path base = fs::path(a.out).replace_extension("");
+    write_file_atomic(base.string() + ".metrics.csv", history_csv(t.result.history));
+    write_file_atomic(base.string() + ".svg",
+                      history_svg(t.result.history, cfg.kind + " model, " + fs::path(a.train).filename().string()));
+    if (!a.quiet) {
+      std::printf("wrote %s, %s.metrics.csv, %s.svg\n", a.out.c_str(), base.string().c_str(),
+                  base.string().c_str());
+    }
+  }
+  return t;
+}
+
+struct Prediction {
+  int label = 0;
+  std::vector<float> probs;
+};
+
+std::vector<Prediction> predict(SavedModel& m, const std::vector<std::string>& texts) {
+  Featurizer f(m.config, m.vocab);
+  std::vector<Example> ex;
+  for (auto& t : texts) ex.push_back({0, t});
+  Encoded e = encode(ex, f);
+  Tensor<float> p = predict_proba(*m.model, e);
+  std::vector<Prediction> out;
+  const std::int64_t C = m.config.num_classes;
+  for (std::size_t i = 0; i < texts.size(); ++i) {
+    Prediction r;
+    const float* row = p.data() + static_cast<std::int64_t>(i) * C;
+    r.probs.assign(row, row + C);
+    r.label = static_cast<int>(std::max_element(row, row + C) - row);
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+void print_predictions(SavedModel& m, const std::vector<std::string>& texts, bool json) {
+  auto preds = predict(m, texts);
+  for (std::size_t i = 0; i < texts.size(); ++i) {
+    const auto& p = preds[i];
+    const std::string& name = m.labels[static_cast<std::size_t>(p.label)];
+    if (json) {
+      nlohmann::json j = {{"text", texts[i]}, {"label", name}, {"probability", p.probs[static_cast<std::size_t>(p.label)]}};
+      nlohmann::json probs;
+      for (std::size_t c = 0; c < p.probs.size(); ++c) probs[m.labels[c]] = p.probs[c];
+      j["probabilities"] = probs;
+      std::cout << j.dump() << "\n";
+    } else {
+      std::printf("%-8s %.3f  %s\n", name.c_str(), p.probs[static_cast<std::size_t>(p.label)], texts[i].c_str());
+    }
+  }
+}
+
+nlohmann::json metrics_json(const Metrics& m, const std::vector<std::string>& labels) {
+  nlohmann::json per;
+  for (std::size_t c = 0; c < labels.size(); ++c) {
+    per[labels[c]] = {{"precision", m.precision[c]}, {"recall", m.recall[c]}, {"f1", m.f1[c]}};
+  }
+  return {{"accuracy", m.accuracy}, {"macro_f1", m.macro_f1}, {"n", m.n},
+          {"loss", m.loss},         {"labels", labels},     {"confusion", m.confusion},
+          {"per_class", per}};
+}
+
+int run_demo(std::uint64_t seed, const std::string& data_dir, bool quiet) {
+  const auto t0 = std::chrono::steady_clock::now();
+  std::printf("ember-sentiment demo: a fastText-style bag-of-words model on the built-in bilingual corpus\n\n");
+  DataArgs da;
+  auto train = load(data_dir + "/train.tsv", da, quiet);
+  auto test = load(data_dir + "/test.tsv", da, quiet);
+  std::vector<Example> dev;
+  split_dev(train, dev, 8);
+  TrainArgs a;
+  a.model = "bow";
+  a.opt.seed = seed;
+  a.opt.epochs = 30;
+  a.opt.lr = 0.05;
+  a.opt.batch = 16;
+  a.opt.patience = 30;
+  a.min_count = 1;
+  a.quiet = quiet;
+  const fs::path out_dir = fs::temp_directory_path() / "ember-sentiment-demo";
+  fs::create_directories(out_dir);
+  a.out = (out_dir / "model.safetensors").string();
+  a.train = data_dir + "/train.tsv";
+  ModelConfig cfg = default_config("bow");
+  cfg.dim = 32;
+  cfg.buckets = 1 << 14;
+  const std::vector<std::string> labels = {"negative", "positive"};
+  Trained t = run_training(a, cfg, train, dev, labels);
+
+  Featurizer f(t.cfg, t.vocab);
+  Metrics m = evaluate(*t.model, encode(test, f), 2);
+  std::printf("\nheld-out test set (%s/test.tsv):\n", data_dir.c_str());
+  print_metrics(stdout, m, labels);
+
+  SavedModel sm = load_model(a.out);  // what `predict` would load
+  std::printf("\npredictions:\n");
+  print_predictions(sm, {"这家酒店的服务很好,房间也很干净。", "房间又小又脏,前台态度很差,再也不会来了。",
+                         "The film was a delight from start to finish.",
+                         "A boring, predictable movie. I want my money back.",
+                         "The food was not good at all."},
+                    false);
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::printf("\ndone in %.1f s. Try: ember-sentiment predict --model %s \"your text\"\n", secs, a.out.c_str());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"ember-sentiment: sentiment classifiers (fastText-style bag of words, TextCNN) on ember"};
+  app.require_subcommand(1);
+
+  std::uint64_t demo_seed = 1;
+  std::string data_dir = EMBER_SENTIMENT_DATA_DIR;
+  bool demo_quiet = false;
+  auto* demo = app.add_subcommand("demo", "train on the built-in corpus, report held-out accuracy, classify examples");
+  demo->add_option("--seed", demo_seed, "random seed")->capture_default_str();
+  demo->add_option("--data-dir", data_dir, "folder with train.tsv and test.tsv")->capture_default_str();
+  demo->add_flag("--quiet", demo_quiet, "no progress output");
+
+  TrainArgs ta;
+  auto* train = app.add_subcommand("train", "train a model and write it as one safetensors file");
+  train->add_option("--train", ta.train, "training data (tsv, glue, csv, fasttext; .gz ok)")->required();
+  train->add_option("--dev", ta.dev, "dev data for early stopping (default: every 10th training example)");
+  train->add_option("--model", ta.model, "bow or cnn")->check(CLI::IsMember({"bow", "cnn"}))->capture_default_str();
+  train->add_option("--out", ta.out, "model file to write")->capture_default_str();
+  train->add_option("--epochs", ta.opt.epochs, "maximum epochs (bow 8, cnn 8)");
+  train->add_option("--lr", ta.opt.lr, "peak AdamW learning rate (bow 0.02, cnn 0.001)");
+  train->add_option("--batch", ta.opt.batch, "batch size")->capture_default_str();
+  train->add_option("--seed", ta.opt.seed, "random seed")->capture_default_str();
+  train->add_option("--weight-decay", ta.opt.weight_decay, "AdamW weight decay")->capture_default_str();
+  train->add_option("--patience", ta.opt.patience, "epochs without dev improvement before stopping")->capture_default_str();
+  train->add_option("--dim", ta.dim, "embedding width (bow 64, cnn 128)");
+  train->add_option("--buckets", ta.buckets, "bow: hashed bigram buckets (default 262144)");
+  train->add_option("--min-count", ta.min_count, "drop tokens seen fewer times (bow 1, cnn 2)");
+  train->add_option("--max-vocab", ta.max_vocab, "keep the most frequent tokens only (0: all)");
+  train->add_option("--format", ta.data.format, "auto, tsv, glue, csv, fasttext")->capture_default_str();
+  train->add_flag("--strict", ta.data.strict, "a malformed row is an error, not skipped");
+  train->add_flag("--quiet", ta.quiet, "no progress output");
+
+  std::string model_path, data_path;
+  bool json = false;
+  DataArgs ea;
+  auto* eval = app.add_subcommand("eval", "accuracy, per-class precision/recall/F1 and the confusion matrix");
+  eval->add_option("--model", model_path, "model file")->required();
+  eval->add_option("--data", data_path, "labelled data")->required();
+  eval->add_option("--format", ea.format, "auto, tsv, glue, csv, fasttext")->capture_default_str();
+  eval->add_flag("--strict", ea.strict, "a malformed row is an error, not skipped");
+  eval->add_flag("--json", json, "print one JSON object");
+
+  std::vector<std::string> texts;
+  auto* pred = app.add_subcommand("predict", "label and probability for each text (arguments, or lines on stdin)");
+  pred->add_option("--model", model_path, "model file")->required();
+  pred->add_option("texts", texts, "texts to classify");
+  pred->add_flag("--json", json, "one JSON object per line");
+
+  CLI11_PARSE(app, argc, argv);
+  try {
+    if (*demo) return run_demo(demo_seed, data_dir, demo_quiet);
+    if (*train) {
+      std::vector<Example> tr = load(ta.train, ta.data, ta.quiet), dv;
+      if (ta.dev.empty()) {
+        split_dev(tr, dv, 10);
+      } else {
+        dv = load(ta.dev, ta.data, ta.quiet);
+      }
+      ModelConfig cfg = default_config(ta.model);
+      apply_defaults(ta, cfg, *train);
+      run_training(ta, cfg, tr, dv, {"negative", "positive"});
+      return 0;
+    }
+    if (*eval) {
+      SavedModel m = load_model(model_path);
+      auto data = load(data_path, ea, json);
+      Metrics met = evaluate(*m.model, encode(data, Featurizer(m.config, m.vocab)), m.config.num_classes);
+      if (json) {
+        std::cout << metrics_json(met, m.labels).dump() << "\n";
+      } else {
+        print_metrics(stdout, met, m.labels);
+      }
+      return 0;
+    }
+    if (*pred) {
+      SavedModel m = load_model(model_path);
+      if (texts.empty()) {
+        for (std::string line; std::getline(std::cin, line);) {
+          if (!line.empty()) texts.push_back(line);
+        }
+      }
+      for (auto& t : texts) {
+        if (auto bad = find_invalid_utf8(t)) {
+          throw DataError("input is not valid UTF-8 at byte " + std::to_string(*bad) + ": " + t.substr(0, 40));
+        }
+      }
+      print_predictions(m, texts, json);
+      return 0;
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "ember-sentiment: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,278 @@
+// model.hpp — the two classifiers, the features they read, and the model file.
+//
+//   bow  fastText (Joulin et al. 2017): the mean of the embeddings of a text's tokens, CJK
+//        bigrams and hashed adjacent-token bigrams (EmbeddingBag), then one linear layer.
+//   cnn  TextCNN (Kim 2014): token embeddings, Conv1d of widths 2/3/4, ReLU, max over the
+//        real (unpadded) positions, concatenation, dropout, one linear layer.
+//
+// A model file is one safetensors file: the weights, and in __metadata__ the configuration
+// (JSON), the vocabulary (one token per line) and the label names, so `predict` needs nothing
+// else. Written atomically by ember::io.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <ember/ember.hpp>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tokenizer.hpp"
+#include "vocab.hpp"
+
+namespace sentiment {
+
+namespace nn = ember::nn;
+using ember::Tensor;
+using ember::Var;
+
+struct ModelConfig {
+  std::string kind = "bow";  // bow | cnn
+  std::int64_t num_classes = 2;
+  std::int64_t dim = 64;              // embedding width
+  std::int64_t buckets = 1 << 18;     // bow: hashed bigram buckets
+  std::vector<std::int64_t> widths = {2, 3, 4};  // cnn
+  std::int64_t filters = 100;                    // cnn: per width
+  double dropout = 0.5;                          // cnn
+  std::int64_t max_len = 400;                    // cnn: tokens kept per text
+  TokenizerOptions tokenizer;
+
+  nlohmann::json to_json() const {
+    return {{"kind", kind},       {"num_classes", num_classes}, {"dim", dim},
+            {"buckets", buckets}, {"widths", widths},           {"filters", filters},
+            {"dropout", dropout}, {"max_len", max_len},
+            {"cjk_bigrams", tokenizer.cjk_bigrams}, {"negation", tokenizer.negation}};
+  }
+  static ModelConfig from_json(const nlohmann::json& j) {
+    ModelConfig c;
+    c.kind = j.at("kind").get<std::string>();
+    c.num_classes = j.at("num_classes").get<std::int64_t>();
+    c.dim = j.at("dim").get<std::int64_t>();
+    c.buckets = j.at("buckets").get<std::int64_t>();
+    c.widths = j.at("widths").get<std::vector<std::int64_t>>();
+    c.filters = j.at("filters").get<std::int64_t>();
+    c.dropout = j.at("dropout").get<double>();
+    c.max_len = j.at("max_len").get<std::int64_t>();
+    c.tokenizer.cjk_bigrams = j.at("cjk_bigrams").get<bool>();
+    c.tokenizer.negation = j.at("negation").get<bool>();
+    if (c.kind != "bow" && c.kind != "cnn") throw std::runtime_error("unknown model kind '" + c.kind + "'");
+    return c;
+  }
+};
+
+/// The defaults per model kind (what `train --model` picks unless overridden).
+inline ModelConfig default_config(const std::string& kind) {
+  ModelConfig c;
+  c.kind = kind;
+  if (kind == "cnn") {
+    c.dim = 128;
+    c.buckets = 0;
+    c.tokenizer = {.cjk_bigrams = false, .negation = false};  // the convolution sees n-grams
+  } else if (kind != "bow") {
+    throw std::runtime_error("unknown model '" + kind + "' (bow or cnn)");
+  }
+  return c;
+}
+
+/// Text → token ids as a model reads them.
+class Featurizer {
+ public:
+  Featurizer(const ModelConfig& c, const Vocab& v) : cfg_(c), vocab_(v) {}
+
+  Tokens tokens(const std::string& text) const {
+    auto norm = normalize(text);
+    return tokenize_normalized(norm ? *norm : std::string(), cfg_.tokenizer);
+  }
+  std::vector<std::int64_t> ids(const std::string& text) const {
+    Tokens t = tokens(text);
+    std::vector<std::int64_t> out;
+    const std::size_t n = cfg_.kind == "cnn" ? std::min<std::size_t>(t.sequence_length,
+                                                                     static_cast<std::size_t>(cfg_.max_len))
+                                             : t.items.size();
+    out.reserve(n + t.sequence_length);
+    for (std::size_t i = 0; i < n; ++i) out.push_back(vocab_.id(t.items[i]));
+    if (cfg_.kind == "bow") {
+      append_bigram_buckets(t.items, t.sequence_length, cfg_.buckets, vocab_.size(), out);
+    }
+    if (out.empty()) out.push_back(Vocab::kUnk);  // an empty text still has one feature
+    return out;
+  }
+
+ private:
+  ModelConfig cfg_;
+  const Vocab& vocab_;
+};
+
+/// A padded batch: ids (B, L) with <pad> = 0 beyond each length, and the flat form
+/// (ids, offsets) for bag models.
+struct Batch {
+  Tensor<std::int64_t> ids, flat, offsets, labels;
+  std::vector<std::int64_t> lengths;
+};
+
+inline Batch make_batch(const std::vector<const std::vector<std::int64_t>*>& seqs,
+                        const std::vector<int>& labels, std::int64_t min_len) {
+  Batch b;
+  const auto B = static_cast<std::int64_t>(seqs.size());
+  std::int64_t L = min_len, total = 0;
+  for (auto* s : seqs) {
+    L = std::max<std::int64_t>(L, static_cast<std::int64_t>(s->size()));
+    total += static_cast<std::int64_t>(s->size());
+  }
+  b.ids = ember::zeros<std::int64_t>({B, L});
+  b.flat = Tensor<std::int64_t>::empty({total});
+  b.offsets = Tensor<std::int64_t>::empty({B});
+  b.labels = Tensor<std::int64_t>::empty({B});
+  std::int64_t at = 0;
+  for (std::int64_t i = 0; i < B; ++i) {
+    const auto& s = *seqs[static_cast<std::size_t>(i)];
+    b.offsets.data()[i] = at;
+    for (std::size_t j = 0; j < s.size(); ++j) {
+      b.ids.data()[i * L + static_cast<std::int64_t>(j)] = s[j];
+      b.flat.data()[at++] = s[j];
+    }
+    b.lengths.push_back(static_cast<std::int64_t>(s.size()));
+    b.labels.data()[i] = labels.empty() ? 0 : labels[static_cast<std::size_t>(i)];
+  }
+  return b;
+}
+
+class Classifier : public nn::Module<float> {
+ public:
+  /// Logits (B, num_classes).
+  virtual Var<float> forward(const Batch& b) = 0;
+  /// Shortest padded length the model accepts (the widest convolution).
+  virtual std::int64_t min_length() const { return 1; }
+};
+
+class BowModel : public Classifier {
+ public:
+  BowModel(const ModelConfig& c, std::int64_t vocab, ember::Generator& g) {
+    bag_ = register_module("embedding", std::make_shared<nn::EmbeddingBag<float>>(
+                                            vocab + c.buckets, c.dim, ember::BagMode::Mean, g,
+                                            /*sparse=*/true));
+    fc_ = register_module("fc", std::make_shared<nn::Linear<float>>(c.dim, c.num_classes, true, g));
+    // fastText's initialisation: inputs U(−1/dim, 1/dim), output zero.
+    const double b = 1.0 / static_cast<double>(c.dim);
+    nn::init::uniform_(bag_->weight(), -b, b, g);
+    nn::init::constant_(fc_->weight(), 0.0);
+    nn::init::constant_(fc_->bias(), 0.0);
+  }
+  Var<float> forward(const Batch& b) override { return (*fc_)((*bag_)(b.flat, b.offsets)); }
+
+ private:
+  std::shared_ptr<nn::EmbeddingBag<float>> bag_;
+  std::shared_ptr<nn::Linear<float>> fc_;
+};
+
+class CnnModel : public Classifier {
+ public:
+  CnnModel(const ModelConfig& c, std::int64_t vocab, ember::Generator& g) : widths_(c.widths) {
+    emb_ = register_module("embedding",
+                           std::make_shared<nn::Embedding<float>>(vocab, c.dim, g, /*sparse=*/true));
+    for (std::size_t i = 0; i < widths_.size(); ++i) {
+      convs_.push_back(register_module(
+          "conv" + std::to_string(widths_[i]),
+          std::make_shared<nn::Conv1d<float>>(c.dim, c.filters, widths_[i], g)));
+    }
+    drop_ = register_module("dropout", std::make_shared<nn::Dropout<float>>(c.dropout, g.next_u64()));
+    fc_ = register_module("fc", std::make_shared<nn::Linear<float>>(
+                                    c.filters * static_cast<std::int64_t>(widths_.size()),
+                                    c.num_classes, true, g));
+  }
+  std::int64_t min_length() const override {
+    return *std::max_element(widths_.begin(), widths_.end());
+  }
+  Var<float> forward(const Batch& b) override {
+    const std::int64_t B = b.ids.size(0), L = b.ids.size(1);
+    Var<float> x = ember::transpose((*emb_)(b.ids), 1, 2);  // (B, dim, L)
+    std::vector<Var<float>> pooled;
+    for (std::size_t i = 0; i < convs_.size(); ++i) {
+      const std::int64_t K = widths_[i], Lout = L - K + 1;
+      Var<float> h = ember::relu((*convs_[i])(x));  // (B, filters, Lout)
+      // Window l covers tokens [l, l + K): it is real if it starts inside the text (a text
+      // shorter than K keeps its first, partly padded window). Padded windows become 0, which
+      // cannot win a max over ReLU outputs unless everything is 0.
+      Tensor<bool> pad = ember::zeros<bool>({B, 1, Lout});
+      for (std::int64_t r = 0; r < B; ++r) {
+        const std::int64_t last = std::max<std::int64_t>(b.lengths[static_cast<std::size_t>(r)] - K, 0);
+        for (std::int64_t l = last + 1; l < Lout; ++l) pad.data()[r * Lout + l] = true;
+      }
+      pooled.push_back(ember::max(ember::masked_fill(h, pad, 0.0f), {2}));  // (B, filters)
+    }
+    return (*fc_)((*drop_)(ember::cat(pooled, 1)));
+  }
+
+ private:
+  std::vector<std::int64_t> widths_;
+  std::shared_ptr<nn::Embedding<float>> emb_;
+  std::vector<std::shared_ptr<nn::Conv1d<float>>> convs_;
+  std::shared_ptr<nn::Dropout<float>> drop_;
+  std::shared_ptr<nn::Linear<float>> fc_;
+};
+
+inline std::unique_ptr<Classifier> make_model(const ModelConfig& c, std::int64_t vocab,
+                                              ember::Generator& g) {
+  if (c.kind == "cnn") return std::make_unique<CnnModel>(c, vocab, g);
+  return std::make_unique<BowModel>(c, vocab, g);
+}
+
+/// Everything `predict` needs, as loaded from one file.
+struct SavedModel {
+  ModelConfig config;
+  Vocab vocab;
+  std::vector<std::string> labels = {"negative", "positive"};
+  std::unique_ptr<Classifier> model;
+};
+
+inline void save_model(const std::string& path, const ModelConfig& cfg, const Vocab& vocab,
+                       const std::vector<std::string>& labels, const Classifier& model,
+                       const std::map<std::string, std::string>& extra = {}) {
+  std::vector<std::pair<std::string, ember::io::AnyTensor>> tensors;
+  for (auto& [name, t] : model.state_dict()) tensors.emplace_back(name, t);
+  std::map<std::string, std::string> meta = extra;
+  meta["format"] = "ember-sentiment/1";
+  meta["config"] = cfg.to_json().dump();
+  meta["vocab"] = vocab.serialize();
+  meta["labels"] = nlohmann::json(labels).dump();
+  ember::io::save_safetensors(path, tensors, meta);
+}
+
+inline SavedModel load_model(const std::string& path) {
+  ember::io::Checkpoint ck = ember::io::load_safetensors(path);
+  auto need = [&](const char* key) -> const std::string& {
+    auto it = ck.metadata.find(key);
+    if (it == ck.metadata.end()) {
+      throw std::runtime_error(path + ": not an ember-sentiment model (no '" + key + "' metadata)");
+    }
+    return it->second;
+  };
+  if (need("format") != "ember-sentiment/1") {
+    throw std::runtime_error(path + ": unsupported model format '" + need("format") + "'");
+  }
+  SavedModel m;
+  try {
+    m.config = ModelConfig::from_json(nlohmann::json::parse(need("config")));
+    m.labels = nlohmann::json::parse(need("labels")).get<std::vector<std::string>>();
+    m.vocab = Vocab::deserialize(need("vocab"));
+  } catch (const nlohmann::json::exception& e) {
+    throw std::runtime_error(path + ": bad model metadata: " + e.what());
+  }
+  if (static_cast<std::int64_t>(m.labels.size()) != m.config.num_classes) {
+    throw std::runtime_error(path + ": " + std::to_string(m.labels.size()) + " label names for " +
+                             std::to_string(m.config.num_classes) + " classes");
+  }
+  ember::Generator g(0);
+  m.model = make_model(m.config, m.vocab.size(), g);
+  std::vector<std::pair<std::string, Tensor<float>>> values;
+  for (auto& [name, any] : ck.tensors) {
+    const auto* t = std::get_if<Tensor<float>>(&any);
+    if (t == nullptr) throw std::runtime_error(path + ": tensor '" + name + "' is not F32");
+    values.emplace_back(name, *t);
+  }
+  m.model->load_state_dict(values);
+  m.model->eval();
+  return m;
+}
+
+}  // namespace sentiment

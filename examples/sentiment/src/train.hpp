@@ -1,0 +1,239 @@
+// train.hpp — encoding a dataset, length-bucketed batches, the training loop with AdamW,
+// warmup + linear decay, early stopping on the dev set, and evaluation metrics.
+#pragma once
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <functional>
+#include <numeric>
+#include <unordered_map>
+#include <vector>
+
+#include "dataset.hpp"
+#include "model.hpp"
+
+namespace sentiment {
+
+/// A dataset turned into token ids.
+struct Encoded {
+  std::vector<std::vector<std::int64_t>> ids;
+  std::vector<int> labels;
+  std::size_t size() const { return ids.size(); }
+};
+
+inline Encoded encode(const std::vector<Example>& data, const Featurizer& f) {
+  Encoded e;
+  e.ids.reserve(data.size());
+  for (const Example& ex : data) {
+    e.ids.push_back(f.ids(ex.text));
+    e.labels.push_back(ex.label);
+  }
+  return e;
+}
+
+/// Counts the tokens of `data` as the model's tokenizer produces them.
+inline Vocab build_vocab(const std::vector<Example>& data, const ModelConfig& cfg,
+                         std::int64_t min_count, std::int64_t max_size) {
+  std::unordered_map<std::string, std::int64_t> counts;
+  for (const Example& ex : data) {
+    auto norm = normalize(ex.text);
+    Tokens t = tokenize_normalized(norm ? *norm : std::string(), cfg.tokenizer);
+    for (auto& tok : t.items) ++counts[tok];
+  }
+  return Vocab::build(counts, min_count, max_size);
+}
+
+/// Batches of indices: shuffled, then sorted by length inside windows of 50 batches (so a
+/// batch holds texts of similar length and little padding), then the batch order shuffled.
+inline std::vector<std::vector<std::size_t>> bucketed_batches(const Encoded& data,
+                                                              std::int64_t batch,
+                                                              ember::Generator& g) {
+  const auto n = static_cast<std::int64_t>(data.size());
+  Tensor<std::int64_t> perm = ember::randperm(n, g);
+  std::vector<std::size_t> order(static_cast<std::size_t>(n));
+  for (std::int64_t i = 0; i < n; ++i) order[static_cast<std::size_t>(i)] = static_cast<std::size_t>(perm.data()[i]);
+  const std::size_t window = static_cast<std::size_t>(batch) * 50;
+  for (std::size_t at = 0; at < order.size(); at += window) {
+    auto end = order.begin() + static_cast<std::ptrdiff_t>(std::min(order.size(), at + window));
+    std::stable_sort(order.begin() + static_cast<std::ptrdiff_t>(at), end,
+                     [&](std::size_t a, std::size_t b) { return data.ids[a].size() < data.ids[b].size(); });
+  }
+  std::vector<std::vector<std::size_t>> batches;
+  for (std::size_t at = 0; at < order.size(); at += static_cast<std::size_t>(batch)) {
+    batches.emplace_back(order.begin() + static_cast<std::ptrdiff_t>(at),
+                         order.begin() + static_cast<std::ptrdiff_t>(
+                                             std::min(order.size(), at + static_cast<std::size_t>(batch))));
+  }
+  Tensor<std::int64_t> bperm = ember::randperm(static_cast<std::int64_t>(batches.size()), g);
+  std::vector<std::vector<std::size_t>> shuffled;
+  for (std::int64_t i = 0; i < bperm.numel(); ++i) {
+    shuffled.push_back(std::move(batches[static_cast<std::size_t>(bperm.data()[i])]));
+  }
+  return shuffled;
+}
+
+inline Batch batch_of(const Encoded& data, const std::vector<std::size_t>& idx,
+                      std::int64_t min_len) {
+  std::vector<const std::vector<std::int64_t>*> seqs;
+  std::vector<int> labels;
+  for (std::size_t i : idx) {
+    seqs.push_back(&data.ids[i]);
+    labels.push_back(data.labels[i]);
+  }
+  return make_batch(seqs, labels, min_len);
+}
+
+/// Accuracy, per-class precision/recall/F1, macro-F1, the confusion matrix (rows: true label,
+/// columns: predicted) and the mean loss.
+struct Metrics {
+  std::int64_t n = 0;
+  double accuracy = 0, macro_f1 = 0, loss = 0;
+  std::vector<double> precision, recall, f1;
+  std::vector<std::vector<std::int64_t>> confusion;
+
+  static Metrics from(const std::vector<int>& truth, const std::vector<int>& pred,
+                      std::int64_t classes, double loss) {
+    Metrics m;
+    m.n = static_cast<std::int64_t>(truth.size());
+    m.loss = loss;
+    m.confusion.assign(static_cast<std::size_t>(classes),
+                       std::vector<std::int64_t>(static_cast<std::size_t>(classes), 0));
+    std::int64_t correct = 0;
+    for (std::size_t i = 0; i < truth.size(); ++i) {
+      ++m.confusion[static_cast<std::size_t>(truth[i])][static_cast<std::size_t>(pred[i])];
+      correct += truth[i] == pred[i];
+    }
+    m.accuracy = m.n ? static_cast<double>(correct) / static_cast<double>(m.n) : 0;
+    for (std::size_t c = 0; c < static_cast<std::size_t>(classes); ++c) {
+      std::int64_t tp = m.confusion[c][c], col = 0, row = 0;
+      for (std::size_t k = 0; k < static_cast<std::size_t>(classes); ++k) {
+        col += m.confusion[k][c];
+        row += m.confusion[c][k];
+      }
+      const double p = col ? static_cast<double>(tp) / static_cast<double>(col) : 0;
+      const double r = row ? static_cast<double>(tp) / static_cast<double>(row) : 0;
+      m.precision.push_back(p);
+      m.recall.push_back(r);
+      m.f1.push_back(p + r > 0 ? 2 * p * r / (p + r) : 0);
+    }
+    m.macro_f1 = std::accumulate(m.f1.begin(), m.f1.end(), 0.0) / static_cast<double>(classes);
+    return m;
+  }
+};
+
+/// Class probabilities (N, C) for encoded texts, in inference mode, in batches.
+inline Tensor<float> predict_proba(Classifier& model, const Encoded& data, std::int64_t batch = 256) {
+  ember::NoGradGuard no_grad;
+  const bool was_training = model.is_training();
+  model.eval();
+  std::vector<Tensor<float>> parts;
+  for (std::size_t at = 0; at < data.size(); at += static_cast<std::size_t>(batch)) {
+    std::vector<std::size_t> idx;
+    for (std::size_t i = at; i < std::min(data.size(), at + static_cast<std::size_t>(batch)); ++i) idx.push_back(i);
+    parts.push_back(ember::softmax(model.forward(batch_of(data, idx, model.min_length())).data(), -1));
+  }
+  model.train(was_training);
+  return ember::cat(parts, 0);
+}
+
+inline Metrics evaluate(Classifier& model, const Encoded& data, std::int64_t classes) {
+  Tensor<float> p = predict_proba(model, data);
+  std::vector<int> pred;
+  double loss = 0;
+  for (std::size_t i = 0; i < data.size(); ++i) {
+    const float* row = p.data() + static_cast<std::int64_t>(i) * classes;
+    pred.push_back(static_cast<int>(std::max_element(row, row + classes) - row));
+    loss -= std::log(std::max(row[data.labels[i]], 1e-12f));
+  }
+  return Metrics::from(data.labels, pred, classes, data.size() ? loss / static_cast<double>(data.size()) : 0);
+}
+
+struct TrainOptions {
+  int epochs = 10;
+  std::int64_t batch = 64;
+  double lr = 1e-3;
+  double weight_decay = 0.0;
+  double warmup = 0.05;  // fraction of all steps
+  double clip = 5.0;     // global gradient-norm clip (0: off)
+  int patience = 3;      // epochs without a better dev score before stopping
+  std::uint64_t seed = 1;
+};
+
+struct EpochRecord {
+  int epoch = 0;
+  double train_loss = 0, dev_accuracy = 0, dev_macro_f1 = 0, seconds = 0;
+};
+
+/// Called as training goes: on_step(done examples in this epoch, epoch total, running loss),
+/// on_epoch(record, is_best).
+struct TrainCallbacks {
+  std::function<void(int epoch, std::int64_t done, std::int64_t total, double loss)> on_step;
+  std::function<void(const EpochRecord&, bool best)> on_epoch;
+};
+
+struct TrainResult {
+  std::vector<EpochRecord> history;
+  int best_epoch = 0;
+  double best_accuracy = 0;
+};
+
+/// Trains `model` on `train`, scores `dev` after every epoch, and keeps the best weights (by
+/// dev accuracy; the model ends holding them). Stops early after `patience` epochs without
+/// improvement.
+inline TrainResult train_model(Classifier& model, const Encoded& train, const Encoded& dev,
+                               std::int64_t classes, const TrainOptions& o,
+                               const TrainCallbacks& cb = {}) {
+  ember::Generator g(o.seed);
+  auto params = model.parameters();
+  ember::optim::AdamW<float> opt(params, {.lr = o.lr, .weight_decay = o.weight_decay});
+  const std::int64_t steps_per_epoch =
+      (static_cast<std::int64_t>(train.size()) + o.batch - 1) / o.batch;
+  const std::int64_t total = steps_per_epoch * o.epochs;
+  ember::optim::WarmupDecay schedule{
+      .warmup = static_cast<std::int64_t>(o.warmup * static_cast<double>(total)), .total = total};
+  TrainResult result;
+  std::vector<std::pair<std::string, Tensor<float>>> best;
+  std::int64_t step = 0;
+  int since_best = 0;
+  for (int epoch = 1; epoch <= o.epochs; ++epoch) {
+    const auto t0 = std::chrono::steady_clock::now();
+    model.train();
+    double loss_sum = 0;
+    std::int64_t seen = 0;
+    for (const auto& idx : bucketed_batches(train, o.batch, g)) {
+      Batch b = batch_of(train, idx, model.min_length());
+      auto loss = ember::cross_entropy(model.forward(b), b.labels);
+      opt.zero_grad();
+      loss.backward();
+      if (o.clip > 0) ember::optim::clip_grad_norm(params, o.clip);
+      opt.set_lr(o.lr * schedule.factor(++step));
+      opt.step();
+      loss_sum += static_cast<double>(loss.item()) * static_cast<double>(idx.size());
+      seen += static_cast<std::int64_t>(idx.size());
+      if (cb.on_step) cb.on_step(epoch, seen, static_cast<std::int64_t>(train.size()), loss_sum / static_cast<double>(seen));
+    }
+    Metrics m = evaluate(model, dev, classes);
+    EpochRecord r{epoch, loss_sum / static_cast<double>(std::max<std::int64_t>(seen, 1)), m.accuracy,
+                  m.macro_f1,
+                  std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()};
+    const bool is_best = result.history.empty() || m.accuracy > result.best_accuracy;
+    result.history.push_back(r);
+    if (is_best) {
+      result.best_epoch = epoch;
+      result.best_accuracy = m.accuracy;
+      best.clear();
+      for (auto& [name, t] : model.state_dict()) best.emplace_back(name, t.clone());
+      since_best = 0;
+    } else {
+      ++since_best;
+    }
+    if (cb.on_epoch) cb.on_epoch(r, is_best);
+    if (since_best >= o.patience) break;
+  }
+  model.load_state_dict(best);
+  model.eval();
+  return result;
+}
+
+}  // namespace sentiment
