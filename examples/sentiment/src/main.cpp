@@ -112,10 +112,8 @@ Trained run_training(const TrainArgs& a, ModelConfig cfg, const std::vector<Exam
   };
   t.result = train_model(*t.model, tr, dv, cfg.num_classes, a.opt, cb);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  if (!a.quiet) {
-    std::printf("best dev accuracy %.2f%% at epoch %d; %.1f s in all\n",
-                100 * t.result.best_accuracy, t.result.best_epoch, secs);
-  }
+  std::printf("best dev accuracy %.2f%% at epoch %d; %.1f s in all\n",
+              100 * t.result.best_accuracy, t.result.best_epoch, secs);
   if (!a.out.empty()) {
     save_model(a.out, cfg, t.vocab, labels, *t.model,
                {{"best_epoch", std::to_string(t.result.best_epoch)},
@@ -188,15 +186,18 @@ int run_demo(std::uint64_t seed, const std::string& data_dir, bool quiet) {
   DataArgs da;
   auto train = load(data_dir + "/train.tsv", da, quiet);
   auto test = load(data_dir + "/test.tsv", da, quiet);
-  std::vector<Example> dev;
-  split_dev(train, dev, 8);
   TrainArgs a;
   a.model = "bow";
   a.opt.seed = seed;
-  a.opt.epochs = 30;
-  a.opt.lr = 0.05;
+  // Tuned on the built-in corpus (a few hundred reviews per language): a narrow embedding,
+  // six epochs, the final weights. The held-out set is shown after each epoch but not used to
+  // pick anything (a dev split of a few dozen reviews made early stopping a coin toss).
+  a.opt.epochs = 6;
+  a.opt.lr = 0.02;
   a.opt.batch = 16;
-  a.opt.patience = 30;
+  a.opt.patience = a.opt.epochs;
+  a.opt.keep_best = false;
+  a.opt.label_smoothing = 0.1;  // few examples: keep the probabilities honest
   a.min_count = 1;
   a.quiet = quiet;
   const fs::path out_dir = fs::temp_directory_path() / "ember-sentiment-demo";
@@ -204,10 +205,11 @@ int run_demo(std::uint64_t seed, const std::string& data_dir, bool quiet) {
   a.out = (out_dir / "model.safetensors").string();
   a.train = data_dir + "/train.tsv";
   ModelConfig cfg = default_config("bow");
-  cfg.dim = 32;
+  cfg.dim = 16;
   cfg.buckets = 1 << 14;
   const std::vector<std::string> labels = {"negative", "positive"};
-  Trained t = run_training(a, cfg, train, dev, labels);
+  if (!quiet) std::printf("(the \"dev\" columns below are the held-out set, monitored only)\n");
+  Trained t = run_training(a, cfg, train, test, labels);
 
   Featurizer f(t.cfg, t.vocab);
   Metrics m = evaluate(*t.model, encode(test, f), 2);
@@ -217,7 +219,7 @@ int run_demo(std::uint64_t seed, const std::string& data_dir, bool quiet) {
   SavedModel sm = load_model(a.out);  // what `predict` would load
   std::printf("\npredictions:\n");
   print_predictions(sm, {"这家酒店的服务很好,房间也很干净。", "房间又小又脏,前台态度很差,再也不会来了。",
-                         "The film was a delight from start to finish.",
+                         "The staff were friendly and the breakfast was delicious.",
                          "A boring, predictable movie. I want my money back.",
                          "The food was not good at all."},
                     false);
@@ -251,7 +253,9 @@ int main(int argc, char** argv) {
   train->add_option("--batch", ta.opt.batch, "batch size")->capture_default_str();
   train->add_option("--seed", ta.opt.seed, "random seed")->capture_default_str();
   train->add_option("--weight-decay", ta.opt.weight_decay, "AdamW weight decay")->capture_default_str();
+  train->add_option("--label-smoothing", ta.opt.label_smoothing, "cross-entropy label smoothing")->capture_default_str();
   train->add_option("--patience", ta.opt.patience, "epochs without dev improvement before stopping")->capture_default_str();
+  train->add_flag("!--keep-last", ta.opt.keep_best, "keep the last epoch's weights, not the best dev epoch's");
   train->add_option("--dim", ta.dim, "embedding width (bow 64, cnn 128)");
   train->add_option("--buckets", ta.buckets, "bow: hashed bigram buckets (default 262144)");
   train->add_option("--min-count", ta.min_count, "drop tokens seen fewer times (bow 1, cnn 2)");

@@ -156,7 +156,9 @@ struct TrainOptions {
   double weight_decay = 0.0;
   double warmup = 0.05;  // fraction of all steps
   double clip = 5.0;     // global gradient-norm clip (0: off)
+  double label_smoothing = 0.0;
   int patience = 3;      // epochs without a better dev score before stopping
+  bool keep_best = true;  // end with the best dev epoch's weights (false: the last epoch's)
   std::uint64_t seed = 1;
 };
 
@@ -203,7 +205,7 @@ inline TrainResult train_model(Classifier& model, const Encoded& train, const En
     std::int64_t seen = 0;
     for (const auto& idx : bucketed_batches(train, o.batch, g)) {
       Batch b = batch_of(train, idx, model.min_length());
-      auto loss = ember::cross_entropy(model.forward(b), b.labels);
+      auto loss = ember::cross_entropy(model.forward(b), b.labels, -100, o.label_smoothing);
       opt.zero_grad();
       loss.backward();
       if (o.clip > 0) ember::optim::clip_grad_norm(params, o.clip);
@@ -231,7 +233,7 @@ inline TrainResult train_model(Classifier& model, const Encoded& train, const En
     if (cb.on_epoch) cb.on_epoch(r, is_best);
     if (since_best >= o.patience) break;
   }
-  model.load_state_dict(best);
+  if (o.keep_best) model.load_state_dict(best);
   model.eval();
   return result;
 }

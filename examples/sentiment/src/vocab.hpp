@@ -103,4 +103,24 @@ inline void append_bigram_buckets(const std::vector<std::string>& seq, std::size
   }
 }
 
+/// Bucket ids of the character 3–5-grams of a Latin word wrapped in < > (fastText's
+/// subwords: "<good>" → <go, goo, ood, od>, <goo, …), so unseen forms share features with
+/// seen ones (disappoint-ing/-ed). Words shorter than 2 letters, CJK characters and
+/// punctuation have none.
+inline void append_char_ngram_buckets(const std::string& word, std::int64_t buckets,
+                                      std::int64_t offset, std::vector<std::int64_t>& out) {
+  if (buckets <= 0 || word.size() < 2 || static_cast<unsigned char>(word[0]) >= 0x80 ||
+      !((word[0] >= 'a' && word[0] <= 'z') || (word[0] >= '0' && word[0] <= '9'))) {
+    return;
+  }
+  const std::string w = "<" + word + ">";
+  for (std::size_t n = 3; n <= 5; ++n) {
+    for (std::size_t i = 0; i + n <= w.size(); ++i) {
+      if (n == w.size()) continue;  // the whole word is already a token
+      const std::uint64_t h = fnv1a(std::string_view(w).substr(i, n), 0x84222325cbf29ce4ULL);
+      out.push_back(offset + static_cast<std::int64_t>(h % static_cast<std::uint64_t>(buckets)));
+    }
+  }
+}
+
 }  // namespace sentiment

@@ -1,0 +1,60 @@
+# Runs ember-sentiment as a user would and checks what it prints.
+#   cmake -DEXE=… -DDATA=… -DWORK=… -P cli.cmake
+file(REMOVE_RECURSE "${WORK}")
+file(MAKE_DIRECTORY "${WORK}")
+
+function(run expect_ok)
+  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  if(expect_ok AND NOT rc EQUAL 0)
+    message(FATAL_ERROR "failed (${rc}): ${ARGN}\n${out}\n${err}")
+  elseif(NOT expect_ok AND rc EQUAL 0)
+    message(FATAL_ERROR "should have failed: ${ARGN}\n${out}")
+  endif()
+  set(OUT "${out}" PARENT_SCOPE)
+  set(ERR "${err}" PARENT_SCOPE)
+endfunction()
+
+function(expect_contains text fragment)
+  string(FIND "${text}" "${fragment}" at)
+  if(at EQUAL -1)
+    message(FATAL_ERROR "expected '${fragment}' in:\n${text}")
+  endif()
+endfunction()
+
+foreach(sub demo train eval predict)
+  run(TRUE "${EXE}" ${sub} --help)
+  expect_contains("${OUT}" "Usage")
+endforeach()
+
+set(model "${WORK}/m.safetensors")
+run(TRUE "${EXE}" train --train "${DATA}/train.tsv" --dev "${DATA}/test.tsv" --model bow
+    --out "${model}" --epochs 3 --dim 16 --buckets 4096 --quiet)
+expect_contains("${OUT}" "best dev accuracy")
+foreach(f m.safetensors m.metrics.csv m.svg)
+  if(NOT EXISTS "${WORK}/${f}")
+    message(FATAL_ERROR "train did not write ${f}")
+  endif()
+endforeach()
+file(READ "${WORK}/m.metrics.csv" csv)
+expect_contains("${csv}" "epoch,train_loss,dev_accuracy,dev_macro_f1,seconds\n1,")
+file(READ "${WORK}/m.svg" svg)
+expect_contains("${svg}" "<svg")
+
+run(TRUE "${EXE}" predict --model "${model}" --json "这家酒店的服务很好,房间也很干净。")
+expect_contains("${OUT}" "\"label\":\"positive\"")
+expect_contains("${OUT}" "\"probabilities\"")
+
+run(TRUE "${EXE}" eval --model "${model}" --data "${DATA}/test.tsv" --json)
+foreach(key accuracy macro_f1 "\"n\"" confusion)
+  expect_contains("${OUT}" "${key}")
+endforeach()
+run(TRUE "${EXE}" eval --model "${model}" --data "${DATA}/test.tsv")
+expect_contains("${OUT}" "confusion (rows: true, columns: predicted)")
+
+# Errors: clear messages and a non-zero exit, never a crash.
+run(FALSE "${EXE}" predict --model "${WORK}/missing.safetensors" "x")
+expect_contains("${ERR}" "ember-sentiment:")
+file(WRITE "${WORK}/bad.tsv" "label\ttext\n1\tfine\n9\toops\n")
+run(FALSE "${EXE}" train --train "${WORK}/bad.tsv" --strict --out "${WORK}/b.safetensors")
+expect_contains("${ERR}" "bad.tsv:3: unknown label '9'")
+run(FALSE "${EXE}" train --model lstm --train "${DATA}/train.tsv")
