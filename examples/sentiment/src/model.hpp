@@ -30,18 +30,19 @@ struct ModelConfig {
   std::string kind = "bow";  // bow | cnn
   std::int64_t num_classes = 2;
   std::int64_t dim = 64;              // embedding width
-  std::int64_t buckets = 1 << 18;     // bow: hashed bigram buckets
+  std::int64_t buckets = 1 << 18;     // bow: hashed n-gram buckets
+  int ngrams = 2;                     // bow: token n-grams up to this length (fastText -wordNgrams)
   std::vector<std::int64_t> widths = {2, 3, 4};  // cnn
   std::int64_t filters = 100;                    // cnn: per width
   double dropout = 0.5;                          // cnn
   std::int64_t max_len = 400;                    // cnn: tokens kept per text
-  bool subwords = true;  // bow: hashed character 3–5-grams of Latin words (fastText -minn 3 -maxn 5)
+  bool subwords = false;  // bow: hashed character 3–5-grams of Latin words (fastText -minn 3 -maxn 5)
   TokenizerOptions tokenizer;
 
   nlohmann::json to_json() const {
     return {{"kind", kind},       {"num_classes", num_classes}, {"dim", dim},
             {"buckets", buckets}, {"widths", widths},           {"filters", filters},
-            {"dropout", dropout}, {"max_len", max_len}, {"subwords", subwords},
+            {"dropout", dropout}, {"max_len", max_len}, {"subwords", subwords}, {"ngrams", ngrams},
             {"cjk_bigrams", tokenizer.cjk_bigrams}, {"negation", tokenizer.negation}};
   }
   static ModelConfig from_json(const nlohmann::json& j) {
@@ -55,6 +56,7 @@ struct ModelConfig {
     c.dropout = j.at("dropout").get<double>();
     c.max_len = j.at("max_len").get<std::int64_t>();
     c.subwords = j.at("subwords").get<bool>();
+    c.ngrams = j.at("ngrams").get<int>();
     c.tokenizer.cjk_bigrams = j.at("cjk_bigrams").get<bool>();
     c.tokenizer.negation = j.at("negation").get<bool>();
     if (c.kind != "bow" && c.kind != "cnn") throw std::runtime_error("unknown model kind '" + c.kind + "'");
@@ -69,7 +71,6 @@ inline ModelConfig default_config(const std::string& kind) {
   if (kind == "cnn") {
     c.dim = 128;
     c.buckets = 0;
-    c.subwords = false;
     c.tokenizer = {.cjk_bigrams = false, .negation = false};  // the convolution sees n-grams
   } else if (kind != "bow") {
     throw std::runtime_error("unknown model '" + kind + "' (bow or cnn)");
@@ -95,7 +96,8 @@ class Featurizer {
     out.reserve(n + t.sequence_length);
     for (std::size_t i = 0; i < n; ++i) out.push_back(vocab_.id(t.items[i]));
     if (cfg_.kind == "bow") {
-      append_bigram_buckets(t.items, t.sequence_length, cfg_.buckets, vocab_.size(), out);
+      append_ngram_buckets(t.items, t.sequence_length, cfg_.ngrams, cfg_.buckets, vocab_.size(),
+                           out);
       if (cfg_.subwords) {
         for (std::size_t i = 0; i < t.sequence_length; ++i) {
           append_char_ngram_buckets(t.items[i], cfg_.buckets, vocab_.size(), out);

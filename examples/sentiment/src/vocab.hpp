@@ -92,14 +92,18 @@ inline std::uint64_t fnv1a(std::string_view s, std::uint64_t h = 0xcbf29ce484222
   return h;
 }
 
-/// Bucket ids (in [offset, offset + buckets)) of the adjacent pairs of `seq`.
-inline void append_bigram_buckets(const std::vector<std::string>& seq, std::size_t n,
-                                  std::int64_t buckets, std::int64_t offset,
-                                  std::vector<std::int64_t>& out) {
+/// Bucket ids (in [offset, offset + buckets)) of the runs of 2 to `max_n` adjacent tokens of
+/// seq[0, n) (fastText's -wordNgrams).
+inline void append_ngram_buckets(const std::vector<std::string>& seq, std::size_t n, int max_n,
+                                 std::int64_t buckets, std::int64_t offset,
+                                 std::vector<std::int64_t>& out) {
   if (buckets <= 0) return;
-  for (std::size_t i = 0; i + 1 < n; ++i) {
-    const std::uint64_t h = fnv1a(seq[i + 1], fnv1a("\x1f", fnv1a(seq[i])));
-    out.push_back(offset + static_cast<std::int64_t>(h % static_cast<std::uint64_t>(buckets)));
+  for (std::size_t i = 0; i < n; ++i) {
+    std::uint64_t h = fnv1a(seq[i]);
+    for (int k = 1; k < max_n && i + static_cast<std::size_t>(k) < n; ++k) {
+      h = fnv1a(seq[i + static_cast<std::size_t>(k)], fnv1a("\x1f", h));
+      out.push_back(offset + static_cast<std::int64_t>(h % static_cast<std::uint64_t>(buckets)));
+    }
   }
 }
 

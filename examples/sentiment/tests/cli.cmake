@@ -28,7 +28,7 @@ endforeach()
 
 set(model "${WORK}/m.safetensors")
 run(TRUE "${EXE}" train --train "${DATA}/train.tsv" --dev "${DATA}/test.tsv" --model bow
-    --out "${model}" --epochs 3 --dim 16 --buckets 4096 --quiet)
+    --out "${model}" --epochs 6 --lr 0.02 --dim 16 --buckets 4096 --subwords on --quiet)
 expect_contains("${OUT}" "best dev accuracy")
 foreach(f m.safetensors m.metrics.csv m.svg)
   if(NOT EXISTS "${WORK}/${f}")

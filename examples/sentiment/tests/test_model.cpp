@@ -104,6 +104,7 @@ TEST(EndToEnd, BowOnTheBuiltInCorpusBeatsChanceByFar) {
   ModelConfig cfg = default_config("bow");
   cfg.dim = 16;
   cfg.buckets = 1 << 14;
+  cfg.subwords = true;
   Vocab vocab = build_vocab(train, cfg, 1, 0);
   ember::Generator g(1);
   auto model = make_model(cfg, vocab.size(), g);

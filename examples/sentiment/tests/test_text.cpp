@@ -79,8 +79,12 @@ TEST(Vocab, BuildOrderLimitsAndRoundTrip) {
 
 TEST(Vocab, HashedFeaturesAreStableAndInRange) {
   std::vector<std::int64_t> ids;
-  append_bigram_buckets({"not", "good", "!"}, 3, 1000, 50, ids);
-  ASSERT_EQ(ids.size(), 2u);
+  append_ngram_buckets({"not", "good", "!"}, 3, 2, 1000, 50, ids);
+  ASSERT_EQ(ids.size(), 2u);  // two bigrams
+  std::vector<std::int64_t> tri;
+  append_ngram_buckets({"not", "good", "!"}, 3, 3, 1000, 50, tri);
+  ASSERT_EQ(tri.size(), 3u);  // two bigrams and a trigram
+  EXPECT_EQ(tri[0], ids[0]);
   for (auto id : ids) EXPECT_TRUE(id >= 50 && id < 1050);
   // FNV-1a test vector ("a" → 0xaf63dc4c8601ec8c): same ids on every platform.
   EXPECT_EQ(fnv1a("a"), 0xaf63dc4c8601ec8cULL);
