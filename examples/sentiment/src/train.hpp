@@ -122,19 +122,31 @@ struct Metrics {
   }
 };
 
-/// Class probabilities (N, C) for encoded texts, in inference mode, in batches.
+/// Class probabilities (N, C) for encoded texts, in inference mode, in batches of similar
+/// length (sorted, then put back in input order): a batch is padded to its longest text, so
+/// one long review in a batch of short ones would multiply the work of a sequence model.
 inline Tensor<float> predict_proba(Classifier& model, const Encoded& data, std::int64_t batch = 256) {
   ember::NoGradGuard no_grad;
   const bool was_training = model.is_training();
   model.eval();
-  std::vector<Tensor<float>> parts;
-  for (std::size_t at = 0; at < data.size(); at += static_cast<std::size_t>(batch)) {
-    std::vector<std::size_t> idx;
-    for (std::size_t i = at; i < std::min(data.size(), at + static_cast<std::size_t>(batch)); ++i) idx.push_back(i);
-    parts.push_back(ember::softmax(model.forward(batch_of(data, idx, model.min_length())).data(), -1));
+  std::vector<std::size_t> order(data.size());
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    return data.ids[a].size() < data.ids[b].size();
+  });
+  Tensor<float> out;
+  for (std::size_t at = 0; at < order.size(); at += static_cast<std::size_t>(batch)) {
+    const std::vector<std::size_t> idx(
+        order.begin() + static_cast<std::ptrdiff_t>(at),
+        order.begin() + static_cast<std::ptrdiff_t>(std::min(order.size(), at + static_cast<std::size_t>(batch))));
+    Tensor<float> p = ember::softmax(model.forward(batch_of(data, idx, model.min_length())).data(), -1);
+    if (out.dim() != 2) out = Tensor<float>::empty({static_cast<std::int64_t>(data.size()), p.size(1)});
+    for (std::size_t r = 0; r < idx.size(); ++r) {
+      out[static_cast<std::int64_t>(idx[r])].copy_(p[static_cast<std::int64_t>(r)]);
+    }
   }
   model.train(was_training);
-  return ember::cat(parts, 0);
+  return out;
 }
 
 inline Metrics evaluate(Classifier& model, const Encoded& data, std::int64_t classes) {
