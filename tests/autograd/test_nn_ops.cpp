@@ -54,6 +54,12 @@ TEST(Gradcheck, EveryNnOp) {
         [&](const Inputs& v) { return ember::embedding_bag(v[0], bag_ids, offsets, mode); },
         {leaf({4, 3}, g)}, "embedding_bag");
   }
+  const Tensor<double> psw{0.5, -2.0, 1.5, 3.0, 0.25};
+  expect_grad_ok(
+      [&](const Inputs& v) {
+        return ember::embedding_bag(v[0], bag_ids, offsets, ember::BagMode::Sum, false, psw);
+      },
+      {leaf({4, 3}, g)}, "embedding_bag with per_sample_weights");
   expect_grad_ok([](const Inputs& v) { return ember::conv1d(v[0], v[1], v[2]); },
                  {leaf({2, 3, 7}, g), leaf({4, 3, 3}, g), leaf({4}, g)}, "conv1d");
   expect_grad_ok(
@@ -85,6 +91,16 @@ TEST(NnOps, EmbeddingBagHandWorked) {
                      "embedding_bag: offsets[1] = 3 does not start a bag inside 4 ids");
   EXPECT_EMBER_ERROR(ember::embedding_bag(w, ids, Tensor<std::int64_t>{1, 2}),
                      "embedding_bag: offsets[0] must be 0, got 1");
+  // Weighted bags (TF-IDF style): bag [2, 2, 1] with weights 1, 0.5, 2 → 1.5·w2 + 2·w1.
+  auto weighted = ember::embedding_bag(w, ids, offsets, ember::BagMode::Sum, false,
+                                       Tensor<double>{9, 1, 0.5, 2});
+  EXPECT_EQ(values(weighted.data()), (std::vector<double>{9, 90, 0, 0, 8.5, 85}));
+  EXPECT_EMBER_ERROR(ember::embedding_bag(w, ids, offsets, ember::BagMode::Mean, false,
+                                          Tensor<double>{1, 1, 1, 1}),
+                     "per_sample_weights need mode Sum");
+  EXPECT_EMBER_ERROR(ember::embedding_bag(w, ids, offsets, ember::BagMode::Sum, false,
+                                          Tensor<double>{1, 1}),
+                     "per_sample_weights [2] must match ids [4]");
 }
 
 TEST(NnOps, Conv1dHandWorked) {

@@ -47,6 +47,18 @@ TEST(SparseGrad, EmbeddingBagMatchesDenseInBothModes) {
   }
 }
 
+TEST(SparseGrad, WeightedEmbeddingBagMatchesDense) {
+  const Tensor<std::int64_t> ids{5, 2, 5, 0, 2}, offsets{0, 2, 2};
+  const Tensor<float> psw{0.5f, 2.0f, -1.0f, 3.0f, 0.25f};
+  auto make = [&](const F& w, bool sparse) {
+    return ember::embedding_bag(w, ids, offsets, ember::BagMode::Sum, sparse, psw);
+  };
+  auto [dense, wd] = grads_of(make, false);
+  auto [unused, ws] = grads_of(make, true);
+  ASSERT_TRUE(ws.grad_is_sparse());
+  EXPECT_TRUE(ember::allclose(ws.grad(), dense, 1e-6, 1e-6));
+}
+
 TEST(SparseGrad, AccumulatesWithSparseAndDense) {
   ember::Generator g(3);
   F w(ember::randn<float>({5, 2}, g), true), w_ref(w.data().clone(), true);

@@ -67,7 +67,7 @@ struct TrainArgs {
   TrainOptions opt;
   std::int64_t dim = 0, buckets = -1, min_count = 0, max_vocab = 0;
   int ngrams = 0;
-  std::optional<bool> subwords;
+  std::optional<bool> subwords, tfidf;
   bool quiet = false;
 };
 
@@ -80,12 +80,14 @@ void apply_defaults(TrainArgs& a, ModelConfig& cfg, const CLI::App& sub) {
   if (a.buckets >= 0) cfg.buckets = a.buckets;
   if (a.ngrams > 0) cfg.ngrams = a.ngrams;
   if (a.subwords) cfg.subwords = *a.subwords;
+  if (a.tfidf) cfg.tfidf = *a.tfidf;
   if (a.min_count == 0) a.min_count = bow ? 1 : 2;
 }
 
 struct Trained {
   ModelConfig cfg;
   Vocab vocab;
+  std::vector<float> idf;
   std::unique_ptr<Classifier> model;
   TrainResult result;
 };
@@ -96,7 +98,11 @@ Trained run_training(const TrainArgs& a, ModelConfig cfg, const std::vector<Exam
   Trained t;
   t.cfg = cfg;
   t.vocab = build_vocab(train, cfg, a.min_count, a.max_vocab);
-  Featurizer f(cfg, t.vocab);
+  if (cfg.tfidf) {  // document frequencies over the training texts' features
+    Featurizer plain(cfg, t.vocab);
+    t.idf = compute_idf(encode(train, plain), t.vocab.size() + cfg.buckets);
+  }
+  Featurizer f(cfg, t.vocab, &t.idf);
   Encoded tr = encode(train, f), dv = encode(dev, f);
   ember::Generator g(a.opt.seed);
   t.model = make_model(cfg, t.vocab.size(), g);
@@ -113,14 +119,14 @@ Trained run_training(const TrainArgs& a, ModelConfig cfg, const std::vector<Exam
   };
   cb.on_epoch = [&](const EpochRecord& r, bool best) {
     if (!a.quiet) print_epoch_row(stdout, r, best);
-    if (best && !a.out.empty()) save_model(a.out, cfg, t.vocab, labels, *t.model);  // keep the best
+    if (best && !a.out.empty()) save_model(a.out, cfg, t.vocab, labels, *t.model, t.idf);  // keep the best
   };
   t.result = train_model(*t.model, tr, dv, cfg.num_classes, a.opt, cb);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::printf("best dev accuracy %.2f%% at epoch %d; %.1f s in all\n",
               100 * t.result.best_accuracy, t.result.best_epoch, secs);
   if (!a.out.empty()) {
-    save_model(a.out, cfg, t.vocab, labels, *t.model,
+    save_model(a.out, cfg, t.vocab, labels, *t.model, t.idf,
                {{"best_epoch", std::to_string(t.result.best_epoch)},
                 {"dev_accuracy", fmt("%.6f", t.result.best_accuracy)}});
     const fs::path base = fs::path(a.out).replace_extension("");
@@ -141,7 +147,7 @@ struct Prediction {
 };
 
 std::vector<Prediction> predict(SavedModel& m, const std::vector<std::string>& texts) {
-  Featurizer f(m.config, m.vocab);
+  Featurizer f(m.config, m.vocab, &m.idf);
   std::vector<Example> ex;
   for (auto& t : texts) ex.push_back({0, t});
   Encoded e = encode(ex, f);
@@ -217,7 +223,7 @@ int run_demo(std::uint64_t seed, const std::string& data_dir, bool quiet) {
   if (!quiet) std::printf("(the \"dev\" columns below are the held-out set, monitored only)\n");
   Trained t = run_training(a, cfg, train, test, labels);
 
-  Featurizer f(t.cfg, t.vocab);
+  Featurizer f(t.cfg, t.vocab, &t.idf);
   Metrics m = evaluate(*t.model, encode(test, f), 2);
   std::printf("\nheld-out test set (%s/test.tsv):\n", data_dir.c_str());
   print_metrics(stdout, m, labels);
@@ -265,6 +271,7 @@ int main(int argc, char** argv) {
   train->add_option("--dim", ta.dim, "embedding width (bow 64, cnn 128)");
   train->add_option("--buckets", ta.buckets, "bow: hashed n-gram buckets (default 262144)");
   train->add_option("--ngrams", ta.ngrams, "bow: token n-grams up to this length (default 2)");
+  train->add_option("--tfidf", ta.tfidf, "bow: TF-IDF-weighted bag instead of the mean (default off)");
   train->add_option("--subwords", ta.subwords, "bow: character 3-5-grams of English words (default off)");
   train->add_option("--min-count", ta.min_count, "drop tokens seen fewer times (bow 1, cnn 2)");
   train->add_option("--max-vocab", ta.max_vocab, "keep the most frequent tokens only (0: all)");
@@ -308,7 +315,7 @@ int main(int argc, char** argv) {
       auto data = load(data_path, ea, json);
       // Inference speed end to end: tokenising, feature lookup and the forward pass.
       const auto t0 = std::chrono::steady_clock::now();
-      Metrics met = evaluate(*m.model, encode(data, Featurizer(m.config, m.vocab)), m.config.num_classes);
+      Metrics met = evaluate(*m.model, encode(data, Featurizer(m.config, m.vocab, &m.idf)), m.config.num_classes);
       const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       const double rate = static_cast<double>(met.n) / std::max(secs, 1e-9);
       if (json) {

@@ -13,7 +13,9 @@
 #include <nlohmann/json.hpp>
 
 #include <ember/ember.hpp>
+#include <cmath>
 #include <memory>
+#include <unordered_map>
 #include <string>
 #include <vector>
 
@@ -37,12 +39,13 @@ struct ModelConfig {
   double dropout = 0.5;                          // cnn
   std::int64_t max_len = 400;                    // cnn: tokens kept per text
   bool subwords = false;  // bow: hashed character 3–5-grams of Latin words (fastText -minn 3 -maxn 5)
+  bool tfidf = false;     // bow: TF-IDF-weighted sum of the embeddings instead of their mean
   TokenizerOptions tokenizer;
 
   nlohmann::json to_json() const {
     return {{"kind", kind},       {"num_classes", num_classes}, {"dim", dim},
             {"buckets", buckets}, {"widths", widths},           {"filters", filters},
-            {"dropout", dropout}, {"max_len", max_len}, {"subwords", subwords}, {"ngrams", ngrams},
+            {"dropout", dropout}, {"max_len", max_len}, {"subwords", subwords}, {"ngrams", ngrams}, {"tfidf", tfidf},
             {"cjk_bigrams", tokenizer.cjk_bigrams}, {"negation", tokenizer.negation}};
   }
   static ModelConfig from_json(const nlohmann::json& j) {
@@ -57,6 +60,7 @@ struct ModelConfig {
     c.max_len = j.at("max_len").get<std::int64_t>();
     c.subwords = j.at("subwords").get<bool>();
     c.ngrams = j.at("ngrams").get<int>();
+    c.tfidf = j.at("tfidf").get<bool>();
     c.tokenizer.cjk_bigrams = j.at("cjk_bigrams").get<bool>();
     c.tokenizer.negation = j.at("negation").get<bool>();
     if (c.kind != "bow" && c.kind != "cnn") throw std::runtime_error("unknown model kind '" + c.kind + "'");
@@ -81,7 +85,28 @@ inline ModelConfig default_config(const std::string& kind) {
 /// Text → token ids as a model reads them.
 class Featurizer {
  public:
-  Featurizer(const ModelConfig& c, const Vocab& v) : cfg_(c), vocab_(v) {}
+  Featurizer(const ModelConfig& c, const Vocab& v, const std::vector<float>* idf = nullptr)
+      : cfg_(c), vocab_(v), idf_(idf) {}
+  bool weighted() const { return cfg_.tfidf && idf_ != nullptr && !idf_->empty(); }
+
+  /// TF-IDF weight of each feature occurrence: idf(f) / ‖tf·idf‖₂ over the text, so the
+  /// weighted sum of embeddings is the embedding of the text's l2-normalised TF-IDF vector
+  /// (sklearn's TfidfVectorizer with sublinear_tf off, norm l2).
+  std::vector<float> weights(const std::vector<std::int64_t>& ids) const {
+    if (!weighted()) return {};
+    std::unordered_map<std::int64_t, double> tf;
+    for (auto id : ids) tf[id] += 1;
+    double sq = 0;
+    for (auto& [id, n] : tf) {
+      const double v = n * (*idf_)[static_cast<std::size_t>(id)];
+      sq += v * v;
+    }
+    const double inv = sq > 0 ? 1 / std::sqrt(sq) : 0;
+    std::vector<float> w;
+    w.reserve(ids.size());
+    for (auto id : ids) w.push_back(static_cast<float>((*idf_)[static_cast<std::size_t>(id)] * inv));
+    return w;
+  }
 
   Tokens tokens(const std::string& text) const {
     auto norm = normalize(text);
@@ -111,17 +136,20 @@ class Featurizer {
  private:
   ModelConfig cfg_;
   const Vocab& vocab_;
+  const std::vector<float>* idf_;
 };
 
 /// A padded batch: ids (B, L) with <pad> = 0 beyond each length, and the flat form
 /// (ids, offsets) for bag models.
 struct Batch {
   Tensor<std::int64_t> ids, flat, offsets, labels;
+  Tensor<float> weights;  // per flat id (TF-IDF bags), or empty
   std::vector<std::int64_t> lengths;
 };
 
 inline Batch make_batch(const std::vector<const std::vector<std::int64_t>*>& seqs,
-                        const std::vector<int>& labels, std::int64_t min_len) {
+                        const std::vector<int>& labels, std::int64_t min_len,
+                        const std::vector<const std::vector<float>*>& weights = {}) {
   Batch b;
   const auto B = static_cast<std::int64_t>(seqs.size());
   std::int64_t L = min_len, total = 0;
@@ -144,6 +172,13 @@ inline Batch make_batch(const std::vector<const std::vector<std::int64_t>*>& seq
     b.lengths.push_back(static_cast<std::int64_t>(s.size()));
     b.labels.data()[i] = labels.empty() ? 0 : labels[static_cast<std::size_t>(i)];
   }
+  if (!weights.empty()) {
+    b.weights = Tensor<float>::empty({total});
+    std::int64_t k = 0;
+    for (auto* w : weights) {
+      for (float x : *w) b.weights.data()[k++] = x;
+    }
+  }
   return b;
 }
 
@@ -159,8 +194,9 @@ class BowModel : public Classifier {
  public:
   BowModel(const ModelConfig& c, std::int64_t vocab, ember::Generator& g) {
     bag_ = register_module("embedding", std::make_shared<nn::EmbeddingBag<float>>(
-                                            vocab + c.buckets, c.dim, ember::BagMode::Mean, g,
-                                            /*sparse=*/true));
+                                            vocab + c.buckets, c.dim,
+                                            c.tfidf ? ember::BagMode::Sum : ember::BagMode::Mean,
+                                            g, /*sparse=*/true));
     fc_ = register_module("fc", std::make_shared<nn::Linear<float>>(c.dim, c.num_classes, true, g));
     // fastText's initialisation: inputs U(−1/dim, 1/dim), output zero.
     const double b = 1.0 / static_cast<double>(c.dim);
@@ -168,7 +204,9 @@ class BowModel : public Classifier {
     nn::init::constant_(fc_->weight(), 0.0);
     nn::init::constant_(fc_->bias(), 0.0);
   }
-  Var<float> forward(const Batch& b) override { return (*fc_)((*bag_)(b.flat, b.offsets)); }
+  Var<float> forward(const Batch& b) override {
+    return (*fc_)((*bag_)(b.flat, b.offsets, b.weights));
+  }
 
  private:
   std::shared_ptr<nn::EmbeddingBag<float>> bag_;
@@ -231,15 +269,18 @@ inline std::unique_ptr<Classifier> make_model(const ModelConfig& c, std::int64_t
 struct SavedModel {
   ModelConfig config;
   Vocab vocab;
+  std::vector<float> idf;  // TF-IDF bags only
   std::vector<std::string> labels = {"negative", "positive"};
   std::unique_ptr<Classifier> model;
 };
 
 inline void save_model(const std::string& path, const ModelConfig& cfg, const Vocab& vocab,
                        const std::vector<std::string>& labels, const Classifier& model,
+                       const std::vector<float>& idf = {},
                        const std::map<std::string, std::string>& extra = {}) {
   std::vector<std::pair<std::string, ember::io::AnyTensor>> tensors;
   for (auto& [name, t] : model.state_dict()) tensors.emplace_back(name, t);
+  if (!idf.empty()) tensors.emplace_back("featurizer.idf", ember::from_vector(idf));
   std::map<std::string, std::string> meta = extra;
   meta["format"] = "ember-sentiment/1";
   meta["config"] = cfg.to_json().dump();
@@ -278,7 +319,14 @@ inline SavedModel load_model(const std::string& path) {
   for (auto& [name, any] : ck.tensors) {
     const auto* t = std::get_if<Tensor<float>>(&any);
     if (t == nullptr) throw std::runtime_error(path + ": tensor '" + name + "' is not F32");
+    if (name == "featurizer.idf") {
+      m.idf = t->to_vector();
+      continue;
+    }
     values.emplace_back(name, *t);
+  }
+  if (m.config.tfidf && static_cast<std::int64_t>(m.idf.size()) != m.vocab.size() + m.config.buckets) {
+    throw std::runtime_error(path + ": TF-IDF model without a matching 'featurizer.idf' table");
   }
   m.model->load_state_dict(values);
   m.model->eval();

@@ -18,6 +18,7 @@ namespace sentiment {
 /// A dataset turned into token ids.
 struct Encoded {
   std::vector<std::vector<std::int64_t>> ids;
+  std::vector<std::vector<float>> weights;  // TF-IDF bags only
   std::vector<int> labels;
   std::size_t size() const { return ids.size(); }
 };
@@ -27,9 +28,31 @@ inline Encoded encode(const std::vector<Example>& data, const Featurizer& f) {
   e.ids.reserve(data.size());
   for (const Example& ex : data) {
     e.ids.push_back(f.ids(ex.text));
+    if (f.weighted()) e.weights.push_back(f.weights(e.ids.back()));
     e.labels.push_back(ex.label);
   }
   return e;
+}
+
+/// Smoothed inverse document frequency of every feature id over `data` (sklearn's formula:
+/// ln((1 + N) / (1 + df)) + 1), for TF-IDF bags.
+inline std::vector<float> compute_idf(const Encoded& data, std::int64_t features) {
+  std::vector<std::int64_t> df(static_cast<std::size_t>(features), 0), last(df.size(), -1);
+  for (std::size_t d = 0; d < data.size(); ++d) {
+    for (auto id : data.ids[d]) {
+      auto& l = last[static_cast<std::size_t>(id)];
+      if (l != static_cast<std::int64_t>(d)) {
+        l = static_cast<std::int64_t>(d);
+        ++df[static_cast<std::size_t>(id)];
+      }
+    }
+  }
+  const double n = static_cast<double>(data.size());
+  std::vector<float> idf(df.size());
+  for (std::size_t i = 0; i < df.size(); ++i) {
+    idf[i] = static_cast<float>(std::log((1 + n) / (1 + static_cast<double>(df[i]))) + 1);
+  }
+  return idf;
 }
 
 /// Counts the tokens of `data` as the model's tokenizer produces them.
@@ -76,12 +99,14 @@ inline std::vector<std::vector<std::size_t>> bucketed_batches(const Encoded& dat
 inline Batch batch_of(const Encoded& data, const std::vector<std::size_t>& idx,
                       std::int64_t min_len) {
   std::vector<const std::vector<std::int64_t>*> seqs;
+  std::vector<const std::vector<float>*> weights;
   std::vector<int> labels;
   for (std::size_t i : idx) {
     seqs.push_back(&data.ids[i]);
+    if (!data.weights.empty()) weights.push_back(&data.weights[i]);
     labels.push_back(data.labels[i]);
   }
-  return make_batch(seqs, labels, min_len);
+  return make_batch(seqs, labels, min_len, weights);
 }
 
 /// Accuracy, per-class precision/recall/F1, macro-F1, the confusion matrix (rows: true label,

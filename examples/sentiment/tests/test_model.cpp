@@ -61,26 +61,33 @@ TEST(Model, CnnHandlesTextsShorterThanItsWidestFilter) {
 TEST(Model, FileRoundTripPredictsIdenticalProbabilities) {
   auto train = corpus("train.tsv");
   train.resize(120);
-  for (const char* kind : {"bow", "cnn"}) {
+  for (const std::string variant : {"bow", "cnn", "bow+tfidf"}) {
+    const std::string kind = variant.substr(0, 3);
     ModelConfig cfg = default_config(kind);
     cfg.dim = 16;
     cfg.filters = 8;
     cfg.buckets = cfg.kind == "bow" ? 4096 : 0;
+    cfg.tfidf = variant == "bow+tfidf";
     Vocab vocab = build_vocab(train, cfg, 1, 0);
+    std::vector<float> idf;
+    if (cfg.tfidf) idf = compute_idf(encode(train, Featurizer(cfg, vocab)), vocab.size() + cfg.buckets);
     ember::Generator g(2);
     auto model = make_model(cfg, vocab.size(), g);
-    Featurizer f(cfg, vocab);
+    Featurizer f(cfg, vocab, &idf);
     Encoded enc = encode(train, f);
+    EXPECT_EQ(enc.weights.size(), cfg.tfidf ? train.size() : 0u);
     train_model(*model, enc, enc, 2, {.epochs = 1, .batch = 16, .lr = 0.01});
     const std::string path =
-        (std::filesystem::temp_directory_path() / (std::string("rt_") + kind + ".safetensors")).string();
-    save_model(path, cfg, vocab, {"negative", "positive"}, *model);
+        (std::filesystem::temp_directory_path() / ("rt_" + kind + ".safetensors")).string();
+    save_model(path, cfg, vocab, {"negative", "positive"}, *model, idf);
     SavedModel back = load_model(path);
     EXPECT_EQ(back.config.kind, kind);
+    EXPECT_EQ(back.config.tfidf, cfg.tfidf);
+    EXPECT_EQ(back.idf, idf);
     EXPECT_EQ(back.vocab.size(), vocab.size());
     EXPECT_EQ(back.labels, (std::vector<std::string>{"negative", "positive"}));
-    Encoded enc2 = encode(train, Featurizer(back.config, back.vocab));
-    EXPECT_TRUE(ember::equal(predict_proba(*model, enc), predict_proba(*back.model, enc2))) << kind;
+    Encoded enc2 = encode(train, Featurizer(back.config, back.vocab, &back.idf));
+    EXPECT_TRUE(ember::equal(predict_proba(*model, enc), predict_proba(*back.model, enc2))) << variant;
   }
 }
 

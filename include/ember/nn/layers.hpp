@@ -68,11 +68,14 @@ class EmbeddingBag : public Module<T> {
     EMBER_CHECK(num > 0 && dim > 0, "EmbeddingBag", "sizes must be positive, got ", num, "x", dim);
     weight_ = this->register_parameter("weight", randn<T>({num, dim}, gen));
   }
-  Var<T> forward(const Tensor<std::int64_t>& ids, const Tensor<std::int64_t>& offsets) {
-    return embedding_bag(weight_, ids, offsets, mode_, sparse_);
+  /// `per_sample_weights` (n) scale each row (mode Sum only).
+  Var<T> forward(const Tensor<std::int64_t>& ids, const Tensor<std::int64_t>& offsets,
+                 const Tensor<T>& per_sample_weights = Tensor<T>()) {
+    return embedding_bag(weight_, ids, offsets, mode_, sparse_, per_sample_weights);
   }
-  Var<T> operator()(const Tensor<std::int64_t>& ids, const Tensor<std::int64_t>& offsets) {
-    return forward(ids, offsets);
+  Var<T> operator()(const Tensor<std::int64_t>& ids, const Tensor<std::int64_t>& offsets,
+                    const Tensor<T>& per_sample_weights = Tensor<T>()) {
+    return forward(ids, offsets, per_sample_weights);
   }
   const Var<T>& weight() const { return weight_; }
 

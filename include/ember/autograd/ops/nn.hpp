@@ -346,17 +346,28 @@ struct Gelu : Unary<T, Gelu<T>> {
 };
 
 // out[b] = Σ (or mean) of weight[ids[j]] for j in [offsets[b], offsets[b+1]) (the last bag runs
-// to the end of ids), as torch.nn.functional.embedding_bag; an empty bag gives zeros.
-// weight (V, D), ids (n), offsets (B) → (B, D). dweight[ids[j]] += dout[b] (/ bag size).
+// to the end of ids), as torch.nn.functional.embedding_bag; an empty bag gives zeros. With
+// per_sample_weights p (n, mode Sum only, as torch): out[b] = Σ p[j]·weight[ids[j]] (TF-IDF
+// weighted bags); p is a constant (no gradient flows to it).
+// weight (V, D), ids (n), offsets (B) → (B, D). dweight[ids[j]] += c_j·dout[b], c_j = p[j]
+// or 1 / bag size (mean) or 1.
 template <class T>
 struct EmbeddingBag : Node<T> {
   Tensor<std::int64_t> ids, offsets;  // contiguous
   std::int64_t vocab = 0;
   BagMode mode = BagMode::Mean;
   bool sparse = false;
+  Tensor<T> psw;  // per-sample weights (n), contiguous, or empty
+
+  // Coefficient of occurrence j in a bag [start, end).
+  static T coef(const T* p, std::int64_t j, BagMode mode, std::int64_t start, std::int64_t end) {
+    if (p != nullptr) return p[j];
+    return mode == BagMode::Mean ? T(1) / static_cast<T>(end - start) : T(1);
+  }
 
   static Var<T> apply(const Var<T>& weight, const Tensor<std::int64_t>& ids_in,
-                      const Tensor<std::int64_t>& offsets_in, BagMode mode, bool sparse) {
+                      const Tensor<std::int64_t>& offsets_in, BagMode mode, bool sparse,
+                      const Tensor<T>& per_sample_weights) {
     EMBER_CHECK(weight.dim() == 2, "embedding_bag", "expects a weight (V, D), got ",
                 weight.shape());
     EMBER_CHECK(ids_in.dim() == 1 && offsets_in.dim() == 1, "embedding_bag",
@@ -377,6 +388,17 @@ struct EmbeddingBag : Node<T> {
       EMBER_CHECK(ids.data()[j] >= 0 && ids.data()[j] < V, "embedding_bag", "index ",
                   ids.data()[j], " at position ", j, " is out of range for ", V, " rows");
     }
+    const bool weighted = per_sample_weights.numel() > 0 || per_sample_weights.dim() != 1;
+    Tensor<T> psw;
+    if (weighted) {
+      EMBER_CHECK(mode == BagMode::Sum, "embedding_bag",
+                  "per_sample_weights need mode Sum (as torch)");
+      EMBER_CHECK(per_sample_weights.shape() == ids.shape(), "embedding_bag",
+                  "per_sample_weights ", per_sample_weights.shape(), " must match ids ",
+                  ids.shape());
+      psw = per_sample_weights.contiguous();
+    }
+    const T* p = weighted ? psw.data() : nullptr;
     const Tensor<T> w = weight.data().contiguous();
     Tensor<T> out = zeros<T>({B, D});
     parallel_for(0, B, std::max<std::int64_t>(1, 4096 / std::max<std::int64_t>(D, 1)),
@@ -386,7 +408,8 @@ struct EmbeddingBag : Node<T> {
                      T* dst = out.data() + b * D;
                      for (std::int64_t j = start; j < end; ++j) {
                        const T* row = w.data() + ids.data()[j] * D;
-                       for (std::int64_t d = 0; d < D; ++d) dst[d] += row[d];
+                       const T c = p ? p[j] : T(1);
+                       for (std::int64_t d = 0; d < D; ++d) dst[d] += c * row[d];
                      }
                      if (mode == BagMode::Mean && end > start) {
                        const T inv = T(1) / static_cast<T>(end - start);
@@ -401,6 +424,7 @@ struct EmbeddingBag : Node<T> {
     node->vocab = V;
     node->mode = mode;
     node->sparse = sparse;
+    node->psw = psw;
     return detail::attach<T>(out, node, {&weight});
   }
   // With sparse = true: one gradient row per id occurrence (dout of its bag, / size for mean),
@@ -413,13 +437,14 @@ struct EmbeddingBag : Node<T> {
     Tensor<T> g = dout.contiguous();
     rows = ids.clone();
     values = Tensor<T>::empty({n, D});
+    const T* p = psw.numel() > 0 ? psw.data() : nullptr;
     for (std::int64_t b = 0; b < B; ++b) {
       const std::int64_t start = offsets.data()[b], end = b + 1 < B ? offsets.data()[b + 1] : n;
-      const T scale = mode == BagMode::Mean && end > start ? T(1) / static_cast<T>(end - start) : T(1);
       const T* src = g.data() + b * D;
       for (std::int64_t j = start; j < end; ++j) {
+        const T c = coef(p, j, mode, start, end);
         T* dst = values.data() + j * D;
-        for (std::int64_t d = 0; d < D; ++d) dst[d] = scale * src[d];
+        for (std::int64_t d = 0; d < D; ++d) dst[d] = c * src[d];
       }
     }
     detail::coalesce_rows(rows, values);
@@ -429,20 +454,23 @@ struct EmbeddingBag : Node<T> {
     const std::int64_t D = dout.size(1), B = offsets.numel(), n = ids.numel();
     Tensor<T> dw = zeros<T>({vocab, D});
     Tensor<T> g = dout.contiguous();
+    const T* p = psw.numel() > 0 ? psw.data() : nullptr;
     for (std::int64_t b = 0; b < B; ++b) {
       const std::int64_t start = offsets.data()[b], end = b + 1 < B ? offsets.data()[b + 1] : n;
-      if (end == start) continue;
-      const T scale = mode == BagMode::Mean ? T(1) / static_cast<T>(end - start) : T(1);
       const T* src = g.data() + b * D;
       for (std::int64_t j = start; j < end; ++j) {
+        const T c = coef(p, j, mode, start, end);
         T* dst = dw.data() + ids.data()[j] * D;
-        for (std::int64_t d = 0; d < D; ++d) dst[d] += scale * src[d];
+        for (std::int64_t d = 0; d < D; ++d) dst[d] += c * src[d];
       }
     }
     return {dw};
   }
   const char* name() const override { return "embedding_bag"; }
-  void release_saved() override { ids = offsets = Tensor<std::int64_t>(); }
+  void release_saved() override {
+    ids = offsets = Tensor<std::int64_t>();
+    psw = Tensor<T>();
+  }
 };
 
 // 1-D convolution (cross-correlation, as torch.nn.functional.conv1d):
@@ -664,12 +692,13 @@ Var<T> linear(const Var<T>& x, const Var<T>& w) {
 
 /// Sums (or means) of the rows of `weight` (V, D) over bags of `ids` (n): bag b is
 /// ids[offsets[b] : offsets[b+1]] (the last runs to the end) → (B, D); empty bags give zeros.
-/// With `sparse`, a leaf weight receives a row-sparse gradient (see Var::sparse_grad).
+/// With `sparse`, a leaf weight receives a row-sparse gradient (see Var::sparse_grad). With
+/// `per_sample_weights` (n; mode Sum), each row is scaled by its weight before summing.
 template <FloatingScalar T>
 Var<T> embedding_bag(const Var<T>& weight, const Tensor<std::int64_t>& ids,
                      const Tensor<std::int64_t>& offsets, BagMode mode = BagMode::Mean,
-                     bool sparse = false) {
-  return ops::EmbeddingBag<T>::apply(weight, ids, offsets, mode, sparse);
+                     bool sparse = false, const Tensor<T>& per_sample_weights = Tensor<T>()) {
+  return ops::EmbeddingBag<T>::apply(weight, ids, offsets, mode, sparse, per_sample_weights);
 }
 /// 1-D convolution of x (B, Cin, L) with w (Cout, Cin, K) and bias (Cout) → (B, Cout, Lout).
 template <FloatingScalar T>
