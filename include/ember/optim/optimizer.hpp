@@ -146,7 +146,10 @@ class Adam : public Optimizer<T> {
         // Lazy Adam (torch.optim.SparseAdam, TF's LazyAdam): only the rows in the gradient
         // update their moments and weights, with the global step's bias corrections; rows not
         // used this step keep their weights and moments (weight decay too is applied lazily).
-        auto [rows, vals] = p.sparse_grad();
+        // Not a structured binding: clang 14 cannot capture those in the lambda below.
+        const auto sparse = p.sparse_grad();
+        const Tensor<std::int64_t>& rows = sparse.first;
+        const Tensor<T>& vals = sparse.second;
         const std::int64_t D = p.size(1);
         T* w = p.data().data();
         T* m = m_[k].data();
