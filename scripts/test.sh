@@ -12,7 +12,7 @@ case "${1:-}" in
   --sanitize)
     build=build/sanitize
     cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEMBER_WERROR=ON \
-          -DEMBER_SANITIZE=address,undefined -DEMBER_BUILD_BENCH=OFF -DEMBER_BUILD_EXAMPLES=OFF
+          -DEMBER_SANITIZE=address,undefined -DEMBER_BUILD_BENCH=OFF -DEMBER_BUILD_EXAMPLES=ON
     # allocator_may_return_null: an impossible allocation must fail softly (ember turns it into
     # an ember::Error) instead of ASan aborting the process.
     export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:allocator_may_return_null=1
