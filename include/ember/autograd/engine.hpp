@@ -23,14 +23,8 @@ namespace detail {
 template <class T>
 void accumulate_sparse(VarImpl<T>& leaf, Tensor<std::int64_t> rows, Tensor<T> values) {
   if (!leaf.requires_grad) return;
-  values = values.contiguous();
   if (leaf.has_grad) {
-    const std::int64_t D = leaf.data.size(1);
-    for (std::int64_t i = 0, n = rows.numel(); i < n; ++i) {
-      T* dst = leaf.grad.data() + rows.data()[i] * D;
-      const T* src = values.data() + i * D;
-      for (std::int64_t d = 0; d < D; ++d) dst[d] += src[d];
-    }
+    add_rows(leaf.grad, rows, values);
   } else if (leaf.has_sparse_grad) {
     leaf.sparse_rows = cat(std::vector<Tensor<std::int64_t>>{leaf.sparse_rows, rows});
     leaf.sparse_values = cat(std::vector<Tensor<T>>{leaf.sparse_values, values});

@@ -140,19 +140,25 @@ void coalesce_rows(Tensor<std::int64_t>& rows, Tensor<T>& values) {
   values = std::move(out_vals);
 }
 
+/// dense[rows[i], :] += values[i, :] for a contiguous (V, D) `dense`; repeated rows add up.
+template <class T>
+void add_rows(const Tensor<T>& dense, const Tensor<std::int64_t>& rows, const Tensor<T>& values) {
+  const std::int64_t D = dense.size(1);
+  const Tensor<T> vals = values.contiguous();
+  for (std::int64_t i = 0, n = rows.numel(); i < n; ++i) {
+    T* dst = dense.data() + rows.data()[i] * D;
+    const T* src = vals.data() + i * D;
+    for (std::int64_t d = 0; d < D; ++d) dst[d] += src[d];
+  }
+}
+
 /// Turns a leaf's row-sparse gradient into a dense one (kept).
 template <class T>
 void densify_grad(VarImpl<T>& v) {
   if (!v.has_sparse_grad) return;
-  const std::int64_t D = v.data.size(1);
   Tensor<T> g = Tensor<T>::empty(v.data.shape());
   g.fill_(T(0));
-  const Tensor<T> vals = v.sparse_values.contiguous();
-  for (std::int64_t i = 0, n = v.sparse_rows.numel(); i < n; ++i) {
-    T* dst = g.data() + v.sparse_rows.data()[i] * D;
-    const T* src = vals.data() + i * D;
-    for (std::int64_t d = 0; d < D; ++d) dst[d] += src[d];
-  }
+  add_rows(g, v.sparse_rows, v.sparse_values);
   v.grad = std::move(g);
   v.has_grad = true;
   v.has_sparse_grad = false;

@@ -427,17 +427,12 @@ struct EmbeddingBag : Node<T> {
     node->psw = psw;
     return detail::attach<T>(out, node, {&weight});
   }
-  // With sparse = true: one gradient row per id occurrence (dout of its bag, / size for mean),
-  // coalesced to the unique rows used. A bow model's batch touches thousands of rows of a
-  // table with hundreds of thousands; the dense form would write and the optimiser read all.
-  bool sparse_backward(const Tensor<T>& dout, Tensor<std::int64_t>& rows,
-                       Tensor<T>& values) override {
-    if (!sparse) return false;
+  // One gradient row per id occurrence: c_j·dout[b] for occurrence j of bag b.
+  Tensor<T> occurrence_grads(const Tensor<T>& dout) const {
     const std::int64_t D = dout.size(1), B = offsets.numel(), n = ids.numel();
-    Tensor<T> g = dout.contiguous();
-    rows = ids.clone();
-    values = Tensor<T>::empty({n, D});
+    const Tensor<T> g = dout.contiguous();
     const T* p = psw.numel() > 0 ? psw.data() : nullptr;
+    Tensor<T> values = Tensor<T>::empty({n, D});
     for (std::int64_t b = 0; b < B; ++b) {
       const std::int64_t start = offsets.data()[b], end = b + 1 < B ? offsets.data()[b + 1] : n;
       const T* src = g.data() + b * D;
@@ -447,23 +442,22 @@ struct EmbeddingBag : Node<T> {
         for (std::int64_t d = 0; d < D; ++d) dst[d] = c * src[d];
       }
     }
+    return values;
+  }
+  // With sparse = true: the occurrence rows coalesced to the unique rows used. A bow model's
+  // batch touches thousands of rows of a table with hundreds of thousands; the dense form would
+  // write and the optimiser read all of them.
+  bool sparse_backward(const Tensor<T>& dout, Tensor<std::int64_t>& rows,
+                       Tensor<T>& values) override {
+    if (!sparse) return false;
+    rows = ids.clone();
+    values = occurrence_grads(dout);
     detail::coalesce_rows(rows, values);
     return true;
   }
   std::vector<Tensor<T>> backward(const Tensor<T>& dout) override {
-    const std::int64_t D = dout.size(1), B = offsets.numel(), n = ids.numel();
-    Tensor<T> dw = zeros<T>({vocab, D});
-    Tensor<T> g = dout.contiguous();
-    const T* p = psw.numel() > 0 ? psw.data() : nullptr;
-    for (std::int64_t b = 0; b < B; ++b) {
-      const std::int64_t start = offsets.data()[b], end = b + 1 < B ? offsets.data()[b + 1] : n;
-      const T* src = g.data() + b * D;
-      for (std::int64_t j = start; j < end; ++j) {
-        const T c = coef(p, j, mode, start, end);
-        T* dst = dw.data() + ids.data()[j] * D;
-        for (std::int64_t d = 0; d < D; ++d) dst[d] += c * src[d];
-      }
-    }
+    Tensor<T> dw = zeros<T>({vocab, dout.size(1)});
+    detail::add_rows(dw, ids, occurrence_grads(dout));
     return {dw};
   }
   const char* name() const override { return "embedding_bag"; }
