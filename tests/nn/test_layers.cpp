@@ -77,6 +77,31 @@ TEST(Layers, EmbeddingInitAndLookup) {
   EXPECT_TRUE(ember::equal(out.data()[0], emb.weight().data()[7]));
 }
 
+TEST(Layers, SkipInitLeavesParametersAtZeroAndTheGeneratorUntouched) {
+  const auto largest = [](const Tensor<float>& t) { return ember::max(ember::abs(t)).item(); };
+  ember::Generator g(5), fresh(5);
+  {
+    nn::init::SkipInit skip;
+    EXPECT_TRUE(nn::init::skipping());
+    nn::Linear<float> lin(8, 4, true, g);
+    nn::Embedding<float> emb(10, 3, g);
+    nn::Conv1d<float> conv(3, 2, 2, g);
+    nn::init::xavier_uniform_(lin.weight(), g);
+    for (auto& [name, p] : lin.named_parameters()) EXPECT_EQ(largest(p.data()), 0.0f) << name;
+    EXPECT_EQ(largest(emb.weight().data()), 0.0f);
+    EXPECT_EQ(largest(conv.weight().data()), 0.0f);
+    {
+      nn::init::SkipInit nested;
+    }
+    EXPECT_TRUE(nn::init::skipping());  // the inner guard restored what it found
+  }
+  EXPECT_FALSE(nn::init::skipping());
+  // Nothing was drawn: the next layer gets what a fresh generator gives.
+  nn::Linear<float> a(8, 4, true, g), b(8, 4, true, fresh);
+  EXPECT_TRUE(ember::equal(a.weight().data(), b.weight().data()));
+  EXPECT_GT(largest(a.weight().data()), 0.0f);
+}
+
 TEST(Layers, DropoutFollowsTrainEval) {
   nn::Sequential<double> seq{std::make_shared<nn::Dropout<double>>(0.5, 1)};
   ember::Var<double> x(ember::ones<double>({1000}));

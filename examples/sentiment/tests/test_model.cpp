@@ -3,6 +3,7 @@
 // built-in corpus with a fixed seed.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 
 #include "train.hpp"
@@ -61,34 +62,86 @@ TEST(Model, CnnHandlesTextsShorterThanItsWidestFilter) {
 TEST(Model, FileRoundTripPredictsIdenticalProbabilities) {
   auto train = corpus("train.tsv");
   train.resize(120);
-  for (const std::string variant : {"bow", "cnn", "bow+tfidf"}) {
+  for (const std::string variant : {"bow+mean", "bow+nb", "bow+tfidf", "cnn"}) {
     const std::string kind = variant.substr(0, 3);
     ModelConfig cfg = default_config(kind);
     cfg.dim = 16;
     cfg.filters = 8;
     cfg.buckets = cfg.kind == "bow" ? 4096 : 0;
-    cfg.tfidf = variant == "bow+tfidf";
+    if (kind == "bow") cfg.weighting = variant.substr(4);
     Vocab vocab = build_vocab(train, cfg, 1, 0);
-    std::vector<float> idf;
-    if (cfg.tfidf) idf = compute_idf(encode(train, Featurizer(cfg, vocab)), vocab.size() + cfg.buckets);
+    const std::vector<float> table = compute_feature_weights(train, cfg, vocab);
+    EXPECT_EQ(table.size(), Featurizer::weighted(cfg) ? static_cast<std::size_t>(vocab.size() + 4096) : 0u);
     ember::Generator g(2);
     auto model = make_model(cfg, vocab.size(), g);
-    Featurizer f(cfg, vocab, &idf);
+    Featurizer f(cfg, vocab, &table);
     Encoded enc = encode(train, f);
-    EXPECT_EQ(enc.weights.size(), cfg.tfidf ? train.size() : 0u);
+    EXPECT_EQ(enc.weights.size(), Featurizer::weighted(cfg) ? train.size() : 0u);
     train_model(*model, enc, enc, 2, {.epochs = 1, .batch = 16, .lr = 0.01});
     const std::string path =
         (std::filesystem::temp_directory_path() / ("rt_" + kind + ".safetensors")).string();
-    save_model(path, cfg, vocab, {"negative", "positive"}, *model, idf);
+    save_model(path, cfg, vocab, {"negative", "positive"}, *model, table);
     SavedModel back = load_model(path);
     EXPECT_EQ(back.config.kind, kind);
-    EXPECT_EQ(back.config.tfidf, cfg.tfidf);
-    EXPECT_EQ(back.idf, idf);
+    EXPECT_EQ(back.config.weighting, cfg.weighting);
+    EXPECT_EQ(back.feature_weights, table);
     EXPECT_EQ(back.vocab.size(), vocab.size());
     EXPECT_EQ(back.labels, (std::vector<std::string>{"negative", "positive"}));
-    Encoded enc2 = encode(train, Featurizer(back.config, back.vocab, &back.idf));
+    Encoded enc2 = encode(train, Featurizer(back.config, back.vocab, &back.feature_weights));
     EXPECT_TRUE(ember::equal(predict_proba(*model, enc), predict_proba(*back.model, enc2))) << variant;
   }
+}
+
+TEST(Features, NaiveBayesRatioHandWorked) {
+  // Features 0..2 over 4 texts; classes 0 0 1 1. Binarised counts (the repeated 0 counts once):
+  //   class 0: f0 2, f1 1, f2 0   class 1: f0 0, f1 1, f2 2.  With α = 1 both classes total 6,
+  // so r(f0) = |ln((2+1)/6 / ((0+1)/6))| = ln 3, r(f1) = ln 1 = 0, r(f2) = ln 3.
+  Encoded e;
+  e.ids = {{0, 0, 1}, {0}, {2, 1}, {2}};
+  e.labels = {0, 0, 1, 1};
+  const auto r = compute_nb_ratio(e, 3, 2);
+  ASSERT_EQ(r.size(), 3u);
+  EXPECT_NEAR(r[0], std::log(3.0), 1e-6);
+  EXPECT_NEAR(r[1], 0.0, 1e-7);
+  EXPECT_NEAR(r[2], std::log(3.0), 1e-6);
+  // Three classes, one-vs-rest: class 2 never has f0, so its |ratio| is the largest one.
+  e.labels = {0, 1, 2, 2};
+  const auto r3 = compute_nb_ratio(e, 3, 3);
+  // Binarised counts: class 0 f0 1 f1 1 f2 0 (total with α: 5), class 1 f0 1 (total 4),
+  // class 2 f1 1 f2 2 (total 6); all classes 15. For f0, class against the rest:
+  //   class 0: p = 2/5, q = (1 + 2)/(15 − 5) = 0.3    → |ln(4/3)|  = 0.288
+  //   class 1: p = 2/4, q = (1 + 2)/(15 − 4) = 3/11   → |ln(11/6)| = 0.606
+  //   class 2: p = 1/6, q = (2 + 2)/(15 − 6) = 4/9    → |ln(3/8)|  = 0.981, the largest.
+  EXPECT_NEAR(r3[0], std::log(8.0 / 3.0), 1e-6);
+  EXPECT_THROW(compute_nb_ratio(e, 3, 2), std::runtime_error);  // label 2 with two classes
+}
+
+TEST(Features, NaiveBayesWeightsAverageDistinctFeatures) {
+  ModelConfig cfg = default_config("bow");
+  cfg.buckets = 0;
+  Vocab vocab = build_vocab({{1, "a b"}}, cfg, 1, 0);
+  std::vector<float> table(static_cast<std::size_t>(vocab.size()), 0.0f);
+  const std::int64_t a = vocab.id("a"), b = vocab.id("b");
+  table[static_cast<std::size_t>(a)] = 2.0f;
+  table[static_cast<std::size_t>(b)] = 0.5f;
+  Featurizer f(cfg, vocab, &table);
+  // "a a b": two distinct features; each occurrence of a carries 2 / (2 · 2), b 0.5 / 2, so the
+  // weighted sum is (2·E[a] + 0.5·E[b]) / 2 — a counts once, however often it appears.
+  EXPECT_EQ(f.weights({a, a, b}), (std::vector<float>{0.5f, 0.5f, 0.25f}));
+  std::vector<float> wrong(3, 1.0f);
+  EXPECT_THROW(Featurizer(cfg, vocab, &wrong), std::runtime_error);  // table of the wrong size
+  EXPECT_THROW(Featurizer(cfg, vocab), std::runtime_error);          // no table at all
+}
+
+TEST(Model, OlderConfigWithoutWeightingReadsTheTfidfFlag) {
+  nlohmann::json j = default_config("bow").to_json();
+  j.erase("weighting");
+  j["tfidf"] = true;
+  EXPECT_EQ(ModelConfig::from_json(j).weighting, "tfidf");
+  j["tfidf"] = false;
+  EXPECT_EQ(ModelConfig::from_json(j).weighting, "mean");
+  j["weighting"] = "bm25";
+  EXPECT_THROW(ModelConfig::from_json(j), std::runtime_error);
 }
 
 TEST(Model, LoadRejectsFilesThatAreNotModels) {
@@ -112,6 +165,7 @@ TEST(EndToEnd, BowOnTheBuiltInCorpusBeatsChanceByFar) {
   cfg.dim = 16;
   cfg.buckets = 1 << 14;
   cfg.subwords = true;
+  cfg.weighting = "mean";
   Vocab vocab = build_vocab(train, cfg, 1, 0);
   ember::Generator g(1);
   auto model = make_model(cfg, vocab.size(), g);

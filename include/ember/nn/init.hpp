@@ -11,6 +11,43 @@
 
 namespace ember::nn::init {
 
+namespace detail {
+inline bool& skip_init_flag() {
+  thread_local bool skip = false;
+  return skip;
+}
+}  // namespace detail
+
+/// While one is alive, parameters that ember's layers create on this thread start at zero
+/// instead of being drawn, and the initialisers below leave them as they are (the role of
+/// torch.nn.utils.skip_init): for a model whose weights are about to be loaded, where drawing
+/// millions of values only to overwrite them dominated the load time. The generator is not
+/// advanced. Guards nest; each restores what it found.
+class SkipInit {
+ public:
+  SkipInit() : previous_(detail::skip_init_flag()) { detail::skip_init_flag() = true; }
+  ~SkipInit() { detail::skip_init_flag() = previous_; }
+  SkipInit(const SkipInit&) = delete;
+  SkipInit& operator=(const SkipInit&) = delete;
+
+ private:
+  bool previous_;
+};
+
+/// Whether a SkipInit guard is alive on this thread.
+inline bool skipping() { return detail::skip_init_flag(); }
+
+/// A new parameter tensor: U(lo, hi), or zeros under SkipInit.
+template <FloatingScalar T>
+Tensor<T> uniform_tensor(const Shape& shape, double lo, double hi, Generator& gen) {
+  return skipping() ? zeros<T>(shape) : uniform<T>(shape, lo, hi, gen);
+}
+/// A new parameter tensor: N(mean, std²), or zeros under SkipInit.
+template <FloatingScalar T>
+Tensor<T> normal_tensor(const Shape& shape, double mean, double std, Generator& gen) {
+  return skipping() ? zeros<T>(shape) : normal<T>(shape, mean, std, gen);
+}
+
 /// (fan_in, fan_out) of a weight of rank ≥ 2 (a 1-D tensor counts as fan_in = fan_out = size).
 inline std::pair<double, double> fans(const Shape& s) {
   EMBER_CHECK(s.rank() >= 1, "init", "cannot compute fans of a 0-d tensor");
@@ -20,16 +57,16 @@ inline std::pair<double, double> fans(const Shape& s) {
   return {static_cast<double>(s[1]) * receptive, static_cast<double>(s[0]) * receptive};
 }
 
-/// Fills p with U(lo, hi).
+/// Fills p with U(lo, hi) (nothing under SkipInit).
 template <FloatingScalar T>
 const Var<T>& uniform_(const Var<T>& p, double lo, double hi, Generator& gen) {
-  p.data().copy_(uniform<T>(p.shape(), lo, hi, gen));
+  if (!skipping()) p.data().copy_(uniform<T>(p.shape(), lo, hi, gen));
   return p;
 }
-/// Fills p with N(mean, std²).
+/// Fills p with N(mean, std²) (nothing under SkipInit).
 template <FloatingScalar T>
 const Var<T>& normal_(const Var<T>& p, double mean, double std, Generator& gen) {
-  p.data().copy_(normal<T>(p.shape(), mean, std, gen));
+  if (!skipping()) p.data().copy_(normal<T>(p.shape(), mean, std, gen));
   return p;
 }
 /// Fills p with a constant.

@@ -2,7 +2,8 @@
 // activations and Sequential.
 // Layer: nn. Initialisation follows PyTorch's defaults, drawn from an explicit Generator:
 // Linear and Conv1d weight and bias U(−1/√fan_in, 1/√fan_in) (kaiming_uniform with a = √5),
-// Embedding and EmbeddingBag N(0, 1), LayerNorm weight 1 and bias 0.
+// Embedding and EmbeddingBag N(0, 1), LayerNorm weight 1 and bias 0 (drawn weights are zero
+// under init::SkipInit).
 #pragma once
 
 #include <cmath>
@@ -11,6 +12,7 @@
 
 #include "ember/autograd/ops/nn.hpp"
 #include "ember/core/factory.hpp"
+#include "ember/nn/init.hpp"
 #include "ember/nn/module.hpp"
 
 namespace ember::nn {
@@ -23,8 +25,8 @@ class Linear : public UnaryModule<T> {
          Generator& gen = default_generator()) {
     EMBER_CHECK(in > 0 && out > 0, "Linear", "sizes must be positive, got in=", in, " out=", out);
     const double bound = 1.0 / std::sqrt(static_cast<double>(in));
-    weight_ = this->register_parameter("weight", uniform<T>({out, in}, -bound, bound, gen));
-    if (bias) bias_ = this->register_parameter("bias", uniform<T>({out}, -bound, bound, gen));
+    weight_ = this->register_parameter("weight", init::uniform_tensor<T>({out, in}, -bound, bound, gen));
+    if (bias) bias_ = this->register_parameter("bias", init::uniform_tensor<T>({out}, -bound, bound, gen));
   }
   Var<T> forward(const Var<T>& x) override {
     return bias_.defined() ? linear(x, weight_, bias_) : linear(x, weight_);
@@ -45,7 +47,7 @@ class Embedding : public Module<T> {
             bool sparse = false)
       : sparse_(sparse) {
     EMBER_CHECK(num > 0 && dim > 0, "Embedding", "sizes must be positive, got ", num, "x", dim);
-    weight_ = this->register_parameter("weight", randn<T>({num, dim}, gen));
+    weight_ = this->register_parameter("weight", init::normal_tensor<T>({num, dim}, 0.0, 1.0, gen));
   }
   Var<T> forward(const Tensor<std::int64_t>& ids) { return embedding(weight_, ids, sparse_); }
   Var<T> operator()(const Tensor<std::int64_t>& ids) { return forward(ids); }
@@ -66,7 +68,7 @@ class EmbeddingBag : public Module<T> {
                Generator& gen = default_generator(), bool sparse = false)
       : mode_(mode), sparse_(sparse) {
     EMBER_CHECK(num > 0 && dim > 0, "EmbeddingBag", "sizes must be positive, got ", num, "x", dim);
-    weight_ = this->register_parameter("weight", randn<T>({num, dim}, gen));
+    weight_ = this->register_parameter("weight", init::normal_tensor<T>({num, dim}, 0.0, 1.0, gen));
   }
   /// `per_sample_weights` (n) scale each row (mode Sum only).
   Var<T> forward(const Tensor<std::int64_t>& ids, const Tensor<std::int64_t>& offsets,
@@ -100,8 +102,8 @@ class Conv1d : public UnaryModule<T> {
     EMBER_CHECK(in > 0 && out > 0 && kernel > 0, "Conv1d", "sizes must be positive, got in=", in,
                 " out=", out, " kernel=", kernel);
     const double bound = 1.0 / std::sqrt(static_cast<double>(in * kernel));
-    weight_ = this->register_parameter("weight", uniform<T>({out, in, kernel}, -bound, bound, gen));
-    if (opt.bias) bias_ = this->register_parameter("bias", uniform<T>({out}, -bound, bound, gen));
+    weight_ = this->register_parameter("weight", init::uniform_tensor<T>({out, in, kernel}, -bound, bound, gen));
+    if (opt.bias) bias_ = this->register_parameter("bias", init::uniform_tensor<T>({out}, -bound, bound, gen));
   }
   Conv1d(std::int64_t in, std::int64_t out, std::int64_t kernel,
          Generator& gen = default_generator())
