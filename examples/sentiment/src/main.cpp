@@ -65,7 +65,9 @@ struct TrainArgs {
   std::string train, dev, model = "bow", out = "model.safetensors";
   DataArgs data;
   TrainOptions opt;
-  std::int64_t dim = 0, buckets = -1, min_count = 0, max_vocab = 0;
+  std::int64_t dim = 0, buckets = -1, min_count = 0, max_vocab = 0, filters = 0, max_len = 0;
+  std::vector<std::int64_t> widths;
+  std::optional<double> dropout;
   int ngrams = 0;
   std::optional<bool> subwords;
   std::string weighting;
@@ -78,6 +80,10 @@ void apply_defaults(TrainArgs& a, ModelConfig& cfg, const CLI::App& sub) {
   if (sub.count("--lr") == 0) a.opt.lr = bow ? 0.003 : 2e-3;
   if (sub.count("--epochs") == 0) a.opt.epochs = bow ? 8 : 8;
   if (a.dim > 0) cfg.dim = a.dim;
+  if (a.filters > 0) cfg.filters = a.filters;
+  if (!a.widths.empty()) cfg.widths = a.widths;
+  if (a.dropout) cfg.dropout = *a.dropout;
+  if (a.max_len > 0) cfg.max_len = a.max_len;
   if (a.buckets >= 0) cfg.buckets = a.buckets;
   if (a.ngrams > 0) cfg.ngrams = a.ngrams;
   if (a.subwords) cfg.subwords = *a.subwords;
@@ -262,7 +268,7 @@ int main(int argc, char** argv) {
   train->add_option("--model", ta.model, "bow or cnn")->check(CLI::IsMember({"bow", "cnn"}))->capture_default_str();
   train->add_option("--out", ta.out, "model file to write")->capture_default_str();
   train->add_option("--epochs", ta.opt.epochs, "maximum epochs (bow 8, cnn 8)");
-  train->add_option("--lr", ta.opt.lr, "peak AdamW learning rate (bow 0.005, cnn 0.002)");
+  train->add_option("--lr", ta.opt.lr, "peak AdamW learning rate (bow 0.003, cnn 0.002)");
   train->add_option("--batch", ta.opt.batch, "batch size")->capture_default_str();
   train->add_option("--seed", ta.opt.seed, "random seed")->capture_default_str();
   train->add_option("--weight-decay", ta.opt.weight_decay, "AdamW weight decay")->capture_default_str();
@@ -275,6 +281,10 @@ int main(int argc, char** argv) {
   train->add_option("--weighting", ta.weighting,
                     "bow: nb (mean of naive-Bayes-scaled features, default), mean (fastText) or tfidf")
       ->check(CLI::IsMember({"nb", "mean", "tfidf"}));
+  train->add_option("--filters", ta.filters, "cnn: filters per width (default 100)")->check(CLI::PositiveNumber);
+  train->add_option("--widths", ta.widths, "cnn: filter widths (default 2 3 4)")->check(CLI::PositiveNumber);
+  train->add_option("--dropout", ta.dropout, "cnn: dropout before the classifier (default 0.5)")->check(CLI::Range(0.0, 0.99));
+  train->add_option("--max-len", ta.max_len, "cnn: tokens read per text (default 400)")->check(CLI::PositiveNumber);
   train->add_option("--subwords", ta.subwords, "bow: character 3-5-grams of English words (default off)");
   train->add_option("--min-count", ta.min_count, "drop tokens seen fewer times (bow 1, cnn 2)");
   train->add_option("--max-vocab", ta.max_vocab, "keep the most frequent tokens only (0: all)");

@@ -93,7 +93,9 @@ inline ModelConfig default_config(const std::string& kind) {
     c.dim = 128;
     c.buckets = 0;
     c.weighting = "mean";  // unused: the convolution reads the sequence
-    c.tokenizer = {.cjk_bigrams = false, .negation = false};  // the convolution sees n-grams
+    // The convolution sees n-grams of its own: no negation marking. CJK bigram embeddings are
+    // added at each position (characters alone carry little of a Chinese word's meaning).
+    c.tokenizer = {.cjk_bigrams = true, .negation = false};
   } else if (kind != "bow") {
     throw std::runtime_error("unknown model '" + kind + "' (bow or cnn)");
   }
@@ -160,11 +162,9 @@ class Featurizer {
   std::vector<std::int64_t> ids(const std::string& text) const {
     Tokens t = tokens(text);
     std::vector<std::int64_t> out;
-    const std::size_t n = cfg_.kind == "cnn" ? std::min<std::size_t>(t.sequence_length,
-                                                                     static_cast<std::size_t>(cfg_.max_len))
-                                             : t.items.size();
-    out.reserve(n + t.sequence_length);
-    for (std::size_t i = 0; i < n; ++i) out.push_back(vocab_.id(t.items[i]));
+    if (cfg_.kind == "cnn") return sequence_ids(t);
+    out.reserve(t.items.size() + t.sequence_length);
+    for (const auto& item : t.items) out.push_back(vocab_.id(item));
     if (cfg_.kind == "bow") {
       append_ngram_buckets(t.items, t.sequence_length, cfg_.ngrams, cfg_.buckets, vocab_.size(),
                            out);
@@ -175,6 +175,24 @@ class Featurizer {
       }
     }
     if (out.empty()) out.push_back(Vocab::kUnk);  // an empty text still has one feature
+    return out;
+  }
+
+  /// Ids per position for a sequence model: the tokens, at most max_len of them; with CJK
+  /// bigrams, pairs (token, bigram starting there or <pad>) interleaved: t0 b0 t1 b1 ….
+  std::vector<std::int64_t> sequence_ids(const Tokens& t) const {
+    const std::size_t n = std::min<std::size_t>(t.sequence_length, static_cast<std::size_t>(cfg_.max_len));
+    const bool pairs = cfg_.tokenizer.cjk_bigrams;
+    std::vector<std::int64_t> out;
+    out.reserve(pairs ? 2 * n : n);
+    for (std::size_t i = 0; i < n; ++i) {
+      out.push_back(vocab_.id(t.items[i]));
+      if (pairs) out.push_back(t.bigram_at[i] == 0 ? Vocab::kPad : vocab_.id(t.items[t.bigram_at[i]]));
+    }
+    if (out.empty()) {  // an empty text still has one position
+      out.push_back(Vocab::kUnk);
+      if (pairs) out.push_back(Vocab::kPad);
+    }
     return out;
   }
 
@@ -260,7 +278,8 @@ class BowModel : public Classifier {
 
 class CnnModel : public Classifier {
  public:
-  CnnModel(const ModelConfig& c, std::int64_t vocab, ember::Generator& g) : widths_(c.widths) {
+  CnnModel(const ModelConfig& c, std::int64_t vocab, ember::Generator& g)
+      : widths_(c.widths), pairs_(c.tokenizer.cjk_bigrams) {
     emb_ = register_module("embedding",
                            std::make_shared<nn::Embedding<float>>(vocab, c.dim, g, /*sparse=*/true));
     for (std::size_t i = 0; i < widths_.size(); ++i) {
@@ -274,11 +293,13 @@ class CnnModel : public Classifier {
                                     c.num_classes, true, g));
   }
   std::int64_t min_length() const override {
-    return *std::max_element(widths_.begin(), widths_.end());
+    return *std::max_element(widths_.begin(), widths_.end()) * (pairs_ ? 2 : 1);
   }
   Var<float> forward(const Batch& b) override {
-    const std::int64_t B = b.ids.size(0), L = b.ids.size(1);
-    Var<float> x = ember::transpose((*emb_)(b.ids), 1, 2);  // (B, dim, L)
+    const std::int64_t B = b.ids.size(0), L = b.ids.size(1) / (pairs_ ? 2 : 1);
+    Var<float> e = (*emb_)(b.ids);  // (B, L or 2L, dim)
+    if (pairs_) e = ember::sum(ember::reshape(e, {B, L, 2, e.size(2)}), {2});  // token + bigram
+    Var<float> x = ember::transpose(e, 1, 2);  // (B, dim, L)
     std::vector<Var<float>> pooled;
     for (std::size_t i = 0; i < convs_.size(); ++i) {
       const std::int64_t K = widths_[i], Lout = L - K + 1;
@@ -288,7 +309,8 @@ class CnnModel : public Classifier {
       // cannot win a max over ReLU outputs unless everything is 0.
       Tensor<bool> pad = ember::zeros<bool>({B, 1, Lout});
       for (std::int64_t r = 0; r < B; ++r) {
-        const std::int64_t last = std::max<std::int64_t>(b.lengths[static_cast<std::size_t>(r)] - K, 0);
+        const std::int64_t len = b.lengths[static_cast<std::size_t>(r)] / (pairs_ ? 2 : 1);
+        const std::int64_t last = std::max<std::int64_t>(len - K, 0);
         for (std::int64_t l = last + 1; l < Lout; ++l) pad.data()[r * Lout + l] = true;
       }
       pooled.push_back(ember::max(ember::masked_fill(h, pad, 0.0f), {2}));  // (B, filters)
@@ -298,6 +320,7 @@ class CnnModel : public Classifier {
 
  private:
   std::vector<std::int64_t> widths_;
+  bool pairs_;  // ids come as (token, CJK bigram) pairs; their embeddings are summed
   std::shared_ptr<nn::Embedding<float>> emb_;
   std::vector<std::shared_ptr<nn::Conv1d<float>>> convs_;
   std::shared_ptr<nn::Dropout<float>> drop_;

@@ -5,8 +5,8 @@
 //
 // Text is normalised first (unicode.hpp: NFKC, case folding, whitespace folding). Then:
 //   * CJK characters are one token each; with `cjk_bigrams`, every pair of adjacent CJK
-//     characters is also a token, appended after the sequence (bag-of-words models use them;
-//     sequence models see the characters only).
+//     characters is also a token, appended after the sequence (bag-of-words models bag them;
+//     the CNN adds each bigram's embedding to the position where it starts).
 //   * Latin-script words are runs of letters and digits, keeping inner apostrophes (don't,
 //     n't); a word of digits only becomes <num>.
 //   * Every other non-space character (punctuation, symbols, emoji) is a token of its own.
@@ -32,6 +32,9 @@ struct TokenizerOptions {
 struct Tokens {
   std::vector<std::string> items;  // the sequence, then (if enabled) the CJK bigrams
   std::size_t sequence_length = 0;  // items[0, sequence_length) is the token sequence
+  // With cjk_bigrams: for each sequence position, the index in `items` of the bigram that
+  // starts there, or 0 when the position and the next are not both CJK characters.
+  std::vector<std::size_t> bigram_at;
 };
 
 inline bool is_negator(std::string_view w) {
@@ -104,7 +107,11 @@ inline Tokens tokenize_normalized(std::string_view text, const TokenizerOptions&
   }
   out.sequence_length = toks.size();
   if (opt.cjk_bigrams) {
-    for (std::size_t k : cjk_pairs) toks.push_back(toks[k] + toks[k + 1]);
+    out.bigram_at.assign(toks.size(), 0);
+    for (std::size_t k : cjk_pairs) {
+      out.bigram_at[k] = toks.size();
+      toks.push_back(toks[k] + toks[k + 1]);
+    }
   }
   return out;
 }

@@ -59,6 +59,38 @@ TEST(Model, CnnHandlesTextsShorterThanItsWidestFilter) {
   for (std::int64_t i = 0; i < 2; ++i) EXPECT_NEAR(p.at(i, 0) + p.at(i, 1), 1.0f, 1e-6);
 }
 
+TEST(Model, CnnPairsEachCharacterWithTheBigramStartingThere) {
+  ModelConfig cfg = default_config("cnn");
+  ASSERT_TRUE(cfg.tokenizer.cjk_bigrams);
+  Vocab vocab = build_vocab({{1, "很好 ok"}}, cfg, 1, 0);
+  Featurizer f(cfg, vocab);
+  // 很 好 ok: the bigram 很好 starts at 很; 好 and ok start none (<pad>).
+  EXPECT_EQ(f.ids("很好 ok"), (std::vector<std::int64_t>{vocab.id("很"), vocab.id("很好"), vocab.id("好"),
+                                                         Vocab::kPad, vocab.id("ok"), Vocab::kPad}));
+  EXPECT_EQ(f.ids("很坏"), (std::vector<std::int64_t>{vocab.id("很"), Vocab::kUnk, Vocab::kUnk, Vocab::kPad}));
+  cfg.max_len = 2;  // max_len counts positions, not ids
+  EXPECT_EQ(Featurizer(cfg, vocab).ids("很好 ok").size(), 4u);
+  // The model reads the pairs: the sum of the two embeddings at each position. 很好 and 很 好
+  // (a space breaks the pair) differ only in the bigram at 很; with the rows of 很好 and <pad>
+  // zeroed, each position's input is its character's embedding alone and they score the same.
+  ember::Generator g(3);
+  cfg.dim = 8;
+  cfg.filters = 4;
+  cfg.dropout = 0;
+  auto model = make_model(cfg, vocab.size(), g);
+  model->eval();
+  Encoded e = encode({{1, "很好 ok"}, {1, "很 好 ok"}}, Featurizer(cfg, vocab));
+  Tensor<float> p = predict_proba(*model, e);
+  EXPECT_GT(std::abs(p.at(0, 1) - p.at(1, 1)), 1e-6f);
+  for (auto& [name, w] : model->named_parameters()) {
+    if (name != "embedding.weight") continue;
+    w.data()[vocab.id("很好")].fill_(0.0f);
+    w.data()[Vocab::kPad].fill_(0.0f);
+  }
+  Tensor<float> q = predict_proba(*model, e);
+  EXPECT_NEAR(q.at(0, 1), q.at(1, 1), 1e-6f);
+}
+
 TEST(Model, FileRoundTripPredictsIdenticalProbabilities) {
   auto train = corpus("train.tsv");
   train.resize(120);

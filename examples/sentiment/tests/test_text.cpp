@@ -36,6 +36,10 @@ TEST(Tokenizer, ChineseCharactersThenBigrams) {
   EXPECT_EQ(tok("服务很好", {.cjk_bigrams = false}), (Strings{"服", "务", "很", "好"}));
   // Punctuation breaks a run: no bigram across it.
   EXPECT_EQ(tok("好,差"), (Strings{"好", ",", "差"}));
+  // Where each bigram starts (index into items; 0: none), for sequence models.
+  Tokens t = tokenize_normalized("服务很好。", {});
+  EXPECT_EQ(t.sequence_length, 5u);
+  EXPECT_EQ(t.bigram_at, (std::vector<std::size_t>{5, 6, 7, 0, 0}));
 }
 
 TEST(Tokenizer, EnglishWordsPunctuationNumbersNegation) {
