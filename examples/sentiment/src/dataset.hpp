@@ -4,6 +4,8 @@
 //   csv       header `label,review` (ChnSentiCorp_htl_all.csv), RFC 4180 quoting: fields in
 //             "…" may hold commas, newlines and "" for a quote
 //   fasttext  no header, `__label__1 text` or `__label__positive text`
+// and, only when asked for (pretraining reads unlabelled text):
+//   text      no header, one text per line, no label (every label reads as 0)
 // Labels are 0/1 or negative/positive (neg/pos). Files ending in .gz are decompressed (zlib).
 // A malformed row (wrong field count, unknown label, empty text, invalid UTF-8) is reported
 // with file and line and skipped, or raises DataError under `strict`.
@@ -30,7 +32,8 @@ struct Example {
   std::string text;
 };
 
-enum class Format { Auto, Tsv, Glue, Csv, FastText };
+// Text: one unlabelled text per line (for pretraining; never auto-detected).
+enum class Format { Auto, Tsv, Glue, Csv, FastText, Text };
 
 inline const char* format_name(Format f) {
   switch (f) {
@@ -38,6 +41,7 @@ inline const char* format_name(Format f) {
     case Format::Glue: return "glue";
     case Format::Csv: return "csv";
     case Format::FastText: return "fasttext";
+    case Format::Text: return "text";
     default: return "auto";
   }
 }
@@ -47,7 +51,8 @@ inline Format parse_format(const std::string& s) {
   if (s == "glue" || s == "sst2") return Format::Glue;
   if (s == "csv") return Format::Csv;
   if (s == "fasttext") return Format::FastText;
-  throw DataError("unknown format '" + s + "' (auto, tsv, glue, csv, fasttext)");
+  if (s == "text") return Format::Text;
+  throw DataError("unknown format '" + s + "' (auto, tsv, glue, csv, fasttext, text)");
 }
 
 struct ReadOptions {
@@ -206,7 +211,7 @@ inline std::vector<Example> read_dataset(const std::string& path, const ReadOpti
     ++report.skipped;
     if (report.problems.size() < 20) report.problems.push_back(msg);
   };
-  const bool has_header = report.format != Format::FastText;
+  const bool has_header = report.format != Format::FastText && report.format != Format::Text;
   for (std::size_t r = 0; r < rows.size(); ++r) {
     detail::Row& row = rows[r];
     if (row.fields.size() == 1 && row.fields[0].empty()) continue;  // blank line
@@ -226,6 +231,9 @@ inline std::vector<Example> read_dataset(const std::string& path, const ReadOpti
       // Unquoted commas inside the review: everything after the first field is the text.
       text = row.fields[1];
       for (std::size_t k = 2; k < row.fields.size(); ++k) text += "," + row.fields[k];
+    } else if (report.format == Format::Text) {
+      label_s = "0";  // unlabelled: the label is never read
+      text = row.fields[0];
     } else if (report.format == Format::FastText) {
       const std::string& l = row.fields[0];
       if (l.rfind("__label__", 0) != 0) {

@@ -17,6 +17,7 @@
 
 #include "dataset.hpp"
 #include "model.hpp"
+#include "pretrain.hpp"
 #include "report.hpp"
 #include "train.hpp"
 
@@ -68,6 +69,7 @@ struct TrainArgs {
   std::int64_t dim = 0, buckets = -1, min_count = 0, max_vocab = 0, filters = 0, max_len = 0;
   std::vector<std::int64_t> widths;
   std::optional<double> dropout;
+  std::string init_embeddings;
   int ngrams = 0;
   std::optional<bool> subwords;
   std::string weighting;
@@ -103,13 +105,34 @@ Trained run_training(const TrainArgs& a, ModelConfig cfg, const std::vector<Exam
                      const std::vector<Example>& dev, const std::vector<std::string>& labels) {
   const auto t0 = std::chrono::steady_clock::now();
   Trained t;
+  std::optional<TokenVectors> vectors;
+  if (!a.init_embeddings.empty()) {
+    if (cfg.kind != "cnn") throw std::runtime_error("--init-embeddings: only the cnn model reads pretrained vectors");
+    vectors = load_vectors(a.init_embeddings);
+    if (vectors->tokenizer.cjk_bigrams != cfg.tokenizer.cjk_bigrams ||
+        vectors->tokenizer.negation != cfg.tokenizer.negation) {
+      throw std::runtime_error(a.init_embeddings + ": vectors were trained with other tokenizer settings than the cnn's");
+    }
+    if (a.dim == 0) cfg.dim = vectors->vectors.size(1);  // the vectors' width unless --dim says otherwise
+  }
   t.cfg = cfg;
-  t.vocab = build_vocab(train, cfg, a.min_count, a.max_vocab);
+  t.vocab = build_vocab(train, cfg, a.min_count, a.max_vocab, vectors ? &vectors->vocab : nullptr);
   t.feature_weights = compute_feature_weights(train, cfg, t.vocab);
   Featurizer f(cfg, t.vocab, &t.feature_weights);
   Encoded tr = encode(train, f), dv = encode(dev, f);
   ember::Generator g(a.opt.seed);
   t.model = make_model(cfg, t.vocab.size(), g);
+  if (vectors) {
+    for (auto& [name, p] : t.model->named_parameters()) {
+      if (name != "embedding.weight") continue;
+      Tensor<float> w = p.data();
+      const std::int64_t copied = copy_vectors(*vectors, t.vocab, w);
+      if (!a.quiet) {
+        std::fprintf(stderr, "%s: pretrained vectors for %lld of %lld tokens\n", a.init_embeddings.c_str(),
+                     static_cast<long long>(copied), static_cast<long long>(t.vocab.size() - 2));
+      }
+    }
+  }
   if (!a.quiet) {
     std::fprintf(stderr, "model %s: vocabulary %lld, %lld parameters; %zu train / %zu dev examples\n",
                  cfg.kind.c_str(), static_cast<long long>(t.vocab.size()),
@@ -285,12 +308,34 @@ int main(int argc, char** argv) {
   train->add_option("--widths", ta.widths, "cnn: filter widths (default 2 3 4)")->check(CLI::PositiveNumber);
   train->add_option("--dropout", ta.dropout, "cnn: dropout before the classifier (default 0.5)")->check(CLI::Range(0.0, 0.99));
   train->add_option("--max-len", ta.max_len, "cnn: tokens read per text (default 400)")->check(CLI::PositiveNumber);
+  train->add_option("--init-embeddings", ta.init_embeddings,
+                    "cnn: start from vectors written by `pretrain` (their width unless --dim)")->check(CLI::ExistingFile);
   train->add_option("--subwords", ta.subwords, "bow: character 3-5-grams of English words (default off)");
   train->add_option("--min-count", ta.min_count, "drop tokens seen fewer times (bow 1, cnn 2)");
   train->add_option("--max-vocab", ta.max_vocab, "keep the most frequent tokens only (0: all)");
   train->add_option("--format", ta.data.format, "auto, tsv, glue, csv, fasttext")->capture_default_str();
   train->add_flag("--strict", ta.data.strict, "a malformed row is an error, not skipped");
   train->add_flag("--quiet", ta.quiet, "no progress output");
+
+  std::vector<std::string> pretrain_texts;
+  std::string vectors_out = "vectors.safetensors";
+  PretrainOptions po;
+  DataArgs pa;
+  bool pretrain_quiet = false;
+  auto* pretrain = app.add_subcommand(
+      "pretrain", "token vectors from unlabelled text (skip-gram, negative sampling) for `train --init-embeddings`");
+  pretrain->add_option("--text", pretrain_texts, "text files (any dataset format, labels ignored; --format text: one text per line)")->required();
+  pretrain->add_option("--out", vectors_out, "vectors file to write")->capture_default_str();
+  pretrain->add_option("--dim", po.dim, "vector width")->capture_default_str()->check(CLI::PositiveNumber);
+  pretrain->add_option("--window", po.window, "context positions on each side (at most)")->capture_default_str()->check(CLI::PositiveNumber);
+  pretrain->add_option("--negatives", po.negatives, "noise tokens per true pair")->capture_default_str()->check(CLI::PositiveNumber);
+  pretrain->add_option("--epochs", po.epochs, "passes over the text")->capture_default_str()->check(CLI::PositiveNumber);
+  pretrain->add_option("--lr", po.lr, "starting SGD learning rate (decays linearly)")->capture_default_str()->check(CLI::PositiveNumber);
+  pretrain->add_option("--min-count", po.min_count, "drop tokens seen fewer times")->capture_default_str();
+  pretrain->add_option("--max-vocab", po.max_vocab, "keep the most frequent tokens only (0: all)")->capture_default_str();
+  pretrain->add_option("--seed", po.seed, "random seed")->capture_default_str();
+  pretrain->add_option("--format", pa.format, "auto, tsv, glue, csv, fasttext, text")->capture_default_str();
+  pretrain->add_flag("--quiet", pretrain_quiet, "no progress output");
 
   std::string model_path, data_path;
   bool json = false;
@@ -321,6 +366,22 @@ int main(int argc, char** argv) {
       ModelConfig cfg = default_config(ta.model);
       apply_defaults(ta, cfg, *train);
       run_training(ta, cfg, tr, dv, {"negative", "positive"});
+      return 0;
+    }
+    if (*pretrain) {
+      std::vector<Example> texts;
+      for (const auto& path : pretrain_texts) {
+        auto part = load(path, pa, pretrain_quiet);
+        texts.insert(texts.end(), std::make_move_iterator(part.begin()), std::make_move_iterator(part.end()));
+      }
+      const auto t0 = std::chrono::steady_clock::now();
+      TokenVectors v = pretrain_vectors(texts, default_config("cnn").tokenizer, po, [&](int e, double loss, double secs) {
+        if (!pretrain_quiet) std::fprintf(stderr, "epoch %d/%d: loss %.4f per pair, %.1f s\n", e, po.epochs, loss, secs);
+      });
+      save_vectors(vectors_out, v);
+      std::printf("%lld vectors of width %lld from %zu texts in %.1f s; wrote %s\n",
+                  static_cast<long long>(v.vocab.size() - 2), static_cast<long long>(po.dim), texts.size(),
+                  std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), vectors_out.c_str());
       return 0;
     }
     if (*eval) {

@@ -111,14 +111,21 @@ inline std::vector<float> compute_feature_weights(const std::vector<Example>& tr
   return compute_nb_ratio(plain, features, cfg.num_classes);
 }
 
-/// Counts the tokens of `data` as the model's tokenizer produces them.
+/// Counts the tokens of `data` as the model's tokenizer produces them. Tokens of `extra` (a
+/// pretrained vocabulary) are kept whatever their count here: their vectors know them.
 inline Vocab build_vocab(const std::vector<Example>& data, const ModelConfig& cfg,
-                         std::int64_t min_count, std::int64_t max_size) {
+                         std::int64_t min_count, std::int64_t max_size, const Vocab* extra = nullptr) {
   std::unordered_map<std::string, std::int64_t> counts;
   for (const Example& ex : data) {
     auto norm = normalize(ex.text);
     Tokens t = tokenize_normalized(norm ? *norm : std::string(), cfg.tokenizer);
     for (auto& tok : t.items) ++counts[tok];
+  }
+  if (extra != nullptr) {
+    for (std::int64_t i = 2; i < extra->size(); ++i) {
+      auto& n = counts[extra->token(i)];
+      n = std::max(n, min_count);
+    }
   }
   return Vocab::build(counts, min_count, max_size);
 }

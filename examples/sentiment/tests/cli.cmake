@@ -21,7 +21,7 @@ function(expect_contains text fragment)
   endif()
 endfunction()
 
-foreach(sub demo train eval predict)
+foreach(sub demo train eval predict pretrain)
   run(TRUE "${EXE}" ${sub} --help)
   expect_contains("${OUT}" "Usage")
 endforeach()
@@ -50,6 +50,25 @@ foreach(key accuracy macro_f1 "\"n\"" confusion)
 endforeach()
 run(TRUE "${EXE}" eval --model "${model}" --data "${DATA}/test.tsv")
 expect_contains("${OUT}" "confusion (rows: true, columns: predicted)")
+
+# Pretraining on unlabelled lines, then a cnn that starts from the vectors.
+file(READ "${DATA}/train.tsv" raw)
+string(REGEX REPLACE "^label\ttext\n" "" raw "${raw}")
+string(REGEX REPLACE "(^|\n)[01]\t" "\\1" raw "${raw}")
+file(WRITE "${WORK}/raw.txt" "${raw}")
+run(TRUE "${EXE}" pretrain --text "${WORK}/raw.txt" --format text --out "${WORK}/v.safetensors"
+    --dim 16 --epochs 1 --quiet)
+expect_contains("${OUT}" "vectors of width 16 from 527 texts")
+run(TRUE "${EXE}" train --train "${DATA}/train.tsv" --dev "${DATA}/test.tsv" --model cnn
+    --init-embeddings "${WORK}/v.safetensors" --filters 8 --epochs 1 --out "${WORK}/c.safetensors")
+expect_contains("${ERR}" "pretrained vectors for")
+run(TRUE "${EXE}" predict --model "${WORK}/c.safetensors" "很好")
+run(FALSE "${EXE}" train --train "${DATA}/train.tsv" --model cnn --dim 32
+    --init-embeddings "${WORK}/v.safetensors" --out "${WORK}/c2.safetensors" --quiet)
+expect_contains("${ERR}" "pretrained vectors have 16 dimensions, the model's embedding 32")
+run(FALSE "${EXE}" train --train "${DATA}/train.tsv" --model bow
+    --init-embeddings "${WORK}/v.safetensors" --out "${WORK}/c3.safetensors" --quiet)
+expect_contains("${ERR}" "only the cnn model reads pretrained vectors")
 
 # Errors: clear messages and a non-zero exit, never a crash.
 run(FALSE "${EXE}" predict --model "${WORK}/missing.safetensors" "x")

@@ -56,6 +56,19 @@ TEST(Dataset, TsvGlueCsvFastTextAutoDetected) {
   EXPECT_EQ(ft[0].text, "loved it");
 }
 
+TEST(Dataset, UnlabelledTextOnlyWhenAsked) {
+  ReadReport rep;
+  const std::string path = write_temp("raw.txt", "label\ttext is a line too\n很好\n\n  \nbad\xff\n");
+  auto lines = read(path, rep, {.format = Format::Text});
+  EXPECT_EQ(rep.format, Format::Text);
+  ASSERT_EQ(lines.size(), 2u);  // no header; blank lines skipped; whitespace-only and invalid UTF-8 reported
+  EXPECT_EQ(lines[0].text, "label\ttext is a line too");
+  EXPECT_EQ(lines[1].text, "很好");
+  EXPECT_EQ(rep.skipped, 2);
+  EXPECT_EQ(rep.problems.back(), path + ":5: invalid UTF-8 at byte 3 of the text");
+  EXPECT_EQ(parse_format("text"), Format::Text);
+}
+
 TEST(Dataset, ReadsGzip) {
   const auto path = (std::filesystem::temp_directory_path() / "sentiment_tests" / "e.tsv.gz").string();
   std::filesystem::create_directories(std::filesystem::path(path).parent_path());

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <filesystem>
 
+#include "pretrain.hpp"
 #include "train.hpp"
 
 using namespace sentiment;
@@ -163,6 +164,54 @@ TEST(Features, NaiveBayesWeightsAverageDistinctFeatures) {
   std::vector<float> wrong(3, 1.0f);
   EXPECT_THROW(Featurizer(cfg, vocab, &wrong), std::runtime_error);  // table of the wrong size
   EXPECT_THROW(Featurizer(cfg, vocab), std::runtime_error);          // no table at all
+}
+
+TEST(Pretrain, TokensThatShareContextsGetSimilarVectors) {
+  // Two topics that never meet in a text: skip-gram must put each topic's words together.
+  const std::vector<std::string> fruit = {"apple", "banana", "cherry", "grape"},
+                                 furniture = {"table", "chair", "sofa", "shelf"};
+  std::vector<Example> texts;
+  ember::Generator g(4);
+  for (int i = 0; i < 400; ++i) {
+    const auto& topic = i % 2 ? fruit : furniture;
+    std::string t;
+    for (int w = 0; w < 8; ++w) t += topic[g.next_below(topic.size())] + " ";
+    texts.push_back({0, t});
+  }
+  PretrainOptions o;
+  o.dim = 16;
+  o.epochs = 3;
+  o.batch = 256;
+  o.min_count = 1;
+  o.subsample = 1.0;  // keep everything: the corpus has eight words
+  TokenVectors v = pretrain_vectors(texts, default_config("cnn").tokenizer, o);
+  ASSERT_EQ(v.vocab.size(), 10);
+  ASSERT_EQ(v.vectors.shape(), (ember::Shape{10, 16}));
+  auto cosine = [&](const std::string& a, const std::string& b) {
+    const Tensor<float> x = v.vectors[v.vocab.id(a)], y = v.vectors[v.vocab.id(b)];
+    return ember::sum(x * y).item() / std::sqrt(ember::sum(x * x).item() * ember::sum(y * y).item());
+  };
+  for (const auto& a : fruit) {
+    for (const auto& b : fruit) {
+      if (a == b) continue;
+      for (const auto& c : furniture) EXPECT_GT(cosine(a, b), cosine(a, c) + 0.3f) << a << " " << b << " " << c;
+    }
+  }
+  // The file round trip keeps every value, and a model vocabulary gets the shared rows.
+  const std::string path = (std::filesystem::temp_directory_path() / "vectors_test.safetensors").string();
+  save_vectors(path, v);
+  TokenVectors back = load_vectors(path);
+  EXPECT_TRUE(ember::equal(back.vectors, v.vectors));
+  EXPECT_EQ(back.vocab.serialize(), v.vocab.serialize());
+  ModelConfig cfg = default_config("cnn");
+  Vocab model_vocab = build_vocab({{1, "apple pear"}}, cfg, 1, 0, &back.vocab);
+  EXPECT_EQ(model_vocab.size(), 2 + 9);  // pear, and all eight pretrained words
+  Tensor<float> emb = ember::zeros<float>({model_vocab.size(), 16});
+  EXPECT_EQ(copy_vectors(back, model_vocab, emb), 8);
+  EXPECT_TRUE(ember::equal(emb[model_vocab.id("pear")], ember::zeros<float>({16})));  // not pretrained
+  EXPECT_TRUE(ember::equal(emb[model_vocab.id("apple")], back.vectors[back.vocab.id("apple")]));  // zero init: unscaled
+  Tensor<float> narrow = ember::zeros<float>({model_vocab.size(), 8});
+  EXPECT_THROW(copy_vectors(back, model_vocab, narrow), std::runtime_error);
 }
 
 TEST(Model, OlderConfigWithoutWeightingReadsTheTfidfFlag) {
