@@ -123,11 +123,12 @@ class Featurizer {
   ///   tfidf — the embedding of the text's l2-normalised TF-IDF vector: idf(f) / ‖tf·idf‖₂
   ///           (sklearn's TfidfVectorizer with sublinear_tf off, norm l2);
   ///   nb    — Σ over the distinct features f of r(f)·E[f] / (number of distinct features):
-  ///           binarised counts scaled by the log-count ratio r, as NBSVM, then averaged.
+  ///           binarised counts scaled by the log-count ratio r, as NBSVM, then averaged
+  ///           (ids() already lists each feature once for this weighting).
   std::vector<float> weights(const std::vector<std::int64_t>& ids) const {
     if (!weighted()) return {};
     const auto table = [&](std::int64_t id) { return static_cast<double>((*table_)[static_cast<std::size_t>(id)]); };
-    // Term frequencies by sorting a copy (a hash map per text cost a third of inference time).
+    // Term frequencies from a sorted copy (a hash map per text cost a third of inference time).
     std::vector<std::int64_t> sorted(ids);
     std::sort(sorted.begin(), sorted.end());
     const auto tf = [&](std::int64_t id) {
@@ -137,9 +138,12 @@ class Featurizer {
     std::vector<float> w;
     w.reserve(ids.size());
     if (cfg_.weighting == "nb") {
-      double distinct = 0;
+      std::size_t distinct = 0;
       for (std::size_t i = 0; i < sorted.size(); ++i) distinct += (i == 0 || sorted[i] != sorted[i - 1]);
-      for (auto id : ids) w.push_back(static_cast<float>(table(id) / (tf(id) * distinct)));
+      const auto d = static_cast<double>(distinct);
+      for (auto id : ids) {  // ids from ids() are distinct already; repeats share their weight
+        w.push_back(static_cast<float>(table(id) / (distinct == ids.size() ? d : tf(id) * d)));
+      }
       return w;
     }
     double sq = 0;
@@ -175,6 +179,12 @@ class Featurizer {
       }
     }
     if (out.empty()) out.push_back(Vocab::kUnk);  // an empty text still has one feature
+    if (cfg_.kind == "bow" && cfg_.weighting == "nb") {
+      // Binarised features: each distinct id once (the bag's order does not matter). A third
+      // shorter for IMDB reviews, and the weights need no term counts.
+      std::sort(out.begin(), out.end());
+      out.erase(std::unique(out.begin(), out.end()), out.end());
+    }
     return out;
   }
 
