@@ -161,6 +161,11 @@ TEST(Features, NaiveBayesWeightsAverageDistinctFeatures) {
   // "a a b": two distinct features; each occurrence of a carries 2 / (2 · 2), b 0.5 / 2, so the
   // weighted sum is (2·E[a] + 0.5·E[b]) / 2 — a counts once, however often it appears.
   EXPECT_EQ(f.weights({a, a, b}), (std::vector<float>{0.5f, 0.5f, 0.25f}));
+  // ids() lists each feature of a text once for this weighting; then no counting is needed.
+  const auto ids = f.ids("b a a b");
+  EXPECT_EQ(ids, (std::vector<std::int64_t>{std::min(a, b), std::max(a, b)}));
+  EXPECT_EQ(f.weights(ids), (std::vector<float>{table[static_cast<std::size_t>(ids[0])] / 2,
+                                                table[static_cast<std::size_t>(ids[1])] / 2}));
   std::vector<float> wrong(3, 1.0f);
   EXPECT_THROW(Featurizer(cfg, vocab, &wrong), std::runtime_error);  // table of the wrong size
   EXPECT_THROW(Featurizer(cfg, vocab), std::runtime_error);          // no table at all
