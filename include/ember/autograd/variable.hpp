@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "ember/core/error.hpp"
+#include "ember/core/scoped_flag.hpp"
 #include "ember/core/tensor.hpp"
 
 namespace ember {
@@ -48,16 +49,7 @@ inline bool grad_enabled() {
 /// Disables graph recording on this thread for its lifetime (inference, optimiser steps).
 ///
 ///     { ember::NoGradGuard no_grad; auto y = model(x); }   // no graph, nothing saved
-class NoGradGuard {
- public:
-  NoGradGuard() : previous_(detail::grad_mode_flag()) { detail::grad_mode_flag() = false; }
-  ~NoGradGuard() { detail::grad_mode_flag() = previous_; }
-  NoGradGuard(const NoGradGuard&) = delete;
-  NoGradGuard& operator=(const NoGradGuard&) = delete;
-
- private:
-  bool previous_;
-};
+class NoGradGuard : public detail::ScopedFlag<detail::grad_mode_flag, false> {};
 
 /// One recorded operation: its inputs and how to turn d(out) into d(inputs).
 template <class T>

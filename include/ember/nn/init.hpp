@@ -8,6 +8,7 @@
 
 #include "ember/autograd/variable.hpp"
 #include "ember/core/factory.hpp"
+#include "ember/core/scoped_flag.hpp"
 
 namespace ember::nn::init {
 
@@ -23,16 +24,7 @@ inline bool& skip_init_flag() {
 /// torch.nn.utils.skip_init): for a model whose weights are about to be loaded, where drawing
 /// millions of values only to overwrite them dominated the load time. The generator is not
 /// advanced. Guards nest; each restores what it found.
-class SkipInit {
- public:
-  SkipInit() : previous_(detail::skip_init_flag()) { detail::skip_init_flag() = true; }
-  ~SkipInit() { detail::skip_init_flag() = previous_; }
-  SkipInit(const SkipInit&) = delete;
-  SkipInit& operator=(const SkipInit&) = delete;
-
- private:
-  bool previous_;
-};
+class SkipInit : public ember::detail::ScopedFlag<detail::skip_init_flag, true> {};
 
 /// Whether a SkipInit guard is alive on this thread.
 inline bool skipping() { return detail::skip_init_flag(); }
