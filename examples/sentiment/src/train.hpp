@@ -36,17 +36,24 @@ inline Encoded encode(const std::vector<Example>& data, const Featurizer& f) {
 
 /// Smoothed inverse document frequency of every feature id over `data` (sklearn's formula:
 /// ln((1 + N) / (1 + df)) + 1), for TF-IDF bags.
-inline std::vector<float> compute_idf(const Encoded& data, std::int64_t features) {
-  std::vector<std::int64_t> df(static_cast<std::size_t>(features), 0), last(df.size(), -1);
+/// Calls visit(text index, feature id) once for every distinct feature of every text
+/// (binarised counts: a feature repeated in a text is seen once).
+template <class Visit>
+void for_each_distinct_feature(const Encoded& data, std::int64_t features, Visit&& visit) {
+  std::vector<std::size_t> last(static_cast<std::size_t>(features), data.size());  // text that last had it
   for (std::size_t d = 0; d < data.size(); ++d) {
     for (auto id : data.ids[d]) {
       auto& l = last[static_cast<std::size_t>(id)];
-      if (l != static_cast<std::int64_t>(d)) {
-        l = static_cast<std::int64_t>(d);
-        ++df[static_cast<std::size_t>(id)];
-      }
+      if (l == d) continue;
+      l = d;
+      visit(d, id);
     }
   }
+}
+
+inline std::vector<float> compute_idf(const Encoded& data, std::int64_t features) {
+  std::vector<std::int64_t> df(static_cast<std::size_t>(features), 0);
+  for_each_distinct_feature(data, features, [&](std::size_t, std::int64_t id) { ++df[static_cast<std::size_t>(id)]; });
   const double n = static_cast<double>(data.size());
   std::vector<float> idf(df.size());
   for (std::size_t i = 0; i < df.size(); ++i) {
@@ -65,17 +72,14 @@ inline std::vector<float> compute_nb_ratio(const Encoded& data, std::int64_t fea
                                            std::int64_t classes, double alpha = 1.0) {
   const auto F = static_cast<std::size_t>(features), C = static_cast<std::size_t>(classes);
   std::vector<double> count(F * C, 0.0);  // count[f * C + c] = n_c(f)
-  std::vector<std::int64_t> last(F, -1);
   for (std::size_t d = 0; d < data.size(); ++d) {
-    const auto c = static_cast<std::size_t>(data.labels[d]);
-    if (c >= C) throw std::runtime_error("label " + std::to_string(data.labels[d]) + " outside " + std::to_string(C) + " classes");
-    for (auto id : data.ids[d]) {
-      auto& l = last[static_cast<std::size_t>(id)];
-      if (l == static_cast<std::int64_t>(d)) continue;  // binarised: once per text
-      l = static_cast<std::int64_t>(d);
-      count[static_cast<std::size_t>(id) * C + c] += 1;
+    if (data.labels[d] < 0 || static_cast<std::size_t>(data.labels[d]) >= C) {
+      throw std::runtime_error("label " + std::to_string(data.labels[d]) + " outside " + std::to_string(C) + " classes");
     }
   }
+  for_each_distinct_feature(data, features, [&](std::size_t d, std::int64_t id) {
+    count[static_cast<std::size_t>(id) * C + static_cast<std::size_t>(data.labels[d])] += 1;
+  });
   std::vector<double> total(C, 0.0), all(F, 0.0);
   for (std::size_t f = 0; f < F; ++f) {
     for (std::size_t c = 0; c < C; ++c) {
