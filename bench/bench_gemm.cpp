@@ -2,7 +2,9 @@
 //
 // Benchmarks are named gemm/<impl>/t<threads>/<M>x<K>x<N> (C[M,N] = A[M,K]·B[K,N], row-major)
 // with counters GFLOPS (2·M·N·K / real time) and peak_pct (against the fp32 FMA ceiling this
-// program measures first on the same number of threads, see peak.hpp).
+// program measures first on the same number of threads, see peak.hpp). Where a GEMM's time
+// goes: ukernel/<kernel>/k256 (the micro-kernel in L1), ukernel/<kernel>/stream1024 (fed as the
+// driver feeds it) and pack/{a,b}/1024x1024 (packing one 1024×1024 operand).
 //
 //   env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE build/release/bench/bench_gemm
 //
@@ -14,6 +16,7 @@
 
 #include <Eigen/Core>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -125,6 +128,61 @@ void run_ukernel(benchmark::State& state) {
       benchmark::Counter(flops * 1e-9 * 100.0 / bench::peak_gflops(1), benchmark::Counter::kIsRate);
 }
 
+// The same kernel as the driver runs it on 1024³: one A sliver stays in L1 while the k×NR
+// slivers of a 1 MiB packed B panel stream past it from L2, C tiles walking along one row
+// block (beta = 1, as on every depth block after the first). The gap to ukernel/…/k256 is what
+// streaming B from L2 and C tiles from memory costs.
+void run_ukernel_stream(benchmark::State& state) {
+  const auto& kern = ember::detail::kernel_table(ember::gemm_isa());
+  const std::int64_t mr = kern.blocking.mr, nr = kern.blocking.nr, k = kern.blocking.kc;
+  const std::int64_t n = 1024, slivers = n / nr;
+  ember::Generator g(3);
+  auto a = ember::uniform<float>({mr * k}, -1, 1, g), b = ember::uniform<float>({n * k}, -1, 1, g);
+  auto c = ember::zeros({mr, n});
+  const auto fn = kern.kernels.full.fn[1][1];
+  for (auto _ : state) {
+    for (std::int64_t s = 0; s < slivers; ++s)
+      fn(k, a.data(), 0, b.data() + s * nr * k, 0, c.data() + s * nr, n, 1, mr, nr, 1.0f, 1.0f);
+    benchmark::DoNotOptimize(c.data());
+  }
+  const double flops =
+      2.0 * static_cast<double>(mr * n * k) * static_cast<double>(state.iterations());
+  state.counters["GFLOPS"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsRate);
+  state.counters["peak_pct"] =
+      benchmark::Counter(flops * 1e-9 * 100.0 / bench::peak_gflops(1), benchmark::Counter::kIsRate);
+}
+
+// Packing all of a row-major 1024×1024 operand into the driver's slivers, as one 1024³ GEMM
+// on one thread does (A: MC×KC blocks of MR-row slivers; B: KC×NC panels of NR-column
+// slivers). Counter: GB/s moved (read + written); the time beside gemm/ember/t1/1024x1024x1024's
+// is the share of the GEMM that packing takes.
+void run_pack(benchmark::State& state, bool is_a) {
+  const auto& kern = ember::detail::kernel_table(ember::gemm_isa());
+  const ember::GemmBlocking& bs = kern.blocking;
+  const std::int64_t n = 1024;
+  ember::Generator g(5);
+  auto src = ember::uniform<float>({n, n}, -1, 1, g);
+  auto dst = ember::zeros({std::max(bs.mc, bs.nc) * bs.kc + 64});
+  for (auto _ : state) {
+    for (std::int64_t pc = 0; pc < n; pc += bs.kc) {
+      const std::int64_t kc = std::min(bs.kc, n - pc);
+      if (is_a) {
+        for (std::int64_t ic = 0; ic < n; ic += bs.mc)
+          ember::detail::pack_a(std::min(bs.mc, n - ic), kc, src.data() + ic * n + pc, n,
+                                std::int64_t{1}, bs.mr, dst.data());
+      } else {
+        for (std::int64_t jc = 0; jc < n; jc += bs.nc)
+          ember::detail::pack_b(kc, std::min(bs.nc, n - jc), src.data() + pc * n + jc, n,
+                                std::int64_t{1}, bs.nr, dst.data());
+      }
+    }
+    benchmark::DoNotOptimize(dst.data());
+  }
+  const double iters = static_cast<double>(state.iterations());
+  state.counters["GBps"] =
+      benchmark::Counter(2.0 * 4.0 * n * n * iters * 1e-9, benchmark::Counter::kIsRate);
+}
+
 std::string name(const char* impl, int threads, const Shape3& s) {
   return std::string("gemm/") + impl + "/t" + std::to_string(threads) + "/" + std::to_string(s.m) +
          "x" + std::to_string(s.k) + "x" + std::to_string(s.n);
@@ -160,6 +218,11 @@ int main(int argc, char** argv) {
   benchmark::RegisterBenchmark(("ukernel/" + ember::gemm_kernel_name() + "/k256").c_str(),
                                run_ukernel)
       ->UseRealTime();
+  benchmark::RegisterBenchmark(("ukernel/" + ember::gemm_kernel_name() + "/stream1024").c_str(),
+                               run_ukernel_stream)
+      ->UseRealTime();
+  benchmark::RegisterBenchmark("pack/a/1024x1024", run_pack, true)->UseRealTime();
+  benchmark::RegisterBenchmark("pack/b/1024x1024", run_pack, false)->UseRealTime();
   benchmark::Initialize(&argc, argv);
   benchmark::AddCustomContext("ember_kernel", ember::gemm_kernel_name());
   benchmark::AddCustomContext("fp32_peak_gflops_t1", std::to_string(bench::peak_gflops(1)));
