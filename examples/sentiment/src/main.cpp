@@ -2,8 +2,8 @@
 //
 //   ember-sentiment demo
 //   ember-sentiment train --train train.tsv --dev dev.tsv --model bow --out model.safetensors
-//   ember-sentiment eval --model model.safetensors --data test.tsv [--json]
-//   ember-sentiment predict --model model.safetensors "这家酒店的服务很好,房间也很干净。" [--json]
+//   ember-sentiment eval --model model.safetensors [--model other.safetensors …] --data test.tsv [--json]
+//   ember-sentiment predict --model model.safetensors [--model …] "这家酒店的服务很好,房间也很干净。" [--json]
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
@@ -181,14 +181,13 @@ struct Prediction {
   std::vector<float> probs;
 };
 
-std::vector<Prediction> predict(SavedModel& m, const std::vector<std::string>& texts) {
-  Featurizer f(m.config, m.vocab, &m.feature_weights);
+// One model, or several whose probabilities are averaged (ensemble_proba).
+std::vector<Prediction> predict(const std::vector<SavedModel>& models, const std::vector<std::string>& texts) {
   std::vector<Example> ex;
   for (auto& t : texts) ex.push_back({0, t});
-  Encoded e = encode(ex, f);
-  Tensor<float> p = predict_proba(*m.model, e);
+  Tensor<float> p = ensemble_proba(models, ex);
   std::vector<Prediction> out;
-  const std::int64_t C = m.config.num_classes;
+  const std::int64_t C = models.front().config.num_classes;
   for (std::size_t i = 0; i < texts.size(); ++i) {
     Prediction r;
     const float* row = p.data() + static_cast<std::int64_t>(i) * C;
@@ -199,8 +198,9 @@ std::vector<Prediction> predict(SavedModel& m, const std::vector<std::string>& t
   return out;
 }
 
-void print_predictions(SavedModel& m, const std::vector<std::string>& texts, bool json) {
-  auto preds = predict(m, texts);
+void print_predictions(const std::vector<SavedModel>& models, const std::vector<std::string>& texts, bool json) {
+  auto preds = predict(models, texts);
+  const SavedModel& m = models.front();  // the labels, which every model shares
   for (std::size_t i = 0; i < texts.size(); ++i) {
     const auto& p = preds[i];
     const std::string& name = m.labels[static_cast<std::size_t>(p.label)];
@@ -266,7 +266,8 @@ int run_demo(std::uint64_t seed, const std::string& data_dir, bool quiet) {
   std::printf("\nheld-out test set (%s/test.tsv):\n", data_dir.c_str());
   print_metrics(stdout, m, labels);
 
-  SavedModel sm = load_model(a.out);  // what `predict` would load
+  std::vector<SavedModel> sm;
+  sm.push_back(load_model(a.out));  // what `predict` would load
   std::printf("\npredictions:\n");
   print_predictions(sm, {"这家酒店的服务很好,房间也很干净。", "房间又小又脏,前台态度很差,再也不会来了。",
                          "The staff were friendly and the breakfast was delicious.",
@@ -346,11 +347,13 @@ int main(int argc, char** argv) {
   pretrain->add_option("--format", pa.format, "auto, tsv, glue, csv, fasttext, text")->capture_default_str();
   pretrain->add_flag("--quiet", pretrain_quiet, "no progress output");
 
-  std::string model_path, data_path;
+  std::vector<std::string> model_paths;
+  std::string data_path;
   bool json = false;
   DataArgs ea;
   auto* eval = app.add_subcommand("eval", "accuracy, per-class precision/recall/F1 and the confusion matrix");
-  eval->add_option("--model", model_path, "model file")->required();
+  eval->add_option("--model", model_paths, "model file; given more than once, an ensemble (probabilities averaged)")
+      ->required()->take_all()->expected(1)->allow_extra_args(false);
   eval->add_option("--data", data_path, "labelled data")->required();
   eval->add_option("--format", ea.format, "auto, tsv, glue, csv, fasttext")->capture_default_str();
   eval->add_flag("--strict", ea.strict, "a malformed row is an error, not skipped");
@@ -358,7 +361,8 @@ int main(int argc, char** argv) {
 
   std::vector<std::string> texts;
   auto* pred = app.add_subcommand("predict", "label and probability for each text (arguments, or lines on stdin)");
-  pred->add_option("--model", model_path, "model file")->required();
+  pred->add_option("--model", model_paths, "model file; given more than once, an ensemble (probabilities averaged)")
+      ->required()->take_all()->expected(1)->allow_extra_args(false);
   pred->add_option("texts", texts, "texts to classify");
   pred->add_flag("--json", json, "one JSON object per line");
 
@@ -393,12 +397,20 @@ int main(int argc, char** argv) {
                   std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), vectors_out.c_str());
       return 0;
     }
+    auto load_models = [&] {
+      std::vector<SavedModel> models;
+      for (const auto& path : model_paths) models.push_back(load_model(path));
+      return models;
+    };
     if (*eval) {
-      SavedModel m = load_model(model_path);
+      const std::vector<SavedModel> models = load_models();
+      const SavedModel& m = models.front();
       auto data = load(data_path, ea, json);
+      std::vector<int> truth;
+      for (const auto& e : data) truth.push_back(e.label);
       // Inference speed end to end: tokenising, feature lookup and the forward pass.
       const auto t0 = std::chrono::steady_clock::now();
-      Metrics met = evaluate(*m.model, encode(data, Featurizer(m.config, m.vocab, &m.feature_weights)), m.config.num_classes);
+      Metrics met = metrics_of(ensemble_proba(models, data), truth, m.config.num_classes);
       const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       const double rate = static_cast<double>(met.n) / std::max(secs, 1e-9);
       if (json) {
@@ -412,7 +424,7 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (*pred) {
-      SavedModel m = load_model(model_path);
+      const std::vector<SavedModel> m = load_models();
       if (texts.empty()) {
         for (std::string line; std::getline(std::cin, line);) {
           if (!line.empty()) texts.push_back(line);

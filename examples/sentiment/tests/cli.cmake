@@ -63,6 +63,15 @@ run(TRUE "${EXE}" train --train "${DATA}/train.tsv" --dev "${DATA}/test.tsv" --m
     --init-embeddings "${WORK}/v.safetensors" --filters 8 --epochs 1 --out "${WORK}/c.safetensors")
 expect_contains("${ERR}" "pretrained vectors for")
 run(TRUE "${EXE}" predict --model "${WORK}/c.safetensors" "很好")
+# Two models as one ensemble: one line per text (the text is not taken for a third model).
+run(TRUE "${EXE}" predict --model "${model}" --model "${WORK}/c.safetensors" --json "很好")
+string(REGEX MATCHALL "\"label\"" lines "${OUT}")
+list(LENGTH lines n_lines)
+if(NOT n_lines EQUAL 1)
+  message(FATAL_ERROR "expected one prediction from the ensemble, got:\n${OUT}")
+endif()
+run(TRUE "${EXE}" eval --model "${model}" --model "${WORK}/c.safetensors" --data "${DATA}/test.tsv" --json)
+expect_contains("${OUT}" "\"n\":131")
 run(FALSE "${EXE}" train --train "${DATA}/train.tsv" --model cnn --dim 32
     --init-embeddings "${WORK}/v.safetensors" --out "${WORK}/c2.safetensors" --quiet)
 expect_contains("${ERR}" "pretrained vectors have 16 dimensions, the model's embedding 32")

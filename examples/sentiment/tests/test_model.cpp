@@ -147,6 +147,56 @@ TEST(Model, FileRoundTripPredictsIdenticalProbabilities) {
   }
 }
 
+TEST(Model, EnsembleAveragesItsModelsProbabilities) {
+  auto train = corpus("train.tsv"), test = corpus("test.tsv");
+  train.resize(150);
+  test.resize(20);
+  std::vector<SavedModel> models;
+  for (const std::string kind : {"bow", "cnn"}) {
+    ModelConfig cfg = default_config(kind);
+    cfg.dim = 16;
+    cfg.filters = 8;
+    cfg.buckets = kind == "bow" ? 4096 : 0;
+    Vocab vocab = build_vocab(train, cfg, 1, 0);
+    const std::vector<float> table = compute_feature_weights(train, cfg, vocab);
+    ember::Generator g(4);
+    auto model = make_model(cfg, vocab.size(), g);
+    Encoded enc = encode(train, Featurizer(cfg, vocab, &table));
+    train_model(*model, enc, enc, 2, {.epochs = 1, .batch = 16, .lr = 0.01});
+    const std::string path = (std::filesystem::temp_directory_path() / ("ens_" + kind + ".safetensors")).string();
+    save_model(path, cfg, vocab, {"negative", "positive"}, *model, table);
+    models.push_back(load_model(path));
+  }
+  std::vector<Tensor<float>> alone;
+  for (const SavedModel& m : models) {
+    alone.push_back(predict_proba(*m.model, encode(test, Featurizer(m.config, m.vocab, &m.feature_weights))));
+  }
+  std::vector<SavedModel> first;
+  first.push_back(std::move(models[0]));
+  EXPECT_TRUE(ember::equal(ensemble_proba(first, test), alone[0]));  // one model: its own output
+  models[0] = std::move(first[0]);
+  Tensor<float> both = ensemble_proba(models, test);
+  ASSERT_EQ(both.shape(), (ember::Shape{20, 2}));
+  for (std::int64_t i = 0; i < 20; ++i) {
+    for (std::int64_t c = 0; c < 2; ++c) {
+      EXPECT_NEAR(both.at(i, c), 0.5f * (alone[0].at(i, c) + alone[1].at(i, c)), 1e-6f);
+    }
+  }
+  std::vector<int> truth;
+  for (const auto& e : test) truth.push_back(e.label);
+  Metrics m = metrics_of(both, truth, 2);
+  EXPECT_EQ(m.n, 20);
+  // Models that name other classes (or the same in another order) cannot be averaged.
+  models[1].labels = {"positive", "negative"};
+  try {
+    ensemble_proba(models, test);
+    ADD_FAILURE() << "labels in another order were averaged";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("models disagree on their labels"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(ensemble_proba({}, test), std::runtime_error);
+}
+
 TEST(Features, NaiveBayesRatioHandWorked) {
   // Features 0..2 over 4 texts; classes 0 0 1 1. Binarised counts (the repeated 0 counts once):
   //   class 0: f0 2, f1 1, f2 0   class 1: f0 0, f1 1, f2 2.  With α = 1 both classes total 6,
