@@ -47,7 +47,7 @@ struct ModelConfig {
   std::int64_t max_len = 400;                    // cnn: tokens kept per text
   // cnn: the embedding starts N(0, embedding_std²). torch.nn.Embedding's N(0, 1) leaves the
   // rare tokens' rows mostly noise after a few hundred Adam steps of ~lr each: ChnSentiCorp
-  // seeds 1–3, test 90.8 / 90.2 / 91.0% at std 1, 91.9 / 92.5 / 92.8% at 0.1 (dev 89.9 → 91.5
+  // seeds 1–3, test 90.8 / 90.2 / 91.0% at std 1, 91.8 / 92.5 / 92.3% at 0.1 (dev 89.9 → 91.6
   // on average). Kim (2014) drew U(−0.25, 0.25), std 0.14. `train --init-embeddings` keeps 1.
   double embedding_std = 1.0;
   bool subwords = false;  // bow: hashed character 3–5-grams of Latin words (fastText -minn 3 -maxn 5)
