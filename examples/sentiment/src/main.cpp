@@ -30,6 +30,27 @@ using namespace sentiment;
 
 namespace {
 
+// CLI11's PositiveNumber reports 0 as "not in range 0.000000 to 1797…": say it plainly.
+CLI::Validator number_above(double floor, bool inclusive) {
+  const std::string what = inclusive ? "at least " + fmt("%g", floor) : "above " + fmt("%g", floor);
+  return CLI::Validator(
+      [floor, inclusive, what](std::string& s) -> std::string {
+        std::size_t used = 0;
+        double v = 0;
+        try {
+          v = std::stod(s, &used);
+        } catch (const std::exception&) {
+          return "'" + s + "' is not a number";
+        }
+        if (used != s.size()) return "'" + s + "' is not a number";
+        if (inclusive ? !(v >= floor) : !(v > floor)) return "must be " + what + ", got " + s;
+        return {};
+      },
+      inclusive ? "NUMBER >= " + fmt("%g", floor) : "NUMBER > " + fmt("%g", floor));
+}
+const CLI::Validator kPositive = number_above(0, false);
+const CLI::Validator kNonNegative = number_above(0, true);
+
 struct DataArgs {
   std::string format = "auto";
   bool strict = false;
@@ -152,18 +173,25 @@ Trained run_training(const TrainArgs& a, ModelConfig cfg, const std::vector<Exam
   cb.on_step = [&](int e, std::int64_t done, std::int64_t total, double loss) {
     progress.step(e, done, total, loss);
   };
+  // With --keep-last (the demo) no epoch is picked by the dev set: none is marked or saved as best.
+  const bool pick = a.opt.keep_best;
   cb.on_epoch = [&](const EpochRecord& r, bool best) {
-    if (!a.quiet) print_epoch_row(stdout, r, best);
-    if (best && !a.out.empty()) save_model(a.out, cfg, t.vocab, labels, *t.model, t.feature_weights);  // keep the best
+    if (!a.quiet) print_epoch_row(stdout, r, best && pick);
+    if (best && pick && !a.out.empty()) save_model(a.out, cfg, t.vocab, labels, *t.model, t.feature_weights);
   };
   t.result = train_model(*t.model, tr, dv, cfg.num_classes, a.opt, cb);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::printf("best dev accuracy %.2f%% at epoch %d; %.1f s in all\n",
-              100 * t.result.best_accuracy, t.result.best_epoch, secs);
+  const EpochRecord& last = t.result.history.back();
+  const int kept_epoch = pick ? t.result.best_epoch : last.epoch;
+  const double kept_accuracy = pick ? t.result.best_accuracy : last.dev_accuracy;
+  if (pick) {
+    std::printf("best dev accuracy %.2f%% at epoch %d; %.1f s in all\n", 100 * kept_accuracy, kept_epoch, secs);
+  } else {
+    std::printf("kept the last epoch (%d), dev accuracy %.2f%%; %.1f s in all\n", kept_epoch, 100 * kept_accuracy, secs);
+  }
   if (!a.out.empty()) {
     save_model(a.out, cfg, t.vocab, labels, *t.model, t.feature_weights,
-               {{"best_epoch", std::to_string(t.result.best_epoch)},
-                {"dev_accuracy", fmt("%.6f", t.result.best_accuracy)}});
+               {{"epoch", std::to_string(kept_epoch)}, {"dev_accuracy", fmt("%.6f", kept_accuracy)}});
     const fs::path base = fs::path(a.out).replace_extension("");
     write_file_atomic(base.string() + ".metrics.csv", history_csv(t.result.history));
     write_file_atomic(base.string() + ".svg",
@@ -299,30 +327,30 @@ int main(int argc, char** argv) {
   train->add_option("--dev", ta.dev, "dev data for early stopping (default: every 10th training example)");
   train->add_option("--model", ta.model, "bow or cnn")->check(CLI::IsMember({"bow", "cnn"}))->capture_default_str();
   train->add_option("--out", ta.out, "model file to write")->capture_default_str();
-  train->add_option("--epochs", ta.opt.epochs, "maximum epochs (bow 8, cnn 8)");
-  train->add_option("--lr", ta.opt.lr, "peak AdamW learning rate (bow 0.003, cnn 0.002)");
-  train->add_option("--batch", ta.opt.batch, "batch size")->capture_default_str();
+  train->add_option("--epochs", ta.opt.epochs, "maximum epochs (bow 8, cnn 8)")->check(kPositive);
+  train->add_option("--lr", ta.opt.lr, "peak AdamW learning rate (bow 0.003, cnn 0.002)")->check(kPositive);
+  train->add_option("--batch", ta.opt.batch, "batch size")->capture_default_str()->check(kPositive);
   train->add_option("--seed", ta.opt.seed, "random seed")->capture_default_str();
-  train->add_option("--weight-decay", ta.opt.weight_decay, "AdamW weight decay")->capture_default_str();
-  train->add_option("--label-smoothing", ta.opt.label_smoothing, "cross-entropy label smoothing")->capture_default_str();
-  train->add_option("--patience", ta.opt.patience, "epochs without dev improvement before stopping")->capture_default_str();
+  train->add_option("--weight-decay", ta.opt.weight_decay, "AdamW weight decay")->capture_default_str()->check(kNonNegative);
+  train->add_option("--label-smoothing", ta.opt.label_smoothing, "cross-entropy label smoothing")->capture_default_str()->check(CLI::Range(0.0, 1.0));
+  train->add_option("--patience", ta.opt.patience, "epochs without dev improvement before stopping")->capture_default_str()->check(kPositive);
   train->add_flag("!--keep-last", ta.opt.keep_best, "keep the last epoch's weights, not the best dev epoch's");
-  train->add_option("--dim", ta.dim, "embedding width (bow 64, cnn 128)");
-  train->add_option("--buckets", ta.buckets, "bow: hashed n-gram buckets (default 262144)");
-  train->add_option("--ngrams", ta.ngrams, "bow: token n-grams up to this length (default 2)");
+  train->add_option("--dim", ta.dim, "embedding width (bow 64, cnn 128)")->check(kPositive);
+  train->add_option("--buckets", ta.buckets, "bow: hashed n-gram buckets (default 262144; 0: none)")->check(kNonNegative);
+  train->add_option("--ngrams", ta.ngrams, "bow: token n-grams up to this length (default 2)")->check(kPositive);
   train->add_option("--weighting", ta.weighting,
                     "bow: nb (mean of naive-Bayes-scaled features, default), mean (fastText) or tfidf")
       ->check(CLI::IsMember({"nb", "mean", "tfidf"}));
-  train->add_option("--filters", ta.filters, "cnn: filters per width (default 100)")->check(CLI::PositiveNumber);
-  train->add_option("--widths", ta.widths, "cnn: filter widths (default 2 3 4)")->check(CLI::PositiveNumber);
+  train->add_option("--filters", ta.filters, "cnn: filters per width (default 100)")->check(kPositive);
+  train->add_option("--widths", ta.widths, "cnn: filter widths (default 2 3 4)")->check(kPositive);
   train->add_option("--dropout", ta.dropout, "cnn: dropout before the classifier (default 0.5)")->check(CLI::Range(0.0, 0.99));
-  train->add_option("--max-len", ta.max_len, "cnn: tokens read per text (default 400)")->check(CLI::PositiveNumber);
-  train->add_option("--embedding-std", ta.embedding_std, "cnn: standard deviation of the initial embeddings (default 0.1; 1 with --init-embeddings)")->check(CLI::PositiveNumber);
+  train->add_option("--max-len", ta.max_len, "cnn: tokens read per text (default 400)")->check(kPositive);
+  train->add_option("--embedding-std", ta.embedding_std, "cnn: standard deviation of the initial embeddings (default 0.1; 1 with --init-embeddings)")->check(kPositive);
   train->add_option("--init-embeddings", ta.init_embeddings,
                     "cnn: start from vectors written by `pretrain` (their width unless --dim)")->check(CLI::ExistingFile);
   train->add_option("--subwords", ta.subwords, "bow: character 3-5-grams of English words (default off)");
-  train->add_option("--min-count", ta.min_count, "drop tokens seen fewer times (bow 1, cnn 2)");
-  train->add_option("--max-vocab", ta.max_vocab, "keep the most frequent tokens only (0: all)");
+  train->add_option("--min-count", ta.min_count, "drop tokens seen fewer times (bow 1, cnn 2)")->check(kPositive);
+  train->add_option("--max-vocab", ta.max_vocab, "keep the most frequent tokens only (0: all)")->check(kNonNegative);
   train->add_option("--format", ta.data.format, "auto, tsv, glue, csv, fasttext")->capture_default_str();
   train->add_flag("--strict", ta.data.strict, "a malformed row is an error, not skipped");
   train->add_flag("--quiet", ta.quiet, "no progress output");
@@ -336,11 +364,11 @@ int main(int argc, char** argv) {
       "pretrain", "token vectors from unlabelled text (skip-gram, negative sampling) for `train --init-embeddings`");
   pretrain->add_option("--text", pretrain_texts, "text files (any dataset format, labels ignored; --format text: one text per line)")->required();
   pretrain->add_option("--out", vectors_out, "vectors file to write")->capture_default_str();
-  pretrain->add_option("--dim", po.dim, "vector width")->capture_default_str()->check(CLI::PositiveNumber);
-  pretrain->add_option("--window", po.window, "context positions on each side (at most)")->capture_default_str()->check(CLI::PositiveNumber);
-  pretrain->add_option("--negatives", po.negatives, "noise tokens per true pair")->capture_default_str()->check(CLI::PositiveNumber);
-  pretrain->add_option("--epochs", po.epochs, "passes over the text")->capture_default_str()->check(CLI::PositiveNumber);
-  pretrain->add_option("--lr", po.lr, "starting SGD learning rate (decays linearly)")->capture_default_str()->check(CLI::PositiveNumber);
+  pretrain->add_option("--dim", po.dim, "vector width")->capture_default_str()->check(kPositive);
+  pretrain->add_option("--window", po.window, "context positions on each side (at most)")->capture_default_str()->check(kPositive);
+  pretrain->add_option("--negatives", po.negatives, "noise tokens per true pair")->capture_default_str()->check(kPositive);
+  pretrain->add_option("--epochs", po.epochs, "passes over the text")->capture_default_str()->check(kPositive);
+  pretrain->add_option("--lr", po.lr, "starting SGD learning rate (decays linearly)")->capture_default_str()->check(kPositive);
   pretrain->add_option("--min-count", po.min_count, "drop tokens seen fewer times")->capture_default_str();
   pretrain->add_option("--max-vocab", po.max_vocab, "keep the most frequent tokens only (0: all)")->capture_default_str();
   pretrain->add_option("--seed", po.seed, "random seed")->capture_default_str();

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cmath>
 #include <functional>
+#include <stdexcept>
 #include <numeric>
 #include <unordered_map>
 #include <vector>
@@ -317,6 +318,12 @@ struct TrainResult {
 inline TrainResult train_model(Classifier& model, const Encoded& train, const Encoded& dev,
                                std::int64_t classes, const TrainOptions& o,
                                const TrainCallbacks& cb = {}) {
+  if (o.epochs < 1 || o.batch < 1 || o.patience < 1) {
+    throw std::invalid_argument("train_model: epochs, batch and patience must be at least 1 (got " +
+                                std::to_string(o.epochs) + ", " + std::to_string(o.batch) + ", " +
+                                std::to_string(o.patience) + ")");
+  }
+  if (train.size() == 0) throw std::invalid_argument("train_model: no training examples");
   ember::Generator g(o.seed);
   auto params = model.parameters();
   ember::optim::AdamW<float> opt(params, {.lr = o.lr, .weight_decay = o.weight_decay});

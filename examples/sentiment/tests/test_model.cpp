@@ -320,6 +320,26 @@ TEST(Model, LoadRejectsFilesThatAreNotModels) {
   EXPECT_THROW(load_model("/nonexistent.safetensors"), ember::Error);
 }
 
+TEST(Training, RejectsSettingsThatCannotTrain) {
+  auto train = corpus("train.tsv");
+  train.resize(20);
+  ModelConfig cfg = default_config("bow");
+  cfg.dim = 8;
+  cfg.buckets = 256;
+  Vocab vocab = build_vocab(train, cfg, 1, 0);
+  const std::vector<float> table = compute_feature_weights(train, cfg, vocab);
+  ember::Generator g(1);
+  auto model = make_model(cfg, vocab.size(), g);
+  Encoded enc = encode(train, Featurizer(cfg, vocab, &table));
+  // A zero batch divided by zero (SIGFPE) and zero epochs left no weights to keep; both are
+  // now named errors, as is an empty training set.
+  EXPECT_THROW(train_model(*model, enc, enc, 2, {.epochs = 1, .batch = 0}), std::invalid_argument);
+  EXPECT_THROW(train_model(*model, enc, enc, 2, {.epochs = 0}), std::invalid_argument);
+  EXPECT_THROW(train_model(*model, enc, enc, 2, {.patience = 0}), std::invalid_argument);
+  EXPECT_THROW(train_model(*model, Encoded{}, enc, 2, {}), std::invalid_argument);
+  EXPECT_EQ(train_model(*model, enc, enc, 2, {.epochs = 1, .batch = 7}).history.size(), 1u);
+}
+
 TEST(EndToEnd, BowOnTheBuiltInCorpusBeatsChanceByFar) {
   // The demo's recipe with its default seed: held-out accuracy was 80.9% when written (seeds
   // 1–5: 80.2–81.7%); the threshold leaves room for platform differences in float sums.
