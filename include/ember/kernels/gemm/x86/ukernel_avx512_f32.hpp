@@ -29,26 +29,12 @@ EMBER_TARGET_AVX512 inline __mmask16 column_mask(std::int64_t n_cur, int v) {
   return static_cast<__mmask16>((1u << left) - 1u);
 }
 
-// kPackStride: the row count the packed A sliver was laid out for (the family's full MR); an
-// edge kernel with fewer rows reads the first MR of each packed column.
-template <int MR, int NV, bool kPackedA, bool kPackedB, int kPackStride = MR>
-EMBER_TARGET_AVX512 inline void ukernel_f32(std::int64_t k, const float* a, std::int64_t rs_a,
-                                            const float* b, std::int64_t rs_b, float* c,
-                                            std::int64_t rs_c, std::int64_t cs_c,
-                                            std::int64_t m_cur, std::int64_t n_cur, float alpha,
-                                            float beta) {
-  // In-place A: one pointer per row; rows past m_cur repeat the last valid row (computed, never
-  // stored), so nothing outside A is read.
-  const float* arow[MR];
-  if constexpr (!kPackedA) {
-    for (int i = 0; i < MR; ++i) arow[i] = a + std::min<std::int64_t>(i, m_cur - 1) * rs_a;
-  }
-  __m512 acc[MR][NV];
-  for (int i = 0; i < MR; ++i)
-    for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_setzero_ps();
-
-  // Main loop over the depth: one row of the B sliver (NV vectors) against MR broadcast
-  // elements of the A sliver.
+// The main loop over the depth: one row of the B sliver (NV vectors) against MR broadcast
+// elements of the A sliver, which come from a_at(i, p) (a plain scalar load; a lambda cannot
+// carry the target attribute, so the vector code lives here and is always inlined).
+template <int MR, int NV, bool kPackedB, class AAt>
+EMBER_TARGET_AVX512 inline __attribute__((always_inline)) void depth_loop(
+    std::int64_t k, const float* b, std::int64_t rs_b, const AAt& a_at, __m512 (&acc)[MR][NV]) {
   for (std::int64_t p = 0; p < k; ++p) {
     __m512 bv[NV];
     for (int v = 0; v < NV; ++v) {
@@ -58,9 +44,42 @@ EMBER_TARGET_AVX512 inline void ukernel_f32(std::int64_t k, const float* a, std:
         bv[v] = _mm512_loadu_ps(b + p * rs_b + 16 * v);  // full width: see contract
     }
     for (int i = 0; i < MR; ++i) {
-      const __m512 ai = _mm512_set1_ps(kPackedA ? a[p * kPackStride + i] : arow[i][p]);
+      const __m512 ai = _mm512_set1_ps(a_at(i, p));
       for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_fmadd_ps(ai, bv[v], acc[i][v]);
     }
+  }
+}
+
+// kPackStride: the row count the packed A sliver was laid out for (the family's full MR); an
+// edge kernel with fewer rows reads the first MR of each packed column.
+template <int MR, int NV, bool kPackedA, bool kPackedB, int kPackStride = MR>
+EMBER_TARGET_AVX512 inline void ukernel_f32(std::int64_t k, const float* a, std::int64_t rs_a,
+                                            const float* b, std::int64_t rs_b, float* c,
+                                            std::int64_t rs_c, std::int64_t cs_c,
+                                            std::int64_t m_cur, std::int64_t n_cur, float alpha,
+                                            float beta) {
+  __m512 acc[MR][NV];
+  for (int i = 0; i < MR; ++i)
+    for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_setzero_ps();
+
+  if constexpr (kPackedA) {
+    depth_loop<MR, NV, kPackedB>(k, b, rs_b, [&](int i, std::int64_t p) { return a[p * kPackStride + i]; }, acc);
+  } else if (m_cur == MR) {
+    // In-place A, full tile: row i at a + i·rs_a, addressed as one of ⌈MR/5⌉ base pointers
+    // plus 0, 1, 2, 3 or 4 strides (x86 addressing: base + stride·{1, 2, 4} or + 3·stride), so
+    // the loop needs ⌈MR/5⌉ + 2 registers instead of one pointer per row — with MR = 14 those
+    // did not fit the 16 general registers and were reloaded from the stack every step
+    // (bench_gemm, 1 thread, medians: 64³ 208 → 214 GFLOP/s, 4096×64×64 189 → 196,
+    // 256×128×512 196 → 202).
+    const float* base[(MR + 4) / 5];
+    for (int j = 0; j < (MR + 4) / 5; ++j) base[j] = a + 5 * j * rs_a;
+    depth_loop<MR, NV, kPackedB>(k, b, rs_b, [&](int i, std::int64_t p) { return base[i / 5][(i % 5) * rs_a + p]; }, acc);
+  } else {
+    // In-place A, m edge: rows past m_cur repeat the last valid row (computed, never stored),
+    // so nothing outside A is read.
+    const float* arow[MR];
+    for (int i = 0; i < MR; ++i) arow[i] = a + std::min<std::int64_t>(i, m_cur - 1) * rs_a;
+    depth_loop<MR, NV, kPackedB>(k, b, rs_b, [&](int i, std::int64_t p) { return arow[i][p]; }, acc);
   }
 
   const __m512 valpha = _mm512_set1_ps(alpha);
