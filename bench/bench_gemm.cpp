@@ -121,11 +121,7 @@ void run_ukernel(benchmark::State& state) {
     fn(k, a.data(), 0, b.data(), 0, c.data(), nr, 1, mr, nr, 1.0f, 1.0f);
     benchmark::DoNotOptimize(c.data());
   }
-  const double flops =
-      2.0 * static_cast<double>(mr * nr * k) * static_cast<double>(state.iterations());
-  state.counters["GFLOPS"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsRate);
-  state.counters["peak_pct"] =
-      benchmark::Counter(flops * 1e-9 * 100.0 / bench::peak_gflops(1), benchmark::Counter::kIsRate);
+  report(state, {static_cast<int>(mr), static_cast<int>(k), static_cast<int>(nr)}, 1);
 }
 
 // The same kernel as the driver runs it on 1024³: one A sliver stays in L1 while the k×NR
@@ -145,11 +141,7 @@ void run_ukernel_stream(benchmark::State& state) {
       fn(k, a.data(), 0, b.data() + s * nr * k, 0, c.data() + s * nr, n, 1, mr, nr, 1.0f, 1.0f);
     benchmark::DoNotOptimize(c.data());
   }
-  const double flops =
-      2.0 * static_cast<double>(mr * n * k) * static_cast<double>(state.iterations());
-  state.counters["GFLOPS"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsRate);
-  state.counters["peak_pct"] =
-      benchmark::Counter(flops * 1e-9 * 100.0 / bench::peak_gflops(1), benchmark::Counter::kIsRate);
+  report(state, {static_cast<int>(mr), static_cast<int>(k), static_cast<int>(n)}, 1);
 }
 
 // Packing all of a row-major 1024×1024 operand into the driver's slivers, as one 1024³ GEMM
