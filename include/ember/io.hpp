@@ -1,5 +1,7 @@
-// ember/io.hpp — checkpoints (safetensors) and the JSON reader they use.
+// ember/io.hpp — checkpoints (safetensors), the JSON reader they use, and atomic, bounded file
+// reading and writing.
 #pragma once
 
+#include "ember/io/file.hpp"
 #include "ember/io/json.hpp"
 #include "ember/io/safetensors.hpp"

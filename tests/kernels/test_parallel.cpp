@@ -44,7 +44,10 @@ TEST(Parallel, ThreadCountSetting) {
   ember::set_num_threads(3);
   EXPECT_EQ(ember::num_threads(), 3);
   EXPECT_EMBER_ERROR(ember::set_num_threads(0),
-                     "set_num_threads: thread count must be at least 1, got 0");
+                     "set_num_threads: thread count must be between 1 and 1024, got 0");
+  // A huge team used to overflow the OpenMP runtime's stack: refused before it reaches OpenMP.
+  EXPECT_EMBER_ERROR(ember::set_num_threads(2147483647), "between 1 and 1024, got 2147483647");
+  EXPECT_EQ(ember::num_threads(), 3);
   ember::set_num_threads(1);
   EXPECT_EQ(ember::num_threads(), 1);
 }

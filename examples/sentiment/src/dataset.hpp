@@ -6,13 +6,16 @@
 //   fasttext  no header, `__label__1 text` or `__label__positive text`
 // and, only when asked for (pretraining reads unlabelled text):
 //   text      no header, one text per line, no label (every label reads as 0)
-// Labels are 0/1 or negative/positive (neg/pos). Files ending in .gz are decompressed (zlib).
+// Labels are 0/1 or negative/positive (neg/pos). Gzip files are decompressed (zlib), whatever
+// their name; a truncated or corrupt one is an error, never a shorter dataset.
 // A malformed row (wrong field count, unknown label, empty text, invalid UTF-8) is reported
 // with file and line and skipped, or raises DataError under `strict`.
 #pragma once
 
 #include <zlib.h>
 
+#include <ember/io/file.hpp>
+#include <algorithm>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
@@ -67,25 +70,71 @@ struct ReadReport {
   std::vector<std::string> problems;  // "file:line: what", the first 20
 };
 
-/// The whole file, decompressed if it is gzip (zlib reads plain files unchanged).
-inline std::string read_file_bytes(const std::string& path) {
-  gzFile f = gzopen(path.c_str(), "rb");
-  if (f == nullptr) throw DataError(path + ": cannot open");
+/// Limits that no real dataset reaches and that a hostile file cannot exceed: the bytes of a
+/// file after decompression (the largest shared corpus is about 330 MB), and the bytes of one
+/// text (IMDB's longest review is 14 KB; a text is decoded to 4 bytes per character, then
+/// normalised, so a 1 GB line would cost gigabytes).
+inline constexpr std::int64_t kMaxDatasetBytes = std::int64_t{1} << 30;
+inline constexpr std::int64_t kMaxTextBytes = std::int64_t{1} << 20;
+
+/// `bytes` inflated if they are gzip (one member or several concatenated), else unchanged. A
+/// truncated or corrupt stream and an output beyond `max_bytes` (a decompression bomb) raise
+/// DataError naming `path`.
+inline std::string gunzip_if_compressed(std::string bytes, const std::string& path,
+                                        std::int64_t max_bytes = kMaxDatasetBytes) {
+  if (bytes.size() < 2 || static_cast<unsigned char>(bytes[0]) != 0x1f ||
+      static_cast<unsigned char>(bytes[1]) != 0x8b) {
+    return bytes;
+  }
+  z_stream z{};
+  if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK) throw DataError(path + ": cannot start the gzip decoder");
+  struct End {
+    z_stream* z;
+    ~End() { inflateEnd(z); }
+  } end{&z};
   std::string out;
+  std::size_t in_at = 0;
   char buf[1 << 16];
   for (;;) {
-    const int n = gzread(f, buf, sizeof buf);
-    if (n < 0) {
-      int err = 0;
-      const std::string msg = gzerror(f, &err);
-      gzclose(f);
-      throw DataError(path + ": read error: " + msg);
+    const std::size_t chunk = std::min<std::size_t>(bytes.size() - in_at, 1u << 30);
+    z.next_in = reinterpret_cast<Bytef*>(bytes.data() + in_at);
+    z.avail_in = static_cast<uInt>(chunk);
+    z.next_out = reinterpret_cast<Bytef*>(buf);
+    z.avail_out = sizeof buf;
+    const int rc = inflate(&z, Z_NO_FLUSH);
+    in_at += chunk - z.avail_in;
+    out.append(buf, sizeof buf - z.avail_out);
+    if (static_cast<std::int64_t>(out.size()) > max_bytes) {
+      throw DataError(path + ": decompresses to more than " + std::to_string(max_bytes >> 20) +
+                      " MiB (the limit for one dataset file)");
     }
-    if (n == 0) break;
-    out.append(buf, static_cast<std::size_t>(n));
+    if (rc == Z_STREAM_END) {
+      if (in_at == bytes.size()) break;  // the last member ended: done
+      if (inflateReset(&z) != Z_OK) throw DataError(path + ": gzip decoder error");
+      continue;  // another member follows (concatenated .gz files)
+    }
+    if (rc == Z_BUF_ERROR && in_at == bytes.size()) {
+      throw DataError(path + ": truncated gzip file (the compressed stream ends after " +
+                      std::to_string(out.size()) + " bytes of text)");
+    }
+    if (rc != Z_OK && rc != Z_BUF_ERROR) {
+      throw DataError(path + ": corrupt gzip data after " + std::to_string(out.size()) +
+                      " bytes of text" + (z.msg ? std::string(": ") + z.msg : std::string()));
+    }
   }
-  gzclose(f);
   return out;
+}
+
+/// The whole file, decompressed if it is gzip; a regular file only (not a directory or a
+/// device such as /dev/zero), within kMaxDatasetBytes before and after decompression.
+inline std::string read_file_bytes(const std::string& path) {
+  std::string raw;
+  try {
+    raw = ember::io::read_file(path, kMaxDatasetBytes, "read");
+  } catch (const ember::Error& e) {
+    throw DataError(e.what());
+  }
+  return gunzip_if_compressed(std::move(raw), path);
 }
 
 /// 0/1 or a label word; -1 if it is neither.
@@ -194,11 +243,15 @@ inline Format detect(std::string_view data) {
 
 }  // namespace detail
 
-/// Reads labelled examples from `path` (see the file comment).
-inline std::vector<Example> read_dataset(const std::string& path, const ReadOptions& opt,
-                                         ReadReport& report) {
-  std::string data = read_file_bytes(path);
+/// Parses labelled examples from the (decompressed) bytes of a file; `path` names it in messages.
+inline std::vector<Example> parse_dataset(std::string data, const std::string& path,
+                                          const ReadOptions& opt, ReadReport& report) {
   if (data.rfind("\xEF\xBB\xBF", 0) == 0) data.erase(0, 3);
+  // Text has no NUL bytes: a binary file (an image, a model, a .zip) is refused as a whole
+  // instead of being reported as thousands of malformed rows.
+  if (const std::size_t nul = std::string_view(data).substr(0, 1 << 16).find('\0'); nul != std::string::npos) {
+    throw DataError(path + ": not a text file (a NUL byte at offset " + std::to_string(nul) + ")");
+  }
   report = ReadReport{};
   report.format = opt.format == Format::Auto ? detail::detect(data) : opt.format;
   std::vector<detail::Row> rows = report.format == Format::Csv
@@ -264,6 +317,11 @@ inline std::vector<Example> read_dataset(const std::string& path, const ReadOpti
       problem(row.line, "unknown label '" + label_s + "' (expected 0/1 or negative/positive)");
       continue;
     }
+    if (static_cast<std::int64_t>(text.size()) > kMaxTextBytes) {
+      problem(row.line, "text of " + std::to_string(text.size()) + " bytes is longer than the limit of " +
+                            std::to_string(kMaxTextBytes) + " bytes for one text");
+      continue;
+    }
     if (auto bad = find_invalid_utf8(text)) {
       problem(row.line, "invalid UTF-8 at byte " + std::to_string(*bad) + " of the text");
       continue;
@@ -276,8 +334,17 @@ inline std::vector<Example> read_dataset(const std::string& path, const ReadOpti
     out.push_back({label, std::move(text)});
   }
   report.rows = static_cast<std::int64_t>(out.size());
-  if (out.empty()) throw DataError(path + ": no examples (format " + format_name(report.format) + ")");
+  if (out.empty()) {
+    throw DataError(path + ": no examples (format " + format_name(report.format) + ")" +
+                    (report.problems.empty() ? std::string() : "; first problem: " + report.problems.front()));
+  }
   return out;
+}
+
+/// Reads labelled examples from `path` (see the file comment).
+inline std::vector<Example> read_dataset(const std::string& path, const ReadOptions& opt,
+                                         ReadReport& report) {
+  return parse_dataset(read_file_bytes(path), path, opt, report);
 }
 
 }  // namespace sentiment

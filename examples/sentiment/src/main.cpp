@@ -6,6 +6,7 @@
 //   ember-sentiment predict --model model.safetensors [--model …] "这家酒店的服务很好,房间也很干净。" [--json]
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
+#include <stdlib.h>
 
 #include <chrono>
 #include <cstdio>
@@ -15,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "cli.hpp"
 #include "dataset.hpp"
 #include "model.hpp"
 #include "pretrain.hpp"
@@ -30,36 +32,13 @@ using namespace sentiment;
 
 namespace {
 
-// CLI11's PositiveNumber reports 0 as "not in range 0.000000 to 1797…": say it plainly.
-CLI::Validator number_above(double floor, bool inclusive) {
-  const std::string what = inclusive ? "at least " + fmt("%g", floor) : "above " + fmt("%g", floor);
-  return CLI::Validator(
-      [floor, inclusive, what](std::string& s) -> std::string {
-        std::size_t used = 0;
-        double v = 0;
-        try {
-          v = std::stod(s, &used);
-        } catch (const std::exception&) {
-          return "'" + s + "' is not a number";
-        }
-        if (used != s.size()) return "'" + s + "' is not a number";
-        if (inclusive ? !(v >= floor) : !(v > floor)) return "must be " + what + ", got " + s;
-        return {};
-      },
-      inclusive ? "NUMBER >= " + fmt("%g", floor) : "NUMBER > " + fmt("%g", floor));
-}
-const CLI::Validator kPositive = number_above(0, false);
-const CLI::Validator kNonNegative = number_above(0, true);
-
-struct DataArgs {
-  std::string format = "auto";
-  bool strict = false;
-};
-
-std::vector<Example> load(const std::string& path, const DataArgs& a, bool quiet) {
+// Reads a dataset. Skipped rows are reported on stderr also under --quiet and --json (a
+// warning, not progress): a file whose labels are 2/3 must not shrink in silence.
+std::vector<Example> load(const std::string& path, const DataArgs& a, bool quiet, ReadReport* report = nullptr) {
   ReadReport rep;
   auto data = read_dataset(path, {parse_format(a.format), a.strict}, rep);
-  if (!quiet) {
+  if (report != nullptr) *report = rep;
+  if (!quiet || rep.skipped > 0) {
     std::fprintf(stderr, "%s: %lld examples (%s)", path.c_str(), static_cast<long long>(rep.rows),
                  format_name(rep.format));
     if (rep.skipped) std::fprintf(stderr, ", %lld malformed rows skipped", static_cast<long long>(rep.skipped));
@@ -82,20 +61,6 @@ void split_dev(std::vector<Example>& train, std::vector<Example>& dev, int every
   }
   train = std::move(keep);
 }
-
-struct TrainArgs {
-  std::string train, dev, model = "bow", out = "model.safetensors";
-  DataArgs data;
-  TrainOptions opt;
-  std::int64_t dim = 0, buckets = -1, min_count = 0, max_vocab = 0, filters = 0, max_len = 0;
-  std::vector<std::int64_t> widths;
-  std::optional<double> dropout, embedding_std;
-  std::string init_embeddings;
-  int ngrams = 0;
-  std::optional<bool> subwords;
-  std::string weighting;
-  bool quiet = false;
-};
 
 // Defaults that depend on the model kind (0 / -1 in TrainArgs means "not given").
 void apply_defaults(TrainArgs& a, ModelConfig& cfg, const CLI::App& sub) {
@@ -173,11 +138,13 @@ Trained run_training(const TrainArgs& a, ModelConfig cfg, const std::vector<Exam
   cb.on_step = [&](int e, std::int64_t done, std::int64_t total, double loss) {
     progress.step(e, done, total, loss);
   };
-  // With --keep-last (the demo) no epoch is picked by the dev set: none is marked or saved as best.
+  // With --keep-last (the demo) no epoch is picked by the dev set: none is marked best.
+  // --out is written once, when training has ended well: a run that is killed, diverges or
+  // fails leaves the file the user had there untouched (the best epoch's weights are kept in
+  // memory by train_model).
   const bool pick = a.opt.keep_best;
   cb.on_epoch = [&](const EpochRecord& r, bool best) {
     if (!a.quiet) print_epoch_row(stdout, r, best && pick);
-    if (best && pick && !a.out.empty()) save_model(a.out, cfg, t.vocab, labels, *t.model, t.feature_weights);
   };
   t.result = train_model(*t.model, tr, dv, cfg.num_classes, a.opt, cb);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -190,16 +157,13 @@ Trained run_training(const TrainArgs& a, ModelConfig cfg, const std::vector<Exam
     std::printf("kept the last epoch (%d), dev accuracy %.2f%%; %.1f s in all\n", kept_epoch, 100 * kept_accuracy, secs);
   }
   if (!a.out.empty()) {
-    save_model(a.out, cfg, t.vocab, labels, *t.model, t.feature_weights,
+    const TrainOutputs out = train_outputs(a.out);
+    save_model(out.model, cfg, t.vocab, labels, *t.model, t.feature_weights,
                {{"epoch", std::to_string(kept_epoch)}, {"dev_accuracy", fmt("%.6f", kept_accuracy)}});
-    const fs::path base = fs::path(a.out).replace_extension("");
-    write_file_atomic(base.string() + ".metrics.csv", history_csv(t.result.history));
-    write_file_atomic(base.string() + ".svg",
-                      history_svg(t.result.history, cfg.kind + " model, " + fs::path(a.train).filename().string()));
-    if (!a.quiet) {
-      std::printf("wrote %s, %s.metrics.csv, %s.svg\n", a.out.c_str(), base.string().c_str(),
-                  base.string().c_str());
-    }
+    ember::io::write_file_atomic(out.metrics, history_csv(t.result.history));
+    ember::io::write_file_atomic(out.plot, history_svg(t.result.history, cfg.kind + " model, " +
+                                                                           fs::path(a.train).filename().string()));
+    if (!a.quiet) std::printf("wrote %s, %s, %s\n", out.model.c_str(), out.metrics.c_str(), out.plot.c_str());
   }
   return t;
 }
@@ -216,6 +180,9 @@ std::vector<Prediction> predict(const std::vector<SavedModel>& models, const std
   Tensor<float> p = ensemble_proba(models, ex);
   std::vector<Prediction> out;
   const std::int64_t C = models.front().config.num_classes;
+  if (auto bad = first_non_finite(p.data(), p.numel()); !bad.empty()) {
+    throw std::runtime_error("the model's probabilities are not finite (" + bad + "): its weights are too large");
+  }
   for (std::size_t i = 0; i < texts.size(); ++i) {
     Prediction r;
     const float* row = p.data() + static_cast<std::int64_t>(i) * C;
@@ -274,8 +241,14 @@ int run_demo(std::uint64_t seed, const std::string& data_dir, bool quiet) {
   a.opt.label_smoothing = 0.1;  // few examples: keep the probabilities honest
   a.min_count = 1;
   a.quiet = quiet;
-  const fs::path out_dir = fs::temp_directory_path() / "ember-sentiment-demo";
-  fs::create_directories(out_dir);
+  // A fresh private folder (mkdtemp: unique name, mode 0700), never a fixed path in /tmp
+  // that another user could have planted a link at.
+  std::string dir_template = (fs::temp_directory_path() / "ember-sentiment-demo-XXXXXX").string();
+  if (::mkdtemp(dir_template.data()) == nullptr) {
+    throw std::runtime_error("demo: cannot create a folder under " + fs::temp_directory_path().string() + ": " +
+                             std::strerror(errno));
+  }
+  const fs::path out_dir = dir_template;
   a.out = (out_dir / "model.safetensors").string();
   a.train = data_dir + "/train.tsv";
   ModelConfig cfg = default_config("bow");
@@ -307,133 +280,105 @@ int run_demo(std::uint64_t seed, const std::string& data_dir, bool quiet) {
   return 0;
 }
 
+
+/// Lines of `in`, `batch` at a time, each at most kMaxTextBytes (a stream without newlines,
+/// such as /dev/zero, is an error at the limit instead of an unbounded read). Calls
+/// f(lines, their 1-based line numbers) per batch; blank lines are skipped.
+template <class F>
+void for_each_line_batch(std::istream& in, std::size_t batch, F&& f) {
+  std::vector<std::string> lines;
+  std::vector<std::int64_t> numbers;
+  std::string line;
+  std::int64_t number = 0;
+  auto end_line = [&] {
+    ++number;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (!line.empty()) {
+      lines.push_back(std::move(line));
+      numbers.push_back(number);
+    }
+    line.clear();
+    if (lines.size() == batch) {
+      f(lines, numbers);
+      lines.clear();
+      numbers.clear();
+    }
+  };
+  for (char c = 0; in.get(c);) {
+    if (c == '\n') {
+      end_line();
+    } else if (static_cast<std::int64_t>(line.size()) >= kMaxTextBytes) {
+      throw DataError("stdin line " + std::to_string(number + 1) + ": longer than " + std::to_string(kMaxTextBytes) +
+                      " bytes (the limit for one text)");
+    } else {
+      line.push_back(c);
+    }
+  }
+  if (!line.empty()) end_line();
+  if (!lines.empty()) f(lines, numbers);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"ember-sentiment: sentiment classifiers (fastText-style bag of words, TextCNN) on ember"};
-  app.require_subcommand(1);
-
-  std::uint64_t demo_seed = 1;
-  std::string data_dir = EMBER_SENTIMENT_DATA_DIR;
-  bool demo_quiet = false;
-  auto* demo = app.add_subcommand("demo", "train on the built-in corpus, report held-out accuracy, classify examples");
-  demo->add_option("--seed", demo_seed, "random seed")->capture_default_str();
-  demo->add_option("--data-dir", data_dir, "folder with train.tsv and test.tsv")->capture_default_str();
-  demo->add_flag("--quiet", demo_quiet, "no progress output");
-
-  TrainArgs ta;
-  auto* train = app.add_subcommand("train", "train a model and write it as one safetensors file");
-  train->add_option("--train", ta.train, "training data (tsv, glue, csv, fasttext; .gz ok)")->required();
-  train->add_option("--dev", ta.dev, "dev data for early stopping (default: every 10th training example)");
-  train->add_option("--model", ta.model, "bow or cnn")->check(CLI::IsMember({"bow", "cnn"}))->capture_default_str();
-  train->add_option("--out", ta.out, "model file to write")->capture_default_str();
-  train->add_option("--epochs", ta.opt.epochs, "maximum epochs (bow 8, cnn 8)")->check(kPositive);
-  train->add_option("--lr", ta.opt.lr, "peak AdamW learning rate (bow 0.003, cnn 0.002)")->check(kPositive);
-  train->add_option("--batch", ta.opt.batch, "batch size")->capture_default_str()->check(kPositive);
-  train->add_option("--seed", ta.opt.seed, "random seed")->capture_default_str();
-  train->add_option("--weight-decay", ta.opt.weight_decay, "AdamW weight decay")->capture_default_str()->check(kNonNegative);
-  train->add_option("--label-smoothing", ta.opt.label_smoothing, "cross-entropy label smoothing")->capture_default_str()->check(CLI::Range(0.0, 1.0));
-  train->add_option("--patience", ta.opt.patience, "epochs without dev improvement before stopping")->capture_default_str()->check(kPositive);
-  train->add_flag("!--keep-last", ta.opt.keep_best, "keep the last epoch's weights, not the best dev epoch's");
-  train->add_option("--dim", ta.dim, "embedding width (bow 64, cnn 128)")->check(kPositive);
-  train->add_option("--buckets", ta.buckets, "bow: hashed n-gram buckets (default 262144; 0: none)")->check(kNonNegative);
-  train->add_option("--ngrams", ta.ngrams, "bow: token n-grams up to this length (default 2)")->check(kPositive);
-  train->add_option("--weighting", ta.weighting,
-                    "bow: nb (mean of naive-Bayes-scaled features, default), mean (fastText) or tfidf")
-      ->check(CLI::IsMember({"nb", "mean", "tfidf"}));
-  train->add_option("--filters", ta.filters, "cnn: filters per width (default 100)")->check(kPositive);
-  train->add_option("--widths", ta.widths, "cnn: filter widths (default 2 3 4)")->check(kPositive);
-  train->add_option("--dropout", ta.dropout, "cnn: dropout before the classifier (default 0.5)")->check(CLI::Range(0.0, 0.99));
-  train->add_option("--max-len", ta.max_len, "cnn: tokens read per text (default 400)")->check(kPositive);
-  train->add_option("--embedding-std", ta.embedding_std, "cnn: standard deviation of the initial embeddings (default 0.1; 1 with --init-embeddings)")->check(kPositive);
-  train->add_option("--init-embeddings", ta.init_embeddings,
-                    "cnn: start from vectors written by `pretrain` (their width unless --dim)")->check(CLI::ExistingFile);
-  train->add_option("--subwords", ta.subwords, "bow: character 3-5-grams of English words (default off)");
-  train->add_option("--min-count", ta.min_count, "drop tokens seen fewer times (bow 1, cnn 2)")->check(kPositive);
-  train->add_option("--max-vocab", ta.max_vocab, "keep the most frequent tokens only (0: all)")->check(kNonNegative);
-  train->add_option("--format", ta.data.format, "auto, tsv, glue, csv, fasttext")->capture_default_str();
-  train->add_flag("--strict", ta.data.strict, "a malformed row is an error, not skipped");
-  train->add_flag("--quiet", ta.quiet, "no progress output");
-
-  std::vector<std::string> pretrain_texts;
-  std::string vectors_out = "vectors.safetensors";
-  PretrainOptions po;
-  DataArgs pa;
-  bool pretrain_quiet = false;
-  auto* pretrain = app.add_subcommand(
-      "pretrain", "token vectors from unlabelled text (skip-gram, negative sampling) for `train --init-embeddings`");
-  pretrain->add_option("--text", pretrain_texts, "text files (any dataset format, labels ignored; --format text: one text per line)")->required();
-  pretrain->add_option("--out", vectors_out, "vectors file to write")->capture_default_str();
-  pretrain->add_option("--dim", po.dim, "vector width")->capture_default_str()->check(kPositive);
-  pretrain->add_option("--window", po.window, "context positions on each side (at most)")->capture_default_str()->check(kPositive);
-  pretrain->add_option("--negatives", po.negatives, "noise tokens per true pair")->capture_default_str()->check(kPositive);
-  pretrain->add_option("--epochs", po.epochs, "passes over the text")->capture_default_str()->check(kPositive);
-  pretrain->add_option("--lr", po.lr, "starting SGD learning rate (decays linearly)")->capture_default_str()->check(kPositive);
-  pretrain->add_option("--min-count", po.min_count, "drop tokens seen fewer times")->capture_default_str();
-  pretrain->add_option("--max-vocab", po.max_vocab, "keep the most frequent tokens only (0: all)")->capture_default_str();
-  pretrain->add_option("--seed", po.seed, "random seed")->capture_default_str();
-  pretrain->add_option("--format", pa.format, "auto, tsv, glue, csv, fasttext, text")->capture_default_str();
-  pretrain->add_flag("--quiet", pretrain_quiet, "no progress output");
-
-  std::vector<std::string> model_paths;
-  std::string data_path;
-  bool json = false;
-  DataArgs ea;
-  auto* eval = app.add_subcommand("eval", "accuracy, per-class precision/recall/F1 and the confusion matrix");
-  eval->add_option("--model", model_paths, "model file; given more than once, an ensemble (probabilities averaged)")
-      ->required()->take_all()->expected(1)->allow_extra_args(false);
-  eval->add_option("--data", data_path, "labelled data")->required();
-  eval->add_option("--format", ea.format, "auto, tsv, glue, csv, fasttext")->capture_default_str();
-  eval->add_flag("--strict", ea.strict, "a malformed row is an error, not skipped");
-  eval->add_flag("--json", json, "print one JSON object");
-
-  std::vector<std::string> texts;
-  auto* pred = app.add_subcommand("predict", "label and probability for each text (arguments, or lines on stdin)");
-  pred->add_option("--model", model_paths, "model file; given more than once, an ensemble (probabilities averaged)")
-      ->required()->take_all()->expected(1)->allow_extra_args(false);
-  pred->add_option("texts", texts, "texts to classify");
-  pred->add_flag("--json", json, "one JSON object per line");
-
-  CLI11_PARSE(app, argc, argv);
+  ember::io::remove_temporaries_on_signal();  // an interrupted write leaves no temporary file
+  Cli cli(EMBER_SENTIMENT_DATA_DIR);
+  CLI11_PARSE(cli.app, argc, argv);
   try {
-    if (*demo) return run_demo(demo_seed, data_dir, demo_quiet);
-    if (*train) {
+    cli.check();
+    if (*cli.demo) return run_demo(cli.demo_seed, cli.data_dir, cli.demo_quiet);
+    if (*cli.train) {
+      TrainArgs& ta = cli.ta;
       std::vector<Example> tr = load(ta.train, ta.data, ta.quiet), dv;
       if (ta.dev.empty()) {
+        const std::size_t n = tr.size();
         split_dev(tr, dv, 10);
+        if (dv.empty() || tr.empty()) {
+          throw std::runtime_error("--train " + ta.train + ": " + std::to_string(n) +
+                                   " examples are too few to split every 10th off as a dev set; give --dev");
+        }
       } else {
         dv = load(ta.dev, ta.data, ta.quiet);
       }
+      bool seen[2] = {false, false};
+      for (const auto& e : tr) seen[e.label] = true;
+      if (!seen[0] || !seen[1]) {
+        throw std::runtime_error("--train " + ta.train + ": every training example is " + (seen[0] ? "negative" : "positive") +
+                                 "; a classifier needs examples of both classes");
+      }
       ModelConfig cfg = default_config(ta.model);
-      apply_defaults(ta, cfg, *train);
+      apply_defaults(ta, cfg, *cli.train);
+      cfg.validate("train");
       run_training(ta, cfg, tr, dv, {"negative", "positive"});
       return 0;
     }
-    if (*pretrain) {
+    if (*cli.pretrain) {
       std::vector<Example> texts;
-      for (const auto& path : pretrain_texts) {
-        auto part = load(path, pa, pretrain_quiet);
+      for (const auto& path : cli.pretrain_texts) {
+        auto part = load(path, cli.pa, cli.pretrain_quiet);
         texts.insert(texts.end(), std::make_move_iterator(part.begin()), std::make_move_iterator(part.end()));
       }
       const auto t0 = std::chrono::steady_clock::now();
+      const PretrainOptions& po = cli.po;
       TokenVectors v = pretrain_vectors(texts, default_config("cnn").tokenizer, po, [&](int e, double loss, double secs) {
-        if (!pretrain_quiet) std::fprintf(stderr, "epoch %d/%d: loss %.4f per pair, %.1f s\n", e, po.epochs, loss, secs);
+        if (!cli.pretrain_quiet) std::fprintf(stderr, "epoch %d/%d: loss %.4f per pair, %.1f s\n", e, po.epochs, loss, secs);
       });
-      save_vectors(vectors_out, v);
+      save_vectors(cli.vectors_out, v);
       std::printf("%lld vectors of width %lld from %zu texts in %.1f s; wrote %s\n",
                   static_cast<long long>(v.vocab.size() - 2), static_cast<long long>(po.dim), texts.size(),
-                  std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), vectors_out.c_str());
+                  std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), cli.vectors_out.c_str());
       return 0;
     }
     auto load_models = [&] {
       std::vector<SavedModel> models;
-      for (const auto& path : model_paths) models.push_back(load_model(path));
+      for (const auto& path : cli.model_paths) models.push_back(load_model(path));
       return models;
     };
-    if (*eval) {
+    if (*cli.eval) {
       const std::vector<SavedModel> models = load_models();
       const SavedModel& m = models.front();
-      auto data = load(data_path, ea, json);
+      ReadReport rep;
+      auto data = load(cli.data_path, cli.ea, cli.json, &rep);
       std::vector<int> truth;
       for (const auto& e : data) truth.push_back(e.label);
       // Inference speed end to end: tokenising, feature lookup and the forward pass.
@@ -441,31 +386,51 @@ int main(int argc, char** argv) {
       Metrics met = metrics_of(ensemble_proba(models, data), truth, m.config.num_classes);
       const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       const double rate = static_cast<double>(met.n) / std::max(secs, 1e-9);
-      if (json) {
+      if (cli.json) {
         nlohmann::json j = metrics_json(met, m.labels);
         j["sentences_per_second"] = rate;
+        j["skipped_rows"] = rep.skipped;
+        j["problems"] = rep.problems;
         std::cout << j.dump() << "\n";
       } else {
         print_metrics(stdout, met, m.labels);
         std::printf("%lld texts in %.2f s (%.0f texts/s)\n", static_cast<long long>(met.n), secs, rate);
+        if (rep.skipped > 0) std::printf("%lld malformed rows skipped (see above)\n", static_cast<long long>(rep.skipped));
       }
       return 0;
     }
-    if (*pred) {
+    if (*cli.predict) {
       const std::vector<SavedModel> m = load_models();
-      if (texts.empty()) {
-        for (std::string line; std::getline(std::cin, line);) {
-          if (!line.empty()) texts.push_back(line);
+      for (std::size_t i = 0; i < cli.texts.size(); ++i) {
+        const std::string& t = cli.texts[i];
+        if (static_cast<std::int64_t>(t.size()) > kMaxTextBytes) {
+          throw DataError("text argument " + std::to_string(i + 1) + ": longer than " + std::to_string(kMaxTextBytes) + " bytes");
         }
-      }
-      for (auto& t : texts) {
         if (auto bad = find_invalid_utf8(t)) {
-          throw DataError("input is not valid UTF-8 at byte " + std::to_string(*bad) + ": " + t.substr(0, 40));
+          throw DataError("text argument " + std::to_string(i + 1) + ": invalid UTF-8 at byte " + std::to_string(*bad) +
+                          " of the text");
         }
       }
-      print_predictions(m, texts, json);
+      if (!cli.texts.empty()) {
+        print_predictions(m, cli.texts, cli.json);
+        return 0;
+      }
+      // Lines on stdin, classified a batch at a time as they arrive (a pipe of any length).
+      for_each_line_batch(std::cin, 1024, [&](const std::vector<std::string>& lines, const std::vector<std::int64_t>& numbers) {
+        for (std::size_t i = 0; i < lines.size(); ++i) {
+          if (auto bad = find_invalid_utf8(lines[i])) {
+            throw DataError("stdin line " + std::to_string(numbers[i]) + ": invalid UTF-8 at byte " +
+                            std::to_string(*bad) + " of the line");
+          }
+        }
+        print_predictions(m, lines, cli.json);
+        std::fflush(stdout);
+      });
       return 0;
     }
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "ember-sentiment: out of memory (the input or the model is larger than this machine can hold)\n");
+    return 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "ember-sentiment: %s\n", e.what());
     return 1;

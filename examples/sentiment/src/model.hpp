@@ -15,6 +15,7 @@
 #include <ember/ember.hpp>
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <memory>
 #include <unordered_map>
 #include <string>
@@ -66,18 +67,49 @@ struct ModelConfig {
             {"cjk_bigrams", tokenizer.cjk_bigrams}, {"negation", tokenizer.negation}};
   }
   static ModelConfig from_json(const nlohmann::json& j) {
+    // Integers are read as integers: a JSON number like 1e300 or 2.5 is an error here, never a
+    // float-to-int conversion (undefined behaviour out of range).
+    auto integer = [&](const char* key) -> std::int64_t {
+      const nlohmann::json& v = j.at(key);
+      if (v.is_number_unsigned() && v.get<std::uint64_t>() > static_cast<std::uint64_t>(INT64_MAX)) {
+        throw std::runtime_error(std::string("model configuration: ") + key + " " + v.dump() + " is too large");
+      }
+      if (!v.is_number_integer()) {
+        throw std::runtime_error(std::string("model configuration: ") + key + " must be an integer, got " + v.dump());
+      }
+      return v.get<std::int64_t>();
+    };
+    auto number = [&](const char* key) -> double {
+      const nlohmann::json& v = j.at(key);
+      if (!v.is_number()) {
+        throw std::runtime_error(std::string("model configuration: ") + key + " must be a number, got " + v.dump());
+      }
+      return v.get<double>();
+    };
     ModelConfig c;
     c.kind = j.at("kind").get<std::string>();
-    c.num_classes = j.at("num_classes").get<std::int64_t>();
-    c.dim = j.at("dim").get<std::int64_t>();
-    c.buckets = j.at("buckets").get<std::int64_t>();
-    c.widths = j.at("widths").get<std::vector<std::int64_t>>();
-    c.filters = j.at("filters").get<std::int64_t>();
-    c.dropout = j.at("dropout").get<double>();
-    c.max_len = j.at("max_len").get<std::int64_t>();
-    c.embedding_std = j.value("embedding_std", 1.0);  // files written before it existed: N(0, 1)
+    c.num_classes = integer("num_classes");
+    c.dim = integer("dim");
+    c.buckets = integer("buckets");
+    c.widths.clear();
+    if (!j.at("widths").is_array()) throw std::runtime_error("model configuration: widths must be an array");
+    if (j.at("widths").size() > 8) throw std::runtime_error("model configuration: more than 8 filter widths");
+    for (const auto& w : j.at("widths")) {
+      if (!w.is_number_integer()) throw std::runtime_error("model configuration: a filter width must be an integer, got " + w.dump());
+      c.widths.push_back(w.get<std::int64_t>());
+    }
+    c.filters = integer("filters");
+    c.dropout = number("dropout");
+    c.max_len = integer("max_len");
+    // Files written before embedding_std existed drew N(0, 1).
+    c.embedding_std = j.contains("embedding_std") ? number("embedding_std") : 1.0;
     c.subwords = j.at("subwords").get<bool>();
-    c.ngrams = j.at("ngrams").get<int>();
+    const std::int64_t ngrams = integer("ngrams");
+    if (ngrams < 1 || ngrams > kMaxNgrams) {
+      throw std::runtime_error("model configuration: ngrams " + std::to_string(ngrams) + " is outside [1, " +
+                               std::to_string(kMaxNgrams) + "]");
+    }
+    c.ngrams = static_cast<int>(ngrams);
     if (j.contains("weighting")) {
       c.weighting = j.at("weighting").get<std::string>();
     } else {  // files written before "weighting" existed
@@ -85,10 +117,46 @@ struct ModelConfig {
     }
     c.tokenizer.cjk_bigrams = j.at("cjk_bigrams").get<bool>();
     c.tokenizer.negation = j.at("negation").get<bool>();
-    if (c.kind != "bow" && c.kind != "cnn") throw std::runtime_error("unknown model kind '" + c.kind + "'");
-    check_weighting(c.weighting);
+    c.validate();
     return c;
   }
+
+  /// The ranges every configuration must lie in, checked before training starts and when a
+  /// model file is loaded, so that whatever is saved loads back and a hostile file cannot make
+  /// the featurizer index out of bounds or overflow a size. `what` prefixes messages.
+  void validate(const std::string& what = "model configuration") const {
+    auto range = [&](const char* name, auto v, auto lo, auto hi) {
+      if (!(v >= lo && v <= hi)) {
+        throw std::runtime_error(what + ": " + name + " " + nlohmann::json(v).dump() + " is outside [" +
+                                 nlohmann::json(lo).dump() + ", " + nlohmann::json(hi).dump() + "]");
+      }
+    };
+    if (kind != "bow" && kind != "cnn") throw std::runtime_error(what + ": unknown model kind '" + kind + "' (bow or cnn)");
+    check_weighting(weighting);
+    range("num_classes", num_classes, std::int64_t{2}, kMaxClasses);
+    range("dim", dim, std::int64_t{1}, kMaxDim);
+    range("buckets", buckets, std::int64_t{0}, kMaxBuckets);
+    range("ngrams", ngrams, 1, kMaxNgrams);
+    range("filters", filters, std::int64_t{1}, kMaxFilters);
+    range("dropout", dropout, 0.0, 0.99);
+    range("max_len", max_len, std::int64_t{1}, kMaxLen);
+    range("embedding_std", embedding_std, 1e-6, 100.0);
+    if (widths.empty() || widths.size() > 8) {
+      throw std::runtime_error(what + ": widths needs 1 to 8 filter widths, got " + std::to_string(widths.size()));
+    }
+    for (std::size_t i = 0; i < widths.size(); ++i) {
+      range("widths", widths[i], std::int64_t{1}, kMaxWidth);
+      for (std::size_t k = 0; k < i; ++k) {
+        if (widths[k] == widths[i]) throw std::runtime_error(what + ": filter width " + std::to_string(widths[i]) + " is listed twice");
+      }
+    }
+  }
+
+  // Far above anything useful, far below an overflow: (vocabulary + buckets) · dim stays
+  // under 2^45 and every index fits in int64 with room to spare.
+  static constexpr std::int64_t kMaxClasses = 1000, kMaxDim = 4096, kMaxBuckets = std::int64_t{1} << 26,
+                                kMaxFilters = 4096, kMaxLen = 100000, kMaxWidth = 64;
+  static constexpr int kMaxNgrams = 8;
 };
 
 /// The defaults per model kind (what `train --model` picks unless overridden).
@@ -227,9 +295,11 @@ struct Batch {
   std::vector<std::int64_t> lengths;
 };
 
+/// `padded`: build ids (B, L) too (sequence models); bag models read only the flat form, and a
+/// padded copy of a batch holding one 1 MB text would cost gigabytes.
 inline Batch make_batch(const std::vector<const std::vector<std::int64_t>*>& seqs,
                         const std::vector<int>& labels, std::int64_t min_len,
-                        const std::vector<const std::vector<float>*>& weights = {}) {
+                        const std::vector<const std::vector<float>*>& weights = {}, bool padded = true) {
   Batch b;
   const auto B = static_cast<std::int64_t>(seqs.size());
   std::int64_t L = min_len, total = 0;
@@ -237,7 +307,7 @@ inline Batch make_batch(const std::vector<const std::vector<std::int64_t>*>& seq
     L = std::max<std::int64_t>(L, static_cast<std::int64_t>(s->size()));
     total += static_cast<std::int64_t>(s->size());
   }
-  b.ids = ember::zeros<std::int64_t>({B, L});
+  b.ids = padded ? ember::zeros<std::int64_t>({B, L}) : Tensor<std::int64_t>::empty({B, 0});
   b.flat = Tensor<std::int64_t>::empty({total});
   b.offsets = Tensor<std::int64_t>::empty({B});
   b.labels = Tensor<std::int64_t>::empty({B});
@@ -246,7 +316,7 @@ inline Batch make_batch(const std::vector<const std::vector<std::int64_t>*>& seq
     const auto& s = *seqs[static_cast<std::size_t>(i)];
     b.offsets.data()[i] = at;
     for (std::size_t j = 0; j < s.size(); ++j) {
-      b.ids.data()[i * L + static_cast<std::int64_t>(j)] = s[j];
+      if (padded) b.ids.data()[i * L + static_cast<std::int64_t>(j)] = s[j];
       b.flat.data()[at++] = s[j];
     }
     b.lengths.push_back(static_cast<std::int64_t>(s.size()));
@@ -268,6 +338,8 @@ class Classifier : public nn::Module<float> {
   virtual Var<float> forward(const Batch& b) = 0;
   /// Shortest padded length the model accepts (the widest convolution).
   virtual std::int64_t min_length() const { return 1; }
+  /// Whether forward() reads Batch::ids (B, L); bag models read only the flat ids.
+  virtual bool padded_input() const { return true; }
 };
 
 class BowModel : public Classifier {
@@ -287,6 +359,7 @@ class BowModel : public Classifier {
     nn::init::constant_(fc_->weight(), 0.0);
     nn::init::constant_(fc_->bias(), 0.0);
   }
+  bool padded_input() const override { return false; }
   Var<float> forward(const Batch& b) override {
     return (*fc_)((*bag_)(b.flat, b.offsets, b.weights));
   }
@@ -351,8 +424,51 @@ class CnnModel : public Classifier {
   std::shared_ptr<nn::Linear<float>> fc_;
 };
 
+/// The name and shape of every parameter the model of `c` over a vocabulary of `vocab` tokens
+/// has (what make_model builds; a test holds the two together). Loading compares a file's
+/// tensors against this before anything is allocated.
+inline std::vector<std::pair<std::string, ember::Shape>> parameter_shapes(const ModelConfig& c,
+                                                                          std::int64_t vocab) {
+  if (c.kind == "bow") {
+    return {{"embedding.weight", {vocab + c.buckets, c.dim}},
+            {"fc.weight", {c.num_classes, c.dim}},
+            {"fc.bias", {c.num_classes}}};
+  }
+  std::vector<std::pair<std::string, ember::Shape>> out = {{"embedding.weight", {vocab, c.dim}}};
+  for (std::int64_t w : c.widths) {
+    out.push_back({"conv" + std::to_string(w) + ".weight", {c.filters, c.dim, w}});
+    out.push_back({"conv" + std::to_string(w) + ".bias", {c.filters}});
+  }
+  out.push_back({"fc.weight", {c.num_classes, c.filters * static_cast<std::int64_t>(c.widths.size())}});
+  out.push_back({"fc.bias", {c.num_classes}});
+  return out;
+}
+
+/// The number of weights the model of `c` needs; throws if it exceeds `limit` (checked with
+/// overflow-safe arithmetic, before any allocation).
+inline std::int64_t checked_parameter_count(const ModelConfig& c, std::int64_t vocab, std::int64_t limit) {
+  std::int64_t total = 0;
+  for (auto& [name, shape] : parameter_shapes(c, vocab)) {
+    std::int64_t n = 1;
+    for (std::int64_t d : shape) {
+      if (__builtin_mul_overflow(n, d, &n)) n = limit + 1;
+    }
+    if (__builtin_add_overflow(total, n, &total) || total > limit) {
+      throw std::runtime_error("the model would have more than " + std::to_string(limit) +
+                               " weights (" + name + " alone: " + shape.to_string() +
+                               "); lower --dim, --buckets or --max-vocab");
+    }
+  }
+  return total;
+}
+
+/// At most this many weights in one model: 4 GiB of fp32.
+inline constexpr std::int64_t kMaxModelWeights = std::int64_t{1} << 30;
+
 inline std::unique_ptr<Classifier> make_model(const ModelConfig& c, std::int64_t vocab,
                                               ember::Generator& g) {
+  c.validate();
+  checked_parameter_count(c, vocab, kMaxModelWeights);
   if (c.kind == "cnn") return std::make_unique<CnnModel>(c, vocab, g);
   return std::make_unique<BowModel>(c, vocab, g);
 }
@@ -370,6 +486,7 @@ inline void save_model(const std::string& path, const ModelConfig& cfg, const Vo
                        const std::vector<std::string>& labels, const Classifier& model,
                        const std::vector<float>& feature_weights = {},
                        const std::map<std::string, std::string>& extra = {}) {
+  cfg.validate("save_model");  // what is saved must load back
   std::vector<std::pair<std::string, ember::io::AnyTensor>> tensors;
   for (auto& [name, t] : model.state_dict()) tensors.emplace_back(name, t);
   if (!feature_weights.empty()) tensors.emplace_back("featurizer.weights", ember::from_vector(feature_weights));
@@ -381,8 +498,25 @@ inline void save_model(const std::string& path, const ModelConfig& cfg, const Vo
   ember::io::save_safetensors(path, tensors, meta);
 }
 
-inline SavedModel load_model(const std::string& path) {
-  ember::io::Checkpoint ck = ember::io::load_safetensors(path);
+/// Model files larger than this are refused before they are read (the largest model the CLI
+/// trains at its defaults is about 70 MB).
+inline constexpr std::int64_t kMaxModelFileBytes = std::int64_t{2} << 30;
+
+/// Where a tensor holds NaN or ±Inf: "" if all finite, else "element i is nan".
+inline std::string first_non_finite(const float* p, std::int64_t n) {
+  for (std::int64_t i = 0; i < n; ++i) {
+    if (!std::isfinite(p[i])) return "element " + std::to_string(i) + " is " + (std::isnan(p[i]) ? "NaN" : "infinite");
+  }
+  return {};
+}
+
+/// Parses a model file's bytes (`path` names it in messages). Everything is checked before the
+/// model is built: the configuration's ranges, the vocabulary, the labels, and every tensor's
+/// name, type, shape and values against what the configuration needs, so a file from another
+/// configuration or vocabulary says what differs and a file claiming huge sizes allocates
+/// nothing.
+inline SavedModel parse_model(std::string_view bytes, const std::string& path) {
+  ember::io::Checkpoint ck = ember::io::parse_safetensors(bytes, path);
   auto need = [&](const char* key) -> const std::string& {
     auto it = ck.metadata.find(key);
     if (it == ck.metadata.end()) {
@@ -400,36 +534,73 @@ inline SavedModel load_model(const std::string& path) {
     m.vocab = Vocab::deserialize(need("vocab"));
   } catch (const nlohmann::json::exception& e) {
     throw std::runtime_error(path + ": bad model metadata: " + e.what());
+  } catch (const std::runtime_error& e) {
+    throw std::runtime_error(path + ": " + e.what());
   }
   if (static_cast<std::int64_t>(m.labels.size()) != m.config.num_classes) {
     throw std::runtime_error(path + ": " + std::to_string(m.labels.size()) + " label names for " +
                              std::to_string(m.config.num_classes) + " classes");
   }
+  for (std::size_t i = 0; i < m.labels.size(); ++i) {
+    if (m.labels[i].empty() || std::find(m.labels.begin(), m.labels.begin() + static_cast<std::ptrdiff_t>(i), m.labels[i]) !=
+                                   m.labels.begin() + static_cast<std::ptrdiff_t>(i)) {
+      throw std::runtime_error(path + ": label names must be distinct and non-empty, got " + nlohmann::json(m.labels).dump());
+    }
+  }
+  // The file's tensors against the shapes the configuration and vocabulary imply.
+  const auto expected = parameter_shapes(m.config, m.vocab.size());
+  const std::string config_says = "the configuration (" + m.config.kind + ", vocabulary " +
+                                  std::to_string(m.vocab.size()) + ", dim " + std::to_string(m.config.dim) +
+                                  (m.config.kind == "bow" ? ", buckets " + std::to_string(m.config.buckets) : "") + ")";
+  std::vector<std::pair<std::string, Tensor<float>>> values;
+  for (auto& [name, any] : ck.tensors) {
+    const auto* t = std::get_if<Tensor<float>>(&any);
+    if (t == nullptr) throw std::runtime_error(path + ": tensor '" + name + "' is not F32");
+    if (auto bad = first_non_finite(t->data(), t->numel()); !bad.empty()) {
+      throw std::runtime_error(path + ": tensor '" + name + "' holds a non-finite weight (" + bad +
+                               "): the model was saved from a diverged run");
+    }
+    if (name == "featurizer.weights" || name == "featurizer.idf") {  // .idf: older files
+      m.feature_weights = t->to_vector();
+      continue;
+    }
+    auto it = std::find_if(expected.begin(), expected.end(), [&](auto& e) { return e.first == name; });
+    if (it == expected.end()) {
+      throw std::runtime_error(path + ": tensor '" + name + "' is not a parameter of " + config_says);
+    }
+    if (t->shape() != it->second) {
+      throw std::runtime_error(path + ": tensor '" + name + "' has shape " + t->shape().to_string() + " but " +
+                               config_says + " needs " + it->second.to_string());
+    }
+    values.emplace_back(name, *t);
+  }
+  for (auto& [name, shape] : expected) {
+    if (std::none_of(values.begin(), values.end(), [&](auto& v) { return v.first == name; })) {
+      throw std::runtime_error(path + ": no tensor '" + name + "' (" + config_says + " needs " + shape.to_string() + ")");
+    }
+  }
+  const std::int64_t features = m.vocab.size() + (m.config.kind == "bow" ? m.config.buckets : 0);
+  if (Featurizer::weighted(m.config) && static_cast<std::int64_t>(m.feature_weights.size()) != features) {
+    throw std::runtime_error(path + ": " + m.config.weighting +
+                             "-weighted model without a matching 'featurizer.weights' table (" +
+                             std::to_string(m.feature_weights.size()) + " weights for " +
+                             std::to_string(features) + " features)");
+  }
+  // Every shape matches a tensor the file holds: building the model allocates no more than the
+  // file's own size.
   {
     nn::init::SkipInit skip;  // every weight comes from the file: don't draw them first
     ember::Generator g(0);
     m.model = make_model(m.config, m.vocab.size(), g);
   }
-  std::vector<std::pair<std::string, Tensor<float>>> values;
-  for (auto& [name, any] : ck.tensors) {
-    const auto* t = std::get_if<Tensor<float>>(&any);
-    if (t == nullptr) throw std::runtime_error(path + ": tensor '" + name + "' is not F32");
-    if (name == "featurizer.weights" || name == "featurizer.idf") {  // .idf: older files
-      m.feature_weights = t->to_vector();
-      continue;
-    }
-    values.emplace_back(name, *t);
-  }
-  if (Featurizer::weighted(m.config) &&
-      static_cast<std::int64_t>(m.feature_weights.size()) != m.vocab.size() + m.config.buckets) {
-    throw std::runtime_error(path + ": " + m.config.weighting +
-                             "-weighted model without a matching 'featurizer.weights' table (" +
-                             std::to_string(m.feature_weights.size()) + " weights for " +
-                             std::to_string(m.vocab.size() + m.config.buckets) + " features)");
-  }
   m.model->load_state_dict(values);
   m.model->eval();
   return m;
+}
+
+/// Loads a model file written by save_model: a regular file of at most kMaxModelFileBytes.
+inline SavedModel load_model(const std::string& path) {
+  return parse_model(ember::io::read_file(path, kMaxModelFileBytes, "load model"), path);
 }
 
 }  // namespace sentiment

@@ -25,6 +25,7 @@
 
 #include "dataset.hpp"
 #include "model.hpp"
+#include "train.hpp"
 
 namespace sentiment {
 
@@ -163,6 +164,10 @@ inline TokenVectors pretrain_vectors(const std::vector<Example>& texts, const To
     const Tensor<float> t = n == B ? target : target.narrow(0, 0, n).contiguous();
     // Per pair: the sum over its 1+K terms, averaged over the batch.
     ember::Var<float> loss = ember::binary_cross_entropy_with_logits(logits, t) * static_cast<float>(1 + K);
+    if (const double l = loss.item(); !std::isfinite(l)) {
+      throw TrainingDiverged("pretraining diverged: the loss is " + std::string(std::isnan(l) ? "NaN" : "infinite") +
+                             " at step " + std::to_string(step + 1) + " (learning rate too high?); nothing was saved");
+    }
     opt.zero_grad();
     loss.backward();
     const double progress = std::min(1.0, static_cast<double>(step++) / total_steps);
@@ -214,6 +219,9 @@ inline TokenVectors pretrain_vectors(const std::vector<Example>& texts, const To
   // Remove the component every vector shares (Mu & Viswanath 2018, "all-but-the-top"): it
   // carries no meaning and made all cosine similarities ≈ 0.98 here.
   out.vectors = in.data().clone();
+  if (auto bad = first_non_finite(out.vectors.data(), out.vectors.numel()); !bad.empty()) {
+    throw TrainingDiverged("pretraining diverged: vector " + bad + "; nothing was saved");
+  }
   Tensor<float> rows = out.vectors.narrow(0, 2, V - 2);
   rows -= ember::mean(rows, {0}, /*keepdim=*/true);
   out.vectors[0].fill_(0.0f);
@@ -231,7 +239,7 @@ inline void save_vectors(const std::string& path, const TokenVectors& v) {
 }
 
 inline TokenVectors load_vectors(const std::string& path) {
-  ember::io::Checkpoint ck = ember::io::load_safetensors(path);
+  ember::io::Checkpoint ck = ember::io::load_safetensors(path, kMaxModelFileBytes);
   auto meta = [&](const char* key) -> const std::string& {
     auto it = ck.metadata.find(key);
     if (it == ck.metadata.end()) throw std::runtime_error(path + ": not an ember-sentiment vectors file (no '" + key + "' metadata)");
@@ -248,12 +256,21 @@ inline TokenVectors load_vectors(const std::string& path) {
   } catch (const nlohmann::json::exception& e) {
     throw std::runtime_error(path + ": bad tokenizer metadata: " + e.what());
   }
-  v.vocab = Vocab::deserialize(meta("vocab"));
+  try {
+    v.vocab = Vocab::deserialize(meta("vocab"));
+  } catch (const std::runtime_error& e) {
+    throw std::runtime_error(path + ": " + e.what());
+  }
   auto it = std::find_if(ck.tensors.begin(), ck.tensors.end(), [](const auto& p) { return p.first == "vectors"; });
   const Tensor<float>* t = it == ck.tensors.end() ? nullptr : std::get_if<Tensor<float>>(&it->second);
-  if (t == nullptr || t->dim() != 2 || t->size(0) != v.vocab.size()) {
+  if (t == nullptr || t->dim() != 2 || t->size(0) != v.vocab.size() || t->size(1) < 1 ||
+      t->size(1) > ModelConfig::kMaxDim) {
     throw std::runtime_error(path + ": expected an F32 'vectors' tensor with one row per token (" +
-                             std::to_string(v.vocab.size()) + ")");
+                             std::to_string(v.vocab.size()) + ") of 1 to " + std::to_string(ModelConfig::kMaxDim) +
+                             " dimensions");
+  }
+  if (auto bad = first_non_finite(t->data(), t->numel()); !bad.empty()) {
+    throw std::runtime_error(path + ": tensor 'vectors' holds a non-finite value (" + bad + ")");
   }
   v.vectors = *t;
   return v;

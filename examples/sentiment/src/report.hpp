@@ -8,7 +8,6 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -95,18 +94,6 @@ inline void print_metrics(std::FILE* out, const Metrics& m, const std::vector<st
     }
     std::fprintf(out, "\n");
   }
-}
-
-/// Writes `text` to `path` through a temporary file and a rename (never a half-written file).
-inline void write_file_atomic(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    if (!f) throw std::runtime_error(tmp + ": cannot write");
-    f << text;
-    if (!f.flush()) throw std::runtime_error(tmp + ": write failed");
-  }
-  std::filesystem::rename(tmp, path);
 }
 
 inline std::string history_csv(const std::vector<EpochRecord>& h) {

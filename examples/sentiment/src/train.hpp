@@ -144,7 +144,7 @@ inline std::vector<std::vector<std::size_t>> bucketed_batches(const Encoded& dat
   Tensor<std::int64_t> perm = ember::randperm(n, g);
   std::vector<std::size_t> order(static_cast<std::size_t>(n));
   for (std::int64_t i = 0; i < n; ++i) order[static_cast<std::size_t>(i)] = static_cast<std::size_t>(perm.data()[i]);
-  const std::size_t window = static_cast<std::size_t>(batch) * 50;
+  const std::size_t window = static_cast<std::size_t>(std::clamp<std::int64_t>(batch, 1, std::max<std::int64_t>(n, 1))) * 50;
   for (std::size_t at = 0; at < order.size(); at += window) {
     auto end = order.begin() + static_cast<std::ptrdiff_t>(std::min(order.size(), at + window));
     std::stable_sort(order.begin() + static_cast<std::ptrdiff_t>(at), end,
@@ -165,7 +165,7 @@ inline std::vector<std::vector<std::size_t>> bucketed_batches(const Encoded& dat
 }
 
 inline Batch batch_of(const Encoded& data, const std::vector<std::size_t>& idx,
-                      std::int64_t min_len) {
+                      const Classifier& model) {
   std::vector<const std::vector<std::int64_t>*> seqs;
   std::vector<const std::vector<float>*> weights;
   std::vector<int> labels;
@@ -174,7 +174,7 @@ inline Batch batch_of(const Encoded& data, const std::vector<std::size_t>& idx,
     if (!data.weights.empty()) weights.push_back(&data.weights[i]);
     labels.push_back(data.labels[i]);
   }
-  return make_batch(seqs, labels, min_len, weights);
+  return make_batch(seqs, labels, model.min_length(), weights, model.padded_input());
 }
 
 /// Accuracy, per-class precision/recall/F1, macro-F1, the confusion matrix (rows: true label,
@@ -218,10 +218,15 @@ struct Metrics {
 /// Class probabilities (N, C) for encoded texts, in inference mode, in batches of similar
 /// length (sorted, then put back in input order): a batch is padded to its longest text, so
 /// one long review in a batch of short ones would multiply the work of a sequence model.
+///
+/// Thread safety: several threads may call this on one shared model in evaluation mode (as
+/// load_model leaves it) at once; nothing is written to the model then. A model in training
+/// mode is switched to evaluation mode for the call and back, which must not race with other
+/// users of that model.
 inline Tensor<float> predict_proba(Classifier& model, const Encoded& data, std::int64_t batch = 256) {
   ember::NoGradGuard no_grad;
   const bool was_training = model.is_training();
-  model.eval();
+  if (was_training) model.eval();
   std::vector<std::size_t> order(data.size());
   std::iota(order.begin(), order.end(), std::size_t{0});
   std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
@@ -232,13 +237,13 @@ inline Tensor<float> predict_proba(Classifier& model, const Encoded& data, std::
     const std::vector<std::size_t> idx(
         order.begin() + static_cast<std::ptrdiff_t>(at),
         order.begin() + static_cast<std::ptrdiff_t>(std::min(order.size(), at + static_cast<std::size_t>(batch))));
-    Tensor<float> p = ember::softmax(model.forward(batch_of(data, idx, model.min_length())).data(), -1);
+    Tensor<float> p = ember::softmax(model.forward(batch_of(data, idx, model)).data(), -1);
     if (out.dim() != 2) out = Tensor<float>::empty({static_cast<std::int64_t>(data.size()), p.size(1)});
     for (std::size_t r = 0; r < idx.size(); ++r) {
       out[static_cast<std::int64_t>(idx[r])].copy_(p[static_cast<std::int64_t>(r)]);
     }
   }
-  model.train(was_training);
+  if (was_training) model.train();
   return out;
 }
 
@@ -247,7 +252,15 @@ inline Tensor<float> predict_proba(Classifier& model, const Encoded& data, std::
 inline Metrics metrics_of(const Tensor<float>& p, const std::vector<int>& labels, std::int64_t classes) {
   std::vector<int> pred;
   double loss = 0;
+  if (p.dim() != 2 || p.size(0) != static_cast<std::int64_t>(labels.size()) || p.size(1) != classes) {
+    throw std::runtime_error("metrics: probabilities of shape " + p.shape().to_string() + " for " +
+                             std::to_string(labels.size()) + " labels of " + std::to_string(classes) + " classes");
+  }
   for (std::size_t i = 0; i < labels.size(); ++i) {
+    if (labels[i] < 0 || labels[i] >= classes) {
+      throw std::runtime_error("metrics: label " + std::to_string(labels[i]) + " of example " + std::to_string(i) +
+                               " is outside the model's " + std::to_string(classes) + " classes");
+    }
     const float* row = p.data() + static_cast<std::int64_t>(i) * classes;
     pred.push_back(static_cast<int>(std::max_element(row, row + classes) - row));
     loss -= std::log(std::max(row[labels[i]], 1e-12f));
@@ -306,6 +319,12 @@ struct TrainCallbacks {
   std::function<void(const EpochRecord&, bool best)> on_epoch;
 };
 
+/// Training produced a non-finite loss or weight: the run stops (the model's weights are not
+/// to be saved).
+struct TrainingDiverged : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
 struct TrainResult {
   std::vector<EpochRecord> history;
   int best_epoch = 0;
@@ -324,6 +343,7 @@ inline TrainResult train_model(Classifier& model, const Encoded& train, const En
                                 std::to_string(o.patience) + ")");
   }
   if (train.size() == 0) throw std::invalid_argument("train_model: no training examples");
+  if (dev.size() == 0) throw std::invalid_argument("train_model: no dev examples to pick the best epoch with");
   ember::Generator g(o.seed);
   auto params = model.parameters();
   ember::optim::AdamW<float> opt(params, {.lr = o.lr, .weight_decay = o.weight_decay});
@@ -342,8 +362,13 @@ inline TrainResult train_model(Classifier& model, const Encoded& train, const En
     double loss_sum = 0;
     std::int64_t seen = 0;
     for (const auto& idx : bucketed_batches(train, o.batch, g)) {
-      Batch b = batch_of(train, idx, model.min_length());
+      Batch b = batch_of(train, idx, model);
       auto loss = ember::cross_entropy(model.forward(b), b.labels, -100, o.label_smoothing);
+      if (const double l = loss.item(); !std::isfinite(l)) {
+        throw TrainingDiverged("training diverged: the loss is " + std::string(std::isnan(l) ? "NaN" : "infinite") +
+                               " at epoch " + std::to_string(epoch) + ", step " + std::to_string(step + 1) +
+                               " (learning rate " + std::to_string(o.lr) + " too high?); nothing was saved");
+      }
       opt.zero_grad();
       loss.backward();
       if (o.clip > 0) ember::optim::clip_grad_norm(params, o.clip);
@@ -352,6 +377,13 @@ inline TrainResult train_model(Classifier& model, const Encoded& train, const En
       loss_sum += static_cast<double>(loss.item()) * static_cast<double>(idx.size());
       seen += static_cast<std::int64_t>(idx.size());
       if (cb.on_step) cb.on_step(epoch, seen, static_cast<std::int64_t>(train.size()), loss_sum / static_cast<double>(seen));
+    }
+    for (auto& [name, p] : model.named_parameters()) {  // a finite loss can hide an infinite weight
+      const Tensor<float> w = p.data();
+      if (auto bad = first_non_finite(w.data(), w.numel()); !bad.empty()) {
+        throw TrainingDiverged("training diverged: weight '" + name + "' " + bad + " after epoch " +
+                               std::to_string(epoch) + "; nothing was saved");
+      }
     }
     Metrics m = evaluate(model, dev, classes);
     EpochRecord r{epoch, loss_sum / static_cast<double>(std::max<std::int64_t>(seen, 1)), m.accuracy,

@@ -77,7 +77,7 @@ run(FALSE "${EXE}" train --train "${DATA}/train.tsv" --model cnn --dim 32
 expect_contains("${ERR}" "pretrained vectors have 16 dimensions, the model's embedding 32")
 run(FALSE "${EXE}" train --train "${DATA}/train.tsv" --model bow
     --init-embeddings "${WORK}/v.safetensors" --out "${WORK}/c3.safetensors" --quiet)
-expect_contains("${ERR}" "only the cnn model reads pretrained vectors")
+expect_contains("${ERR}" "--init-embeddings applies to --model cnn only")
 
 # Errors: clear messages and a non-zero exit, never a crash.
 run(FALSE "${EXE}" predict --model "${WORK}/missing.safetensors" "x")

@@ -4,7 +4,8 @@
 //                  "__metadata__": {"key": "value", …}}   (padded with spaces to 8 bytes)
 //   the data: each tensor's bytes, row-major little-endian, at [b, e) of this buffer.
 // Layer: io. Files written here open in Python's safetensors and PyTorch. Writing is atomic
-// (a temporary file in the same directory, then rename). Loading trusts nothing: the header
+// (io/file.hpp: a unique temporary file in the same directory, renamed when complete).
+// Loading reads only regular files of bounded size, and trusts nothing: the header
 // length against the file size, the JSON, dtypes, shapes against offsets, overlapping,
 // out-of-range or uncovered byte ranges, and duplicate names all raise ember::Error naming the
 // file and the problem; nothing is read out of bounds.
@@ -24,6 +25,7 @@
 #include <vector>
 
 #include "ember/core/tensor.hpp"
+#include "ember/io/file.hpp"
 #include "ember/io/json.hpp"
 
 namespace ember::io {
@@ -78,7 +80,7 @@ inline const char* safetensors_dtype(DType t) {
 }
 
 template <class T>
-AnyTensor read_tensor(const char* bytes, const Shape& shape) {
+AnyTensor read_tensor(const char* bytes, const Shape& shape, const std::string& where) {
   Tensor<T> t = Tensor<T>::empty(shape);
   if (t.numel() > 0)
     std::memcpy(static_cast<void*>(t.data()), bytes, static_cast<std::size_t>(t.nbytes()));
@@ -86,7 +88,10 @@ AnyTensor read_tensor(const char* bytes, const Shape& shape) {
     for (std::int64_t i = 0; i < t.numel(); ++i) {  // a byte other than 0/1 is not a valid bool
       unsigned char b;
       std::memcpy(&b, bytes + i, 1);
-      if (b > 1) ember::detail::fail("load_safetensors", "BOOL tensor holds byte ", int{b});
+      if (b > 1) {
+        ember::detail::fail(where, "BOOL element ", i, " is the byte ", int{b},
+                            " (a BOOL byte must be 0 or 1)");
+      }
       t.data()[i] = b != 0;
     }
   }
@@ -147,42 +152,28 @@ inline void save_safetensors(const std::string& path,
   header += "}";
   header.append((8 - header.size() % 8) % 8, ' ');  // the data starts 8-byte aligned
 
-  const std::filesystem::path target(path);
-  const std::filesystem::path tmp = target.string() + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    EMBER_CHECK(out.good(), ctx, "cannot open ", tmp.string(), " for writing");
-    const std::uint64_t n = header.size();
-    out.write(reinterpret_cast<const char*>(&n), 8);
-    out.write(header.data(), static_cast<std::streamsize>(header.size()));
-    for (auto& [name, any] : tensors) {
-      std::visit(
-          [&](const auto& t) {
-            using T = typename std::decay_t<decltype(t)>::value_type;
-            auto c = t.contiguous();
-            if constexpr (std::is_same_v<T, bool>) {
-              for (std::int64_t i = 0; i < c.numel(); ++i) out.put(c.data()[i] ? 1 : 0);
-            } else {
-              out.write(reinterpret_cast<const char*>(c.data()),
-                        static_cast<std::streamsize>(c.nbytes()));
+  AtomicFile out(path);  // a unique temporary file, renamed over `path` only when complete
+  const std::uint64_t n = header.size();
+  out.write(&n, 8);
+  out.write(header);
+  for (auto& [name, any] : tensors) {
+    std::visit(
+        [&](const auto& t) {
+          using T = typename std::decay_t<decltype(t)>::value_type;
+          auto c = t.contiguous();
+          if constexpr (std::is_same_v<T, bool>) {
+            std::string bytes(static_cast<std::size_t>(c.numel()), '\0');
+            for (std::int64_t i = 0; i < c.numel(); ++i) {
+              bytes[static_cast<std::size_t>(i)] = c.data()[i] ? 1 : 0;
             }
-          },
-          any);
-    }
-    out.flush();
-    if (!out.good()) {
-      out.close();
-      std::error_code ec;
-      std::filesystem::remove(tmp, ec);
-      ember::detail::fail(ctx, "write failed (disk full?)");
-    }
+            out.write(bytes);
+          } else {
+            out.write(c.data(), static_cast<std::size_t>(c.nbytes()));
+          }
+        },
+        any);
   }
-  std::error_code ec;
-  std::filesystem::rename(tmp, target, ec);
-  if (ec) {
-    std::filesystem::remove(tmp, ec);
-    ember::detail::fail(ctx, "cannot rename the temporary file into place");
-  }
+  out.commit();
 }
 
 /// Parses and validates the bytes of a safetensors file; `name` labels error messages.
@@ -265,22 +256,22 @@ inline Checkpoint parse_safetensors(std::string_view file, const std::string& na
     AnyTensor t;
     switch (dt) {
       case DType::Float32:
-        t = detail::read_tensor<float>(bytes, shape);
+        t = detail::read_tensor<float>(bytes, shape, where);
         break;
       case DType::Float64:
-        t = detail::read_tensor<double>(bytes, shape);
+        t = detail::read_tensor<double>(bytes, shape, where);
         break;
       case DType::Int32:
-        t = detail::read_tensor<std::int32_t>(bytes, shape);
+        t = detail::read_tensor<std::int32_t>(bytes, shape, where);
         break;
       case DType::Int64:
-        t = detail::read_tensor<std::int64_t>(bytes, shape);
+        t = detail::read_tensor<std::int64_t>(bytes, shape, where);
         break;
       case DType::Bool:
-        t = detail::read_tensor<bool>(bytes, shape);
+        t = detail::read_tensor<bool>(bytes, shape, where);
         break;
       case DType::BFloat16:
-        t = detail::read_tensor<bfloat16>(bytes, shape);
+        t = detail::read_tensor<bfloat16>(bytes, shape, where);
         break;
     }
     ck.tensors.emplace_back(name, std::move(t));
@@ -303,13 +294,13 @@ inline Checkpoint parse_safetensors(std::string_view file, const std::string& na
   return ck;
 }
 
-/// Reads and validates a safetensors file.
-inline Checkpoint load_safetensors(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  EMBER_CHECK(in.good(), "load_safetensors: " + path, "cannot open the file");
-  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  EMBER_CHECK(!in.bad(), "load_safetensors: " + path, "cannot read the file");
-  return parse_safetensors(bytes, path);
+/// Files larger than this are refused by load_safetensors unless a larger limit is given.
+inline constexpr std::int64_t kDefaultMaxCheckpointBytes = std::int64_t{16} << 30;
+
+/// Reads and validates a safetensors file: a regular file of at most `max_bytes`.
+inline Checkpoint load_safetensors(const std::string& path,
+                                   std::int64_t max_bytes = kDefaultMaxCheckpointBytes) {
+  return parse_safetensors(read_file(path, max_bytes, "load_safetensors"), path);
 }
 
 }  // namespace ember::io

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <exception>
 
@@ -18,27 +19,36 @@
 
 namespace ember {
 
+/// The most threads set_num_threads accepts. OpenMP runtimes give each thread a stack of
+/// megabytes; a team of hundreds of thousands overflows the runtime (libgomp and libomp both
+/// crash), and no machine ember runs on has more hardware threads than this.
+inline constexpr int kMaxThreads = 1024;
+
 namespace detail {
-inline int& thread_setting() {
-  static int n = 0;  // 0: not set, follow OpenMP (OMP_NUM_THREADS)
+// Read by every kernel call, possibly from several threads while another sets it: atomic.
+inline std::atomic<int>& thread_setting() {
+  static std::atomic<int> n{0};  // 0: not set, follow OpenMP (OMP_NUM_THREADS)
   return n;
 }
 }  // namespace detail
 
 /// Number of threads ember's kernels use. Defaults to OpenMP's (honours OMP_NUM_THREADS).
+/// Safe to call from any thread.
 inline int num_threads() {
-  if (detail::thread_setting() > 0) return detail::thread_setting();
+  const int n = detail::thread_setting().load(std::memory_order_relaxed);
+  if (n > 0) return n;
 #if EMBER_HAS_OPENMP
-  return omp_get_max_threads();
+  return std::min(omp_get_max_threads(), kMaxThreads);
 #else
   return 1;
 #endif
 }
 
-/// Sets the number of threads for ember's kernels (n ≥ 1).
+/// Sets the number of threads for ember's kernels (1 ≤ n ≤ kMaxThreads).
 inline void set_num_threads(int n) {
-  EMBER_CHECK(n >= 1, "set_num_threads", "thread count must be at least 1, got ", n);
-  detail::thread_setting() = n;
+  EMBER_CHECK(n >= 1 && n <= kMaxThreads, "set_num_threads", "thread count must be between 1 and ",
+              kMaxThreads, ", got ", n);
+  detail::thread_setting().store(n, std::memory_order_relaxed);
 }
 
 /// Calls f(lo, hi) over disjoint chunks covering [begin, end), in parallel when each thread gets

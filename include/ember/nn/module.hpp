@@ -4,6 +4,7 @@
 // holds them by handle, so an optimiser built from parameters() updates the module in place.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <utility>
@@ -67,12 +68,12 @@ class Module {
   }
   /// Training mode (dropout active) for this module and its children.
   void train(bool on = true) {
-    training_ = on;
+    training_.store(on, std::memory_order_relaxed);
     for (auto& [name, child] : children_) child->train(on);
   }
   /// Evaluation mode: train(false).
   void eval() { train(false); }
-  bool is_training() const { return training_; }
+  bool is_training() const { return training_.load(std::memory_order_relaxed); }
   /// Forgets every parameter's gradient.
   void zero_grad() {
     for (auto& [name, p] : params_) p.zero_grad();
@@ -106,7 +107,8 @@ class Module {
 
   std::vector<std::pair<std::string, Var<T>>> params_;
   std::vector<std::pair<std::string, std::shared_ptr<Module>>> children_;
-  bool training_ = true;
+  // Atomic: threads running inference on one shared model read it while another may set it.
+  std::atomic<bool> training_{true};
 };
 
 /// A module mapping one Var to one Var (what Sequential chains).
