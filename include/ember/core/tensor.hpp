@@ -218,8 +218,11 @@ class Tensor {
     };
     std::int64_t lo = clamp(start), hi = std::max(clamp(stop), lo);
     Tensor r = *this;
-    r.shape_[ax] = (hi - lo + step - 1) / step;
-    r.strides_[ax] = strides_[ax] * step;
+    // ceil((hi - lo) / step) without forming hi - lo + step (which overflows for a huge step).
+    r.shape_[ax] = hi == lo ? 0 : (hi - lo - 1) / step + 1;
+    // With two or more elements step < n, so the product stays inside the storage's extent; a
+    // dim of size 0 or 1 never uses its stride.
+    r.strides_[ax] = r.shape_[ax] > 1 ? strides_[ax] * step : strides_[ax];
     if (r.shape_[ax] > 0) r.offset_ += lo * strides_[ax];
     return r;
   }

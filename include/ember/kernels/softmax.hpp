@@ -33,8 +33,10 @@ void softmax_rows(const T* x, T* y, std::int64_t rows, std::int64_t n, bool log)
         yr[i] = static_cast<T>(detail::exp(static_cast<CT>(xr[i]) - m));
       const CT s = SumOp<T>::pairwise_sum(yr, n);
       if (log) {
-        const CT shift = m + std::log(s);
-        for (std::int64_t i = 0; i < n; ++i) yr[i] = static_cast<T>(static_cast<CT>(xr[i]) - shift);
+        // (x − m) − log s, not x − (m + log s): with |m| ≫ log s the sum m + log s rounds to m,
+        // and every entry would lose its log s (log_softmax(1e30, 1e30) must be −log 2).
+        const CT log_s = std::log(s);
+        for (std::int64_t i = 0; i < n; ++i) yr[i] = static_cast<T>((static_cast<CT>(xr[i]) - m) - log_s);
       } else {
         const CT inv = CT(1) / s;
         for (std::int64_t i = 0; i < n; ++i) yr[i] = static_cast<T>(static_cast<CT>(yr[i]) * inv);

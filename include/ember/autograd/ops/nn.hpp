@@ -15,6 +15,7 @@
 #include "ember/autograd/ops/reduce.hpp"
 #include "ember/autograd/ops/shape.hpp"
 #include "ember/core/random.hpp"
+#include "ember/kernels/layernorm.hpp"
 #include "ember/kernels/parallel.hpp"
 #include "ember/kernels/softmax.hpp"
 
@@ -176,36 +177,41 @@ struct BceWithLogits : Node<T> {
 //   dx = rstd · (g − mean(g) − x̂ · mean(g ⊙ x̂)),  dw = Σ_rows dy ⊙ x̂,  db = Σ_rows dy.
 template <class T>
 struct LayerNorm : Node<T> {
-  Tensor<T> xhat, rstd, w;  // xhat (R, D), rstd (R, 1), w (D)
+  Tensor<T> xhat, rstd, w;  // xhat (R, D), rstd (R, 1), w (D): what dx needs
   Shape x_shape;
+  // x: (..., D), weight, bias: (D) → (..., D). The kernel (kernels/layernorm.hpp) is finite for
+  // every finite input.
   static Var<T> apply(const Var<T>& x, const Var<T>& weight, const Var<T>& bias, double eps) {
+    EMBER_CHECK(x.dim() >= 1, "layer_norm", "expects at least one dim, got ", x.shape());
     const std::int64_t D = x.size(-1);
     EMBER_CHECK(weight.shape() == Shape{D} && bias.shape() == Shape{D}, "layer_norm", "weight ",
                 weight.shape(), " and bias ", bias.shape(), " must be [", D, "] for input ",
                 x.shape());
-    Tensor<T> x2 = x.data().reshape({-1, D});
-    Tensor<T> mu = ember::mean(x2, {1}, true);
-    Tensor<T> xc = x2 - mu;
-    Tensor<T> var = ember::mean(xc * xc, {1}, true);
-    Tensor<T> rstd = ember::rsqrt(var + static_cast<T>(eps));
-    Tensor<T> xhat = xc * rstd;
-    Tensor<T> out = (xhat * weight.data() + bias.data()).reshape(x.shape());
+    EMBER_CHECK(eps >= 0 && std::isfinite(eps), "layer_norm", "eps must be finite and >= 0, got ",
+                eps);
+    const Tensor<T> x2 = x.data().contiguous();
+    const std::int64_t R = D == 0 ? 0 : x2.numel() / D;
+    const Tensor<T> wc = weight.data().contiguous(), bc = bias.data().contiguous();
+    Tensor<T> out = Tensor<T>::empty(x.shape());
+    Tensor<T> xhat = Tensor<T>::empty({R, D}), rstd = Tensor<T>::empty({R, 1});
+    detail::layer_norm_forward(x2.data(), wc.data(), bc.data(), out.data(), xhat.data(),
+                               rstd.data(), R, D, eps);
     if (!detail::needs_graph<T>(x, weight, bias)) return Var<T>(out);
     auto n = std::make_shared<LayerNorm>();
     n->xhat = xhat;
     n->rstd = rstd;
-    n->w = weight.data();
+    n->w = wc;
     n->x_shape = x.shape();
     return detail::attach<T>(out, n, {&x, &weight, &bias});
   }
   std::vector<Tensor<T>> backward(const Tensor<T>& dout) override {
-    const std::int64_t D = xhat.size(1);
-    Tensor<T> dy = dout.reshape({-1, D});
+    const std::int64_t D = xhat.size(1), R = xhat.size(0);
+    Tensor<T> dy = dout.reshape({-1, D}).contiguous();
     Tensor<T> dx, dw, db;
     if (this->needs_grad[0]) {
-      Tensor<T> g = dy * w;
-      Tensor<T> mg = ember::mean(g, {1}, true), mgx = ember::mean(g * xhat, {1}, true);
-      dx = (rstd * (g - mg - xhat * mgx)).reshape(x_shape);
+      dx = Tensor<T>::empty(x_shape);
+      detail::layer_norm_backward_input(dy.data(), w.data(), xhat.data(), rstd.data(), dx.data(),
+                                        R, D);
     }
     if (this->needs_grad[1]) dw = ember::sum(dy * xhat, {0});
     if (this->needs_grad[2]) db = ember::sum(dy, {0});
@@ -522,9 +528,19 @@ struct Conv1d : Node<T> {
       EMBER_CHECK(bias->shape() == Shape{O}, "conv1d", "bias ", bias->shape(), " must be [", O,
                   "]");
     }
+    EMBER_CHECK(K >= 1, "conv1d", "weight ", weight.shape(), " has a kernel of size 0");
+    // Padded length and the kernel's reach, checked for overflow (padding and dilation come from
+    // users' configurations).
+    std::int64_t padded = 0, reach = 0;
+    const bool overflow = __builtin_mul_overflow(padding, 2, &padded) ||
+                          __builtin_add_overflow(padded, L, &padded) ||
+                          __builtin_mul_overflow(dilation, K - 1, &reach) ||
+                          __builtin_add_overflow(reach, 1, &reach);
+    EMBER_CHECK(!overflow, "conv1d", "padding ", padding, " or dilation ", dilation,
+                " is too large for kernel size ", K, " (size overflow)");
+    EMBER_CHECK(padded >= reach, "conv1d", "input length ", L, " (padding ", padding,
+                ") is shorter than the kernel's reach ", reach);
     const std::int64_t l_out = out_length(L, K, stride, padding, dilation);
-    EMBER_CHECK(l_out >= 1, "conv1d", "input length ", L, " (padding ", padding,
-                ") is shorter than the kernel's reach ", dilation * (K - 1) + 1);
     Tensor<T> xc = input.data().contiguous();
     Tensor<T> cols = unfold(xc, K, stride, padding, dilation, l_out);
     // (B·Lout, Cin·K)·(Cin·K, Cout) → (B, Lout, Cout) → (B, Cout, Lout).
