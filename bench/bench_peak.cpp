@@ -30,7 +30,10 @@ void BM_triad(benchmark::State& state) {
 #if EMBER_HAS_OPENMP
 #pragma omp parallel for num_threads(threads) schedule(static)
 #endif
-    for (std::int64_t i = 0; i < n; ++i) a[i] = b[i] + 3.0f * c[i];
+    for (std::int64_t i = 0; i < n; ++i) {
+      const auto u = static_cast<std::size_t>(i);
+      a[u] = b[u] + 3.0f * c[u];
+    }
     benchmark::DoNotOptimize(a.data());
   }
   state.SetBytesProcessed(state.iterations() * n * 12);

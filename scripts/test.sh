@@ -2,7 +2,10 @@
 # Builds ember (Release, warnings as errors) and runs every test with ctest.
 #   scripts/test.sh              # the README's test command: g++, Release
 #   scripts/test.sh --sanitize   # the same tests built with -fsanitize=address,undefined
-#   scripts/test.sh --clang      # the same tests built with clang++ (Release)
+#   scripts/test.sh --clang      # the same tests built with clang++ (Release), the library's
+#                                # headers under -Wconversion, a short pass of every fuzz target
+#   scripts/test.sh --tsan       # the threaded tests under ThreadSanitizer (clang, libomp with
+#                                # Archer, the OMPT tool that tells TSan about OpenMP's barriers)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -23,12 +26,39 @@ case "${1:-}" in
     cmake -S . -B "$build" -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Release \
           -DEMBER_WERROR=ON -DEMBER_BUILD_BENCH=OFF -DEMBER_BUILD_FUZZERS=ON
     ;;
+  --tsan)
+    # ThreadSanitizer sees only what is instrumented or annotated. LLVM's libomp reports its
+    # barriers, locks and task dependences through OMPT; Archer (libarcher.so, shipped with
+    # libomp) turns them into TSan happens-before edges, so real races between OpenMP threads
+    # stay visible without a flood of false reports from the uninstrumented runtime.
+    build=build/tsan
+    archer="$(dirname "$(readlink -f "$(command -v clang++)")")/../lib/libarcher.so"
+    if [ ! -f "$archer" ]; then
+      echo "scripts/test.sh --tsan: Archer not found at $archer (Debian: libomp5-14)" >&2
+      exit 1
+    fi
+    cmake -S . -B "$build" -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+          -DEMBER_WERROR=ON -DEMBER_SANITIZE=thread -DEMBER_BUILD_BENCH=OFF -DEMBER_BUILD_EXAMPLES=ON
+    cmake --build "$build" -j "$jobs" --target ember_tests sentiment_tests
+    export OMP_TOOL_LIBRARIES="$archer" ARCHER_OPTIONS=verbose=1
+    export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 ignore_noninstrumented_modules=1"
+    # Archer must be active, or races between OpenMP threads would go unreported.
+    if ! OMP_NUM_THREADS=2 "$build/tests/ember_tests" --gtest_filter=Concurrency.ThreadCountReadWhileSet 2>&1 |
+         grep -q "Archer detected OpenMP application with TSan"; then
+      echo "scripts/test.sh --tsan: Archer did not load; OpenMP synchronisation would be invisible" >&2
+      exit 1
+    fi
+    export ARCHER_OPTIONS=
+    ctest --test-dir "$build" -j "$jobs" --output-on-failure \
+          -R '^(Concurrency|Parallel|Gemm|Elementwise|Reduce|Softmax)\.|sentiment\.Hostile\.PredictFromEight'
+    exit 0
+    ;;
   "")
     build=build/release
     cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DEMBER_WERROR=ON
     ;;
   *)
-    echo "usage: scripts/test.sh [--sanitize|--clang]" >&2
+    echo "usage: scripts/test.sh [--sanitize|--clang|--tsan]" >&2
     exit 2
     ;;
 esac

@@ -34,6 +34,17 @@ TEST(Hostile, ShapesWhoseElementCountOverflows) {
   EXPECT_EMBER_ERROR(x.expand({kBig, 2, 3}), "size overflow");
 }
 
+TEST(Hostile, EmptyTensorsWithHugeOtherDims) {
+  // Found by fuzz_tensor_ops: [0, 2^50, 2^52] has no elements, but its contiguous strides
+  // overflowed int64 when copied.
+  Tensor<float> e = ember::zeros<float>({0, 1LL << 50, 1LL << 52});
+  EXPECT_EQ(e.numel(), 0);
+  EXPECT_EQ(e.contiguous().numel(), 0);
+  EXPECT_EQ(e.clone().shape(), (ember::Shape{0, 1LL << 50, 1LL << 52}));
+  Tensor<float> x = ember::zeros<float>({1, 1});
+  EXPECT_EQ(x.expand({0, 1LL << 62, 1}).contiguous().numel(), 0);
+}
+
 TEST(Hostile, NegativeAndHugeAxes) {
   Tensor<float> x = ember::zeros<float>({2, 3});
   EXPECT_EMBER_ERROR(ember::sum(x, {kBig}),
@@ -135,4 +146,17 @@ TEST(Hostile, LayerNormOfHugeFiniteInputStaysFinite) {
   ember::sum(y * y).backward();
   EXPECT_TRUE(all_finite(x.grad()));
   EXPECT_TRUE(all_finite(w.grad()));
+}
+
+TEST(Hostile, MatmulOfEmptyBatchesRowsAndDepth) {
+  // Found by fuzz_tensor_ops: a batched product with m = 0 offset a null data pointer.
+  const Tensor<float> a = ember::zeros<float>({2, 0, 3}), b = ember::ones<float>({2, 3, 4});
+  EXPECT_EQ(ember::matmul(a, b).shape(), (ember::Shape{2, 0, 4}));
+  // k = 0: the sum over nothing is 0.
+  const Tensor<float> c = ember::matmul(ember::zeros<float>({2, 3, 0}), ember::zeros<float>({2, 0, 4}));
+  EXPECT_EQ(c.shape(), (ember::Shape{2, 3, 4}));
+  EXPECT_EQ(values(c), std::vector<float>(24, 0.0f));
+  EXPECT_EQ(ember::matmul(ember::zeros<float>({0, 3, 3}), ember::zeros<float>({0, 3, 3})).numel(), 0);
+  EXPECT_EQ(ember::matmul(ember::zeros<float>({4, 0}), ember::zeros<float>({3, 0, 5})).shape(),
+            (ember::Shape{3, 4, 5}));
 }

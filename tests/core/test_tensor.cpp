@@ -62,7 +62,7 @@ TEST(Tensor, ItemRequiresOneElement) {
 
 TEST(Tensor, CopyIsShallowCloneIsDeep) {
   Tensor<float> a{1, 2, 3};
-  Tensor<float> alias = a;
+  Tensor<float> alias = a;  // NOLINT(performance-unnecessary-copy-initialization): the copy is the test
   Tensor<float> copy = a.clone();
   a.at(0) = 10;
   EXPECT_EQ(alias.at(0), 10.0f);

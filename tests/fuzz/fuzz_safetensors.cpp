@@ -1,7 +1,7 @@
 // libFuzzer target for the safetensors loader: any bytes must either parse or raise
 // ember::Error — never crash, hang, or read out of bounds (built with AddressSanitizer).
 //   cmake -S . -B build/fuzz -DCMAKE_CXX_COMPILER=clang++ -DEMBER_BUILD_FUZZERS=ON
-//   build/fuzz/tests/fuzz_safetensors -max_total_time=60
+//   scripts/fuzz.sh safetensors     (or: build/fuzz/tests/fuzz_safetensors -max_total_time=60)
 #include <cstddef>
 #include <cstdint>
 #include <string_view>

@@ -62,13 +62,14 @@ Tensor<double> reference_attention(const Tensor<double>& x, const Tensor<bool>& 
         for (std::int64_t j = 0; j < T; ++j) {
           double dot = 0;
           for (std::int64_t e = 0; e < dh; ++e) dot += q.at(b, i, h * dh + e) * k.at(b, j, h * dh + e);
-          s[j] = pad.at(b, j) ? -1e300 : dot / std::sqrt(static_cast<double>(dh));
-          mx = std::max(mx, s[j]);
+          const auto sj = static_cast<std::size_t>(j);
+          s[sj] = pad.at(b, j) ? -1e300 : dot / std::sqrt(static_cast<double>(dh));
+          mx = std::max(mx, s[sj]);
         }
         for (auto& e : s) z += (e = std::exp(e - mx));
         for (std::int64_t j = 0; j < T; ++j)
           for (std::int64_t e = 0; e < dh; ++e)
-            ctx.at(b, i, h * dh + e) += s[j] / z * v.at(b, j, h * dh + e);
+            ctx.at(b, i, h * dh + e) += s[static_cast<std::size_t>(j)] / z * v.at(b, j, h * dh + e);
       }
   return proj("wo", ctx);
 }

@@ -66,7 +66,7 @@ void split_dev(std::vector<Example>& train, std::vector<Example>& dev, int every
 void apply_defaults(TrainArgs& a, ModelConfig& cfg, const CLI::App& sub) {
   const bool bow = a.model == "bow";
   if (sub.count("--lr") == 0) a.opt.lr = bow ? 0.003 : 2e-3;
-  if (sub.count("--epochs") == 0) a.opt.epochs = bow ? 8 : 8;
+  if (sub.count("--epochs") == 0) a.opt.epochs = 8;
   if (a.dim > 0) cfg.dim = a.dim;
   if (a.filters > 0) cfg.filters = a.filters;
   if (!a.widths.empty()) cfg.widths = a.widths;
@@ -176,6 +176,7 @@ struct Prediction {
 // One model, or several whose probabilities are averaged (ensemble_proba).
 std::vector<Prediction> predict(const std::vector<SavedModel>& models, const std::vector<std::string>& texts) {
   std::vector<Example> ex;
+  ex.reserve(texts.size());
   for (auto& t : texts) ex.push_back({0, t});
   Tensor<float> p = ensemble_proba(models, ex);
   std::vector<Prediction> out;
@@ -380,6 +381,7 @@ int main(int argc, char** argv) {
       ReadReport rep;
       auto data = load(cli.data_path, cli.ea, cli.json, &rep);
       std::vector<int> truth;
+      truth.reserve(data.size());
       for (const auto& e : data) truth.push_back(e.label);
       // Inference speed end to end: tokenising, feature lookup and the forward pass.
       const auto t0 = std::chrono::steady_clock::now();

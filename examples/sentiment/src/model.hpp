@@ -564,7 +564,8 @@ inline SavedModel parse_model(std::string_view bytes, const std::string& path) {
       m.feature_weights = t->to_vector();
       continue;
     }
-    auto it = std::find_if(expected.begin(), expected.end(), [&](auto& e) { return e.first == name; });
+    const std::string& tensor_name = name;  // clang 14 cannot capture a structured binding
+    auto it = std::find_if(expected.begin(), expected.end(), [&](auto& e) { return e.first == tensor_name; });
     if (it == expected.end()) {
       throw std::runtime_error(path + ": tensor '" + name + "' is not a parameter of " + config_says);
     }
@@ -574,9 +575,10 @@ inline SavedModel parse_model(std::string_view bytes, const std::string& path) {
     }
     values.emplace_back(name, *t);
   }
-  for (auto& [name, shape] : expected) {
-    if (std::none_of(values.begin(), values.end(), [&](auto& v) { return v.first == name; })) {
-      throw std::runtime_error(path + ": no tensor '" + name + "' (" + config_says + " needs " + shape.to_string() + ")");
+  for (const auto& want : expected) {
+    if (std::none_of(values.begin(), values.end(), [&](auto& v) { return v.first == want.first; })) {
+      throw std::runtime_error(path + ": no tensor '" + want.first + "' (" + config_says + " needs " +
+                               want.second.to_string() + ")");
     }
   }
   const std::int64_t features = m.vocab.size() + (m.config.kind == "bow" ? m.config.buckets : 0);

@@ -85,8 +85,8 @@ class Vocab {
 
 /// FNV-1a, 64-bit: a fixed, platform-independent hash for n-gram buckets.
 inline std::uint64_t fnv1a(std::string_view s, std::uint64_t h = 0xcbf29ce484222325ULL) {
-  for (unsigned char c : s) {
-    h ^= c;
+  for (char c : s) {
+    h ^= static_cast<unsigned char>(c);
     h *= 0x100000001b3ULL;
   }
   return h;

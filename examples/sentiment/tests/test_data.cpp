@@ -15,7 +15,7 @@ namespace {
 std::string write_temp(const std::string& name, const std::string& content) {
   const auto dir = std::filesystem::temp_directory_path() / "sentiment_tests";
   std::filesystem::create_directories(dir);
-  const std::string path = (dir / name).string();
+  std::string path = (dir / name).string();
   std::ofstream(path, std::ios::binary) << content;
   return path;
 }

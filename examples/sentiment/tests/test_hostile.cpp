@@ -8,7 +8,9 @@
 
 #include <cmath>
 #include <filesystem>
+#include <atomic>
 #include <fstream>
+#include <thread>
 
 #include "cli.hpp"
 #include "pretrain.hpp"
@@ -352,4 +354,38 @@ TEST_F(Hostile, CommandLineRejectsWhatCannotTrainOrLoadBack) {
   EXPECT_ERROR_WITH(parse({"train", "--train", in, "--out", path("nope/m.st")}), "does not exist");
   EXPECT_ERROR_WITH(parse({"pretrain", "--text", in, "--out", in}),
                     "would overwrite the input --text");
+}
+
+TEST_F(Hostile, PredictFromEightThreadsOnOneLoadedModel) {
+  // One model loaded once, shared by 8 threads classifying at once (a server): every thread
+  // gets the single-threaded probabilities. Also run under ThreadSanitizer (scripts/test.sh
+  // --tsan), which checks that nothing in the path writes shared state.
+  for (const char* kind : {"bow", "cnn"}) {
+    ModelConfig cfg = default_config(kind);
+    cfg.dim = 8;
+    cfg.filters = 4;
+    if (cfg.kind == "bow") cfg.buckets = 256;
+    std::vector<Example> data = {{1, "这家酒店的服务很好"}, {0, "房间又小又脏"}, {1, "great film"}, {0, "not good at all"}};
+    Vocab vocab = build_vocab(data, cfg, 1, 0);
+    std::vector<float> table = compute_feature_weights(data, cfg, vocab);
+    ember::Generator g(2);
+    auto model = make_model(cfg, vocab.size(), g);
+    const std::string p = path(std::string(kind) + ".safetensors");
+    save_model(p, cfg, vocab, {"negative", "positive"}, *model, table);
+    std::vector<SavedModel> shared;
+    shared.push_back(load_model(p));
+    const std::vector<float> want = ensemble_proba(shared, data).to_vector();
+    std::atomic<int> bad{0};
+    std::vector<std::thread> threads;
+    threads.reserve(8);
+    for (int t = 0; t < 8; ++t) {
+      threads.emplace_back([&] {
+        for (int i = 0; i < 10; ++i) {
+          if (ensemble_proba(shared, data).to_vector() != want) ++bad;
+        }
+      });
+    }
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(bad.load(), 0) << kind;
+  }
 }

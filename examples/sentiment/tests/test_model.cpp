@@ -168,6 +168,7 @@ TEST(Model, EnsembleAveragesItsModelsProbabilities) {
     models.push_back(load_model(path));
   }
   std::vector<Tensor<float>> alone;
+  alone.reserve(models.size());
   for (const SavedModel& m : models) {
     alone.push_back(predict_proba(*m.model, encode(test, Featurizer(m.config, m.vocab, &m.feature_weights))));
   }
@@ -183,6 +184,7 @@ TEST(Model, EnsembleAveragesItsModelsProbabilities) {
     }
   }
   std::vector<int> truth;
+  truth.reserve(test.size());
   for (const auto& e : test) truth.push_back(e.label);
   Metrics m = metrics_of(both, truth, 2);
   EXPECT_EQ(m.n, 20);

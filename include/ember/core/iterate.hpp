@@ -27,6 +27,12 @@ class StridedLoop {
   /// broadcast). Dims are ordered by the strides of operand `key`.
   StridedLoop(const Shape& shape, const std::array<const Strides*, N>& strides, int key = 0) {
     numel_ = shape.numel();
+    if (numel_ == 0) {  // nothing to visit; the other dims' products may not even fit in int64
+      sizes_[0] = 0;
+      for (std::size_t k = 0; k < N; ++k) strides_[k][0] = 0;
+      rank_ = 1;
+      return;
+    }
     for (int d = 0; d < shape.rank(); ++d) {
       if (shape[d] == 1) continue;
       sizes_[rank_] = shape[d];

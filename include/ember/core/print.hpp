@@ -104,7 +104,7 @@ void print_block(std::string& out, const Tensor<T>& t, int level, std::int64_t o
         out.push_back(' ');
       } else {
         out.append(static_cast<std::size_t>(rank - level - 1), '\n');
-        out.append(static_cast<std::size_t>(level + 1), ' ');
+        out.append(static_cast<std::size_t>(level) + 1, ' ');
       }
     }
     if (idx[k] < 0) {
@@ -149,6 +149,7 @@ std::string to_string(const Tensor<T>& t) {
   if (t.numel() == 0) return "[]";
   bool summarise = t.numel() > opt.threshold;
   std::vector<std::vector<std::int64_t>> shown;
+  shown.reserve(static_cast<std::size_t>(t.dim()));
   for (int d = 0; d < t.dim(); ++d) {
     shown.push_back(detail::shown_indices(t.shape()[d], summarise, opt.edgeitems));
   }

@@ -161,7 +161,7 @@ class Generator {
   Key key_{};
   std::uint64_t counter_ = 0;
   Block block_{};
-  int used_ = 4;
+  std::size_t used_ = 4;  // words of block_ already returned
   bool has_spare_normal_ = false;
   double spare_normal_ = 0.0;
 };

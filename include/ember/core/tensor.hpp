@@ -159,8 +159,12 @@ class Tensor {
   static constexpr DType dtype() { return dtype_of<T>; }
   std::int64_t nbytes() const { return numel() * static_cast<std::int64_t>(sizeof(T)); }
   bool is_contiguous() const { return detail::is_contiguous(shape_, strides_); }
-  /// Pointer to element (0, ..., 0). Shallow const, as the rest of the handle.
-  T* data() const { return storage_.data() + offset_; }
+  /// Pointer to element (0, ..., 0). Shallow const, as the rest of the handle. An empty tensor
+  /// may have no storage at all (null) and still carry an offset from a view: null stays null.
+  T* data() const {
+    T* p = storage_.data();
+    return p == nullptr ? p : p + offset_;
+  }
 
   // ---- element access ------------------------------------------------------------------------
   /// Checked access; negative indices count from the end. `t.at(1, -1)`.

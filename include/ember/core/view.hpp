@@ -3,6 +3,8 @@
 // in elements and never negative (slicing steps are positive, as in PyTorch).
 #pragma once
 
+#include <algorithm>
+#include <limits>
 #include <optional>
 #include <string_view>
 
@@ -10,13 +12,17 @@
 
 namespace ember::detail {
 
-/// Row-major (C order) strides of a dense tensor of `shape`.
+/// Row-major (C order) strides of a dense tensor of `shape`. Zero dims count as 1, so an empty
+/// shape such as [0, 2^40, 2^40] passes checked_numel while the product of its other dims does
+/// not fit: such strides saturate (an empty tensor never uses them) instead of overflowing.
 inline Strides contiguous_strides(const Shape& shape) {
   Strides s = Shape::filled(shape.rank(), 1);
   std::int64_t acc = 1;
   for (int i = shape.rank() - 1; i >= 0; --i) {
     s[i] = acc;
-    acc *= std::max<std::int64_t>(shape[i], 1);
+    if (__builtin_mul_overflow(acc, std::max<std::int64_t>(shape[i], 1), &acc)) {
+      acc = std::numeric_limits<std::int64_t>::max();
+    }
   }
   return s;
 }

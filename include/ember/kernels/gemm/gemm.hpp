@@ -155,10 +155,13 @@ void gemm_batched(T alpha, const Tensor<T>& a, const Tensor<T>& b, T beta, const
   EMBER_CHECK(!detail::overlaps(c, a) && !detail::overlaps(c, b), "gemm_batched",
               "the output must not share memory with an input");
   c.check_writable("gemm_batched");
+  if (batch == 0 || m == 0 || n == 0) return;  // nothing to write (and no storage to offset)
   const bool inner_parallel = detail::gemm_threads(m, n, k) > 1;
+  // With k = 0, A and B hold no elements (their data may be null): C = beta·C reads neither.
+  const std::int64_t a_step = k == 0 ? 0 : a.stride(0), b_step = k == 0 ? 0 : b.stride(0);
   auto one = [&](std::int64_t i, int threads) {
-    detail::gemm_dispatch<T>(m, n, k, alpha, {a.data() + i * a.stride(0), a.stride(1), a.stride(2)},
-                             {b.data() + i * b.stride(0), b.stride(1), b.stride(2)}, beta,
+    detail::gemm_dispatch<T>(m, n, k, alpha, {a.data() + i * a_step, a.stride(1), a.stride(2)},
+                             {b.data() + i * b_step, b.stride(1), b.stride(2)}, beta,
                              {c.data() + i * c.stride(0), c.stride(1), c.stride(2)}, threads);
   };
   if (inner_parallel) {
