@@ -43,6 +43,13 @@ TEST(Hostile, EmptyTensorsWithHugeOtherDims) {
   EXPECT_EQ(e.clone().shape(), (ember::Shape{0, 1LL << 50, 1LL << 52}));
   Tensor<float> x = ember::zeros<float>({1, 1});
   EXPECT_EQ(x.expand({0, 1LL << 62, 1}).contiguous().numel(), 0);
+  // The zero last: the product of the dims before it overflows, and must not be formed.
+  Tensor<float> z = ember::zeros<float>({1LL << 50, 1LL << 52, 0});
+  EXPECT_EQ(z.numel(), 0);
+  EXPECT_TRUE(z.is_contiguous());
+  EXPECT_EQ((z + 1.0f).numel(), 0);
+  EXPECT_EQ(ember::sum(z, {0}).shape(), (ember::Shape{1LL << 52, 0}));
+  EXPECT_EMBER_ERROR(ember::sum(z, {2}), "size overflow");  // [2^50, 2^52] of zeros
 }
 
 TEST(Hostile, NegativeAndHugeAxes) {
@@ -153,10 +160,12 @@ TEST(Hostile, MatmulOfEmptyBatchesRowsAndDepth) {
   const Tensor<float> a = ember::zeros<float>({2, 0, 3}), b = ember::ones<float>({2, 3, 4});
   EXPECT_EQ(ember::matmul(a, b).shape(), (ember::Shape{2, 0, 4}));
   // k = 0: the sum over nothing is 0.
-  const Tensor<float> c = ember::matmul(ember::zeros<float>({2, 3, 0}), ember::zeros<float>({2, 0, 4}));
+  const Tensor<float> c =
+      ember::matmul(ember::zeros<float>({2, 3, 0}), ember::zeros<float>({2, 0, 4}));
   EXPECT_EQ(c.shape(), (ember::Shape{2, 3, 4}));
   EXPECT_EQ(values(c), std::vector<float>(24, 0.0f));
-  EXPECT_EQ(ember::matmul(ember::zeros<float>({0, 3, 3}), ember::zeros<float>({0, 3, 3})).numel(), 0);
+  EXPECT_EQ(ember::matmul(ember::zeros<float>({0, 3, 3}), ember::zeros<float>({0, 3, 3})).numel(),
+            0);
   EXPECT_EQ(ember::matmul(ember::zeros<float>({4, 0}), ember::zeros<float>({3, 0, 5})).shape(),
             (ember::Shape{3, 4, 5}));
 }

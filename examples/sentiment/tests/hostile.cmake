@@ -132,3 +132,16 @@ expect_contains("${ERR}" "every training example is positive")
 run(FALSE "${EXE}" train --train "${WORK}/one.tsv" --out "${WORK}/one.safetensors" --quiet)
 expect_contains("${ERR}" "too few to split every 10th off as a dev set")
 expect_same_file("${model}" "${good_sha}")
+
+# Whatever train accepts loads back: options at the ends of their ranges.
+run(TRUE "${EXE}" train --train "${DATA}/train.tsv" --dev "${DATA}/test.tsv" --model bow --dim 1 --buckets 0
+    --ngrams 8 --weighting tfidf --epochs 1 --batch 1048576 --out "${WORK}/edge_bow.safetensors" --quiet)
+run(TRUE "${EXE}" predict --model "${WORK}/edge_bow.safetensors" "很好")
+run(TRUE "${EXE}" train --train "${DATA}/train.tsv" --dev "${DATA}/test.tsv" --model cnn --dim 1 --filters 1
+    --widths 1 64 --dropout 0.99 --max-len 100000 --embedding-std 100 --epochs 1 --lr 10
+    --out "${WORK}/edge_cnn.safetensors" --quiet)
+run(TRUE "${EXE}" predict --model "${WORK}/edge_cnn.safetensors" "很好")
+run(FALSE "${EXE}" train --train "${DATA}/train.tsv" --model cnn --widths 3 3 --out "${WORK}/dup.safetensors" --quiet)
+expect_contains("${ERR}" "filter width 3 is listed twice")
+run(FALSE "${EXE}" train --train "${DATA}/train.tsv" --dim 4096 --buckets 67108864 --out "${WORK}/big.safetensors" --quiet)
+expect_contains("${ERR}" "the model would have more than 1073741824 weights")

@@ -67,7 +67,11 @@ class Shape {
   }
 
   /// Product of the dimensions (1 for rank 0). Assumes it was validated (see checked_numel).
+  /// A zero dim anywhere gives 0 before the others are multiplied (they may not fit in int64).
   std::int64_t numel() const {
+    for (int i = 0; i < rank_; ++i) {
+      if (dims_[i] == 0) return 0;
+    }
     std::int64_t n = 1;
     for (int i = 0; i < rank_; ++i) n *= dims_[i];
     return n;
@@ -122,11 +126,13 @@ inline int normalize_axis(std::int64_t axis, int rank, std::string_view op) {
 inline std::int64_t checked_numel(const Shape& shape, std::string_view op,
                                   std::int64_t elem_size = 1) {
   std::int64_t n = 1;
-  bool overflow = false;
+  bool overflow = false, empty = false;
   for (std::int64_t d : shape) {
     if (d < 0) detail::fail(op, "negative dimension ", d, " in shape ", shape);
+    empty = empty || d == 0;
     overflow = overflow || __builtin_mul_overflow(n, d, &n);
   }
+  if (empty) return 0;  // [2^50, 2^52, 0] is as empty as [0, 2^50, 2^52]
   std::int64_t bytes = 0;
   if (overflow || __builtin_mul_overflow(n, elem_size, &bytes)) {
     detail::fail(op, "shape ", shape, " has too many elements (size overflow)");

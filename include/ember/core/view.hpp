@@ -30,9 +30,12 @@ inline Strides contiguous_strides(const Shape& shape) {
 /// Does (shape, strides) address its elements densely in row-major order? Size-1 dims may have
 /// any stride; an empty tensor is contiguous.
 inline bool is_contiguous(const Shape& shape, const Strides& strides) {
+  // Empty first: the other dims of an empty shape may multiply past int64 ([0, 2^50, 2^52]).
+  for (std::int64_t d : shape) {
+    if (d == 0) return true;
+  }
   std::int64_t expected = 1;
   for (int i = shape.rank() - 1; i >= 0; --i) {
-    if (shape[i] == 0) return true;
     if (shape[i] == 1) continue;
     if (strides[i] != expected) return false;
     expected *= shape[i];

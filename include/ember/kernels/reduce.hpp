@@ -133,6 +133,9 @@ template <Scalar R, class Op, class T>
 Tensor<R> reduce(const Tensor<T>& x, const Axes& axes, bool keepdim, std::string_view name,
                  const Op& op) {
   ReducePlan plan = plan_reduction(x.shape(), axes, keepdim, name);
+  // The output may hold more elements than the input (reducing the empty dim of [2^50, 2^52,
+  // 0]): validate its size before the accumulators are allocated.
+  checked_numel(plan.out_shape, name, sizeof(R));
   auto acc = reduce_to_acc(x, plan, op);
   Tensor<R> out = Tensor<R>::empty(plan.out_shape);
   R* o = out.data();
