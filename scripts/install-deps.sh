@@ -5,11 +5,12 @@
 #   scripts/install-deps.sh --check  # only report, exit 1 if something is missing
 set -euo pipefail
 
-# clang, libomp-dev and libclang-rt-14-dev: the second compiler CI builds with, and libFuzzer
-# (scripts/test.sh --clang).
+# clang, libomp-dev and libclang-rt-14-dev: the second compiler CI builds with, libFuzzer
+# (scripts/test.sh --clang) and ThreadSanitizer with libomp's Archer (scripts/test.sh --tsan);
+# clang-tidy for scripts/tidy.sh.
 # The sentiment example: utf8proc (Unicode NFKC), CLI11 (command line), nlohmann-json (--json
 # output and model metadata), zlib (reads the gzip-compressed IMDB files).
-packages=(g++ cmake make libeigen3-dev libgtest-dev libbenchmark-dev clang libomp-dev libclang-rt-14-dev
+packages=(g++ cmake make libeigen3-dev libgtest-dev libbenchmark-dev clang libomp-dev libclang-rt-14-dev clang-tidy
           libutf8proc-dev libcli11-dev nlohmann-json3-dev zlib1g-dev)
 # The GEMM benchmark's peers (optional: bench_gemm skips a peer that is not installed).
 if [ "${EMBER_WITH_PEERS:-1}" = "1" ]; then packages+=(libopenblas-dev libblis-dev); fi
