@@ -67,6 +67,17 @@ TEST_F(File, CommitReplacesAbandonKeeps) {
   EXPECT_EQ(entries(), 1u);  // the temporary file is gone
 }
 
+TEST_F(File, NewFilesGetTheUmasksPermissions) {
+  // The temporary file is created 0600; the finished file has what open(2) would give it,
+  // read from the umask without setting it (setting it races with other threads).
+  const mode_t old = ::umask(027);
+  io::write_file_atomic(path("perm.txt"), "x");
+  ::umask(old);
+  struct stat st {};
+  ASSERT_EQ(::stat(path("perm.txt").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0640u);
+}
+
 TEST_F(File, PlantedSymlinkIsNotFollowed) {
   // Another user plants links at every name a predictable writer might use; the victim file
   // must survive, and the destination link is replaced, not written through.

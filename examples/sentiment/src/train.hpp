@@ -364,7 +364,8 @@ inline TrainResult train_model(Classifier& model, const Encoded& train, const En
     for (const auto& idx : bucketed_batches(train, o.batch, g)) {
       Batch b = batch_of(train, idx, model);
       auto loss = ember::cross_entropy(model.forward(b), b.labels, -100, o.label_smoothing);
-      if (const double l = loss.item(); !std::isfinite(l)) {
+      const double l = loss.item();
+      if (!std::isfinite(l)) {
         throw TrainingDiverged("training diverged: the loss is " + std::string(std::isnan(l) ? "NaN" : "infinite") +
                                " at epoch " + std::to_string(epoch) + ", step " + std::to_string(step + 1) +
                                " (learning rate " + std::to_string(o.lr) + " too high?); nothing was saved");
@@ -374,7 +375,7 @@ inline TrainResult train_model(Classifier& model, const Encoded& train, const En
       if (o.clip > 0) ember::optim::clip_grad_norm(params, o.clip);
       opt.set_lr(o.lr * schedule.factor(++step));
       opt.step();
-      loss_sum += static_cast<double>(loss.item()) * static_cast<double>(idx.size());
+      loss_sum += l * static_cast<double>(idx.size());
       seen += static_cast<std::int64_t>(idx.size());
       if (cb.on_step) cb.on_step(epoch, seen, static_cast<std::int64_t>(train.size()), loss_sum / static_cast<double>(seen));
     }

@@ -22,6 +22,7 @@
 #include <atomic>
 #include <cerrno>
 #include <csignal>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <string>
@@ -77,6 +78,25 @@ extern "C" inline void ember_remove_temporaries_and_reraise(int sig) {
   std::raise(sig);
 }
 
+/// The process's umask, read without changing it: umask(2) can only be read by setting it,
+/// which would race with other threads creating files. Linux reports it in /proc/self/status;
+/// elsewhere (or if unreadable) 022 is assumed. Read per file: writes are rare, umasks change.
+inline mode_t process_umask() {
+  mode_t m = 022;
+  if (std::FILE* f = std::fopen("/proc/self/status", "re")) {
+    char line[256];
+    while (std::fgets(line, sizeof line, f) != nullptr) {
+      unsigned v = 0;
+      if (std::sscanf(line, "Umask: %o", &v) == 1) {
+        m = static_cast<mode_t>(v);
+        break;
+      }
+    }
+    std::fclose(f);
+  }
+  return m;
+}
+
 }  // namespace detail
 
 /// Installs SIGINT, SIGTERM and SIGHUP handlers that delete the temporary files of unfinished
@@ -109,9 +129,7 @@ class AtomicFile {
     tmp_ = name;
     slot_ = detail::register_temporary(tmp_);
     // mkostemp makes the file 0600; give it the permissions a new file normally gets.
-    const mode_t mask = ::umask(0);
-    ::umask(mask);
-    ::fchmod(fd_, 0666 & ~mask);
+    ::fchmod(fd_, 0666 & ~detail::process_umask());
   }
   AtomicFile(const AtomicFile&) = delete;
   AtomicFile& operator=(const AtomicFile&) = delete;
