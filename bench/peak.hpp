@@ -47,7 +47,7 @@ __attribute__((target("avx2,fma"), noinline)) inline float fma_loop_avx2(std::in
 
 /// fp32 GFLOP/s of the FMA loop for `isa` on `threads` threads (each runs the loop).
 inline double measure_fma_gflops(ember::Isa isa, int threads) {
-  const bool wide = isa == ember::Isa::Avx512;
+  const bool wide = isa >= ember::Isa::Avx512;
   const std::int64_t iters = 20'000'000;
   const double flops_per_iter = wide ? 16.0 * 16 * 2 : 12.0 * 8 * 2;
   double best = 0;

@@ -12,8 +12,9 @@ set -euo pipefail
 # output and model metadata), zlib (reads the gzip-compressed IMDB files).
 packages=(g++ cmake make libeigen3-dev libgtest-dev libbenchmark-dev clang libomp-dev libclang-rt-14-dev clang-tidy
           libutf8proc-dev libcli11-dev nlohmann-json3-dev zlib1g-dev)
-# The GEMM benchmark's peers (optional: bench_gemm skips a peer that is not installed).
-if [ "${EMBER_WITH_PEERS:-1}" = "1" ]; then packages+=(libopenblas-dev libblis-dev); fi
+# The GEMM benchmark's peers (optional: bench_gemm skips a peer that is not installed);
+# oneDNN is the bf16 and int8 peer.
+if [ "${EMBER_WITH_PEERS:-1}" = "1" ]; then packages+=(libopenblas-dev libblis-dev libdnnl-dev); fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -42,16 +42,18 @@ struct bfloat16 {
 static_assert(sizeof(bfloat16) == 2 && std::is_trivially_copyable_v<bfloat16>);
 
 /// Runtime tag of an element type, for messages, printing and file formats.
-enum class DType : std::uint8_t { Bool, Int32, Int64, Float32, Float64, BFloat16 };
+enum class DType : std::uint8_t { Bool, Int32, Int64, Float32, Float64, BFloat16, Int8, UInt8 };
 
 namespace detail {
 template <class T>
 inline constexpr bool is_scalar_v =
     std::is_same_v<T, bool> || std::is_same_v<T, std::int32_t> || std::is_same_v<T, std::int64_t> ||
-    std::is_same_v<T, float> || std::is_same_v<T, double> || std::is_same_v<T, bfloat16>;
+    std::is_same_v<T, float> || std::is_same_v<T, double> || std::is_same_v<T, bfloat16> ||
+    std::is_same_v<T, std::int8_t> || std::is_same_v<T, std::uint8_t>;
 }  // namespace detail
 
-/// The element types a Tensor may hold: bool, int32_t, int64_t, float, double, bfloat16.
+/// The element types a Tensor may hold: bool, int32_t, int64_t, float, double, bfloat16, and
+/// int8_t / uint8_t (quantised values: quantize(), the int8 GEMM).
 template <class T>
 concept Scalar = detail::is_scalar_v<T>;
 
@@ -64,9 +66,10 @@ template <class T>
 concept FloatingScalar =
     std::is_same_v<T, float> || std::is_same_v<T, double> || std::is_same_v<T, bfloat16>;
 
-/// Integer scalars: int32_t, int64_t.
+/// Integer scalars: int32_t, int64_t, int8_t, uint8_t.
 template <class T>
-concept IntegralScalar = std::is_same_v<T, std::int32_t> || std::is_same_v<T, std::int64_t>;
+concept IntegralScalar = std::is_same_v<T, std::int32_t> || std::is_same_v<T, std::int64_t> ||
+                         std::is_same_v<T, std::int8_t> || std::is_same_v<T, std::uint8_t>;
 
 /// The type arithmetic on T is carried out in: float for bfloat16, T itself otherwise.
 template <class T>
@@ -79,9 +82,12 @@ inline constexpr DType dtype_of = std::is_same_v<T, bool>           ? DType::Boo
                                   : std::is_same_v<T, std::int64_t> ? DType::Int64
                                   : std::is_same_v<T, float>        ? DType::Float32
                                   : std::is_same_v<T, double>       ? DType::Float64
+                                  : std::is_same_v<T, std::int8_t>  ? DType::Int8
+                                  : std::is_same_v<T, std::uint8_t> ? DType::UInt8
                                                                     : DType::BFloat16;
 
-/// NumPy/PyTorch-style name: "bool", "int32", "int64", "float32", "float64", "bfloat16".
+/// NumPy/PyTorch-style name: "bool", "int32", "int64", "float32", "float64", "bfloat16", "int8",
+/// "uint8".
 constexpr std::string_view dtype_name(DType t) {
   switch (t) {
     case DType::Bool:
@@ -96,6 +102,10 @@ constexpr std::string_view dtype_name(DType t) {
       return "float64";
     case DType::BFloat16:
       return "bfloat16";
+    case DType::Int8:
+      return "int8";
+    case DType::UInt8:
+      return "uint8";
   }
   return "unknown";
 }
@@ -115,6 +125,9 @@ constexpr int dtype_size(DType t) {
       return 8;
     case DType::BFloat16:
       return 2;
+    case DType::Int8:
+    case DType::UInt8:
+      return 1;
   }
   return 0;
 }

@@ -65,7 +65,7 @@ class ElementFormatter {
     if constexpr (std::is_same_v<T, bool>) {
       return v ? "True" : "False";
     } else if constexpr (IntegralScalar<T>) {
-      return std::to_string(v);
+      return std::to_string(static_cast<std::int64_t>(v));  // int8_t is a char to streams
     } else {
       double x = static_cast<double>(static_cast<compute_t<T>>(v));
       if (std::isnan(x)) return "nan";

@@ -35,7 +35,8 @@ static_assert(std::endian::native == std::endian::little,
 
 /// A tensor of any element type ember supports.
 using AnyTensor = std::variant<Tensor<float>, Tensor<double>, Tensor<std::int32_t>,
-                               Tensor<std::int64_t>, Tensor<bool>, Tensor<bfloat16>>;
+                               Tensor<std::int64_t>, Tensor<bool>, Tensor<bfloat16>,
+                               Tensor<std::int8_t>, Tensor<std::uint8_t>>;
 
 /// The contents of a safetensors file: tensors in file order, and the string metadata.
 struct Checkpoint {
@@ -75,6 +76,10 @@ inline const char* safetensors_dtype(DType t) {
       return "F64";
     case DType::BFloat16:
       return "BF16";
+    case DType::Int8:
+      return "I8";
+    case DType::UInt8:
+      return "U8";
   }
   return "?";
 }
@@ -247,6 +252,10 @@ inline Checkpoint parse_safetensors(std::string_view file, const std::string& na
       dt = DType::Bool;
     else if (d == "BF16")
       dt = DType::BFloat16;
+    else if (d == "I8")
+      dt = DType::Int8;
+    else if (d == "U8")
+      dt = DType::UInt8;
     else
       ember::detail::fail(where, "unsupported dtype '", d, "'");
     const std::int64_t numel = checked_numel(shape, where, dtype_size(dt));
@@ -272,6 +281,12 @@ inline Checkpoint parse_safetensors(std::string_view file, const std::string& na
         break;
       case DType::BFloat16:
         t = detail::read_tensor<bfloat16>(bytes, shape, where);
+        break;
+      case DType::Int8:
+        t = detail::read_tensor<std::int8_t>(bytes, shape, where);
+        break;
+      case DType::UInt8:
+        t = detail::read_tensor<std::uint8_t>(bytes, shape, where);
         break;
     }
     ck.tensors.emplace_back(name, std::move(t));

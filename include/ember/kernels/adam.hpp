@@ -7,19 +7,21 @@
 // vectorise it without -fno-math-errno, which a header must not impose on its users. So the
 // AVX-512 form is spelled out with intrinsics behind a function-level target attribute, in an
 // ISA-named namespace (ODR-safe, as the GEMM kernels), and picked at run time with the GEMM's
-// ISA setting (EMBER_ISA). It uses the same operations in the same order, without fused
+// level in force (kernels/cpu.hpp, EMBER_ISA). It uses the same operations in the same order, without fused
 // multiply-adds, so it matches the scalar form to the last bit when that is compiled without
 // FMA contraction. Target: memory-bound (5 streams of 4 bytes per parameter) instead of bound
 // by scalar sqrt and division. Measured (bench_autograd mlp/step, 203k parameters, where the
 // scalar update was ~23% of the step): the step went from 0.78 to 0.51 ms on 1 thread.
 #pragma once
 
-#include <immintrin.h>
-
 #include <cmath>
 #include <cstdint>
 
-#include "ember/kernels/gemm/dispatch.hpp"
+#include "ember/kernels/cpu.hpp"
+
+#if EMBER_X86
+#include <immintrin.h>
+#endif
 
 namespace ember::detail {
 
@@ -41,6 +43,7 @@ inline void adam_update_generic(float* __restrict w, const float* __restrict g,
   }
 }
 
+#if EMBER_X86
 namespace avx512 {
 
 __attribute__((target("avx512f"))) inline void adam_update(float* w, const float* g, float* m,
@@ -72,15 +75,18 @@ __attribute__((target("avx512f"))) inline void adam_update(float* w, const float
 }
 
 }  // namespace avx512
+#endif
 
 /// One Adam/AdamW update of n fp32 parameters, with the fastest ISA allowed.
 inline void adam_update(float* w, const float* g, float* m, float* v, std::int64_t n,
                         const AdamStep& s) {
-  if (gemm_isa() == Isa::Avx512) {
+#if EMBER_X86
+  if (isa_has_avx512()) {
     avx512::adam_update(w, g, m, v, n, s);
-  } else {
-    adam_update_generic(w, g, m, v, n, s);
+    return;
   }
+#endif
+  adam_update_generic(w, g, m, v, n, s);
 }
 
 }  // namespace ember::detail

@@ -1,7 +1,6 @@
 // ember/kernels/gemm/dispatch.hpp — which fp32 micro-kernel runs: one table, chosen at run time.
-// Layer: kernels/gemm. The CPU is asked once (cpuid through __builtin_cpu_supports, which also
-// checks that the OS saves the wide registers); the environment variable EMBER_ISA
-// (generic|avx2|avx512) or ember::set_gemm_isa() can force a lower ISA for tests and benchmarks;
+// Layer: kernels/gemm. The level comes from kernels/cpu.hpp (the CPU's best, or EMBER_ISA /
+// set_gemm_isa() forcing a lower one); levels above avx512 run the avx512 fp32 kernel.
 // gemm_kernel_name() says which kernel runs.
 //
 // Block sizes, with the reasoning (development machine: L1d 48 KiB, L2 2 MiB per core, L3
@@ -26,6 +25,7 @@
 #include "ember/kernels/gemm/blocking.hpp"
 #include "ember/kernels/gemm/driver.hpp"
 #include "ember/kernels/gemm/ukernel_ref.hpp"
+#include "ember/kernels/cpu.hpp"
 
 #if defined(__x86_64__) || defined(_M_X64)
 #define EMBER_GEMM_X86 1
@@ -36,21 +36,6 @@
 #endif
 
 namespace ember {
-
-/// Instruction sets the GEMM has kernels for, from least to most capable.
-enum class Isa { Generic = 0, Avx2 = 1, Avx512 = 2 };
-
-constexpr std::string_view isa_name(Isa isa) {
-  switch (isa) {
-    case Isa::Generic:
-      return "generic";
-    case Isa::Avx2:
-      return "avx2";
-    case Isa::Avx512:
-      return "avx512";
-  }
-  return "unknown";
-}
 
 namespace detail {
 
@@ -112,70 +97,13 @@ inline const GemmKernelF32& kernel_table(Isa isa) {
        {4, 8},
        {kernel_set<float, Avx512EdgeKernel<4>::K>(), kernel_set<float, Avx512EdgeKernel<8>::K>()}},
       {14, 32, 1008, 256, 1024}};
-  if (isa == Isa::Avx512) return avx512;
-  if (isa == Isa::Avx2) return avx2;
+  if (isa >= Isa::Avx512) return avx512;
+  if (isa >= Isa::Avx2) return avx2;
 #endif
   return generic;
 }
 
-/// The best ISA this CPU (and OS) supports.
-inline Isa detect_isa() {
-#if EMBER_GEMM_X86 && defined(__GNUC__)
-  __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
-      __builtin_cpu_supports("avx512dq")) {
-    return Isa::Avx512;
-  }
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return Isa::Avx2;
-#endif
-  return Isa::Generic;
-}
-
-inline Isa parse_isa(std::string_view s, std::string_view op) {
-  if (s == "generic") return Isa::Generic;
-  if (s == "avx2") return Isa::Avx2;
-  if (s == "avx512") return Isa::Avx512;
-  fail(op, "unknown ISA '", s, "' (expected generic, avx2 or avx512)");
-}
-
-inline Isa checked_isa(Isa want, std::string_view op) {
-  const Isa have = detect_isa();
-  EMBER_CHECK(static_cast<int>(want) <= static_cast<int>(have), op, "ISA ", isa_name(want),
-              " is not supported by this CPU (best: ", isa_name(have), ")");
-  return want;
-}
-
-inline std::atomic<int>& isa_setting() {
-  // -1: not decided yet. Decided on first use: EMBER_ISA if set, else the CPU's best.
-  static std::atomic<int> isa{-1};
-  return isa;
-}
-
 }  // namespace detail
-
-/// The ISA whose fp32 GEMM kernel runs.
-inline Isa gemm_isa() {
-  int v = detail::isa_setting().load(std::memory_order_relaxed);
-  if (v < 0) {
-    const char* env = std::getenv("EMBER_ISA");
-    Isa isa = env && *env ? detail::checked_isa(detail::parse_isa(env, "EMBER_ISA"), "EMBER_ISA")
-                          : detail::detect_isa();
-    v = static_cast<int>(isa);
-    detail::isa_setting().store(v, std::memory_order_relaxed);
-  }
-  return static_cast<Isa>(v);
-}
-
-/// Forces the fp32 GEMM kernel's ISA (at most what the CPU supports); for tests and benchmarks.
-inline void set_gemm_isa(Isa isa) {
-  detail::isa_setting().store(static_cast<int>(detail::checked_isa(isa, "set_gemm_isa")),
-                              std::memory_order_relaxed);
-}
-
-/// The best ISA this CPU supports.
-inline Isa cpu_isa() {
-  return detail::detect_isa();
-}
 
 /// Name of the fp32 micro-kernel that runs, e.g. "ukernel_avx512_f32_14x32".
 inline std::string gemm_kernel_name() {

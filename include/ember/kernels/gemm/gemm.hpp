@@ -20,9 +20,61 @@
 #include "ember/core/tensor.hpp"
 #include "ember/kernels/gemm/dispatch.hpp"
 #include "ember/kernels/gemm/driver.hpp"
+#include "ember/kernels/gemm/mixed.hpp"
 #include "ember/kernels/parallel.hpp"
 
 namespace ember {
+
+/// How fp32 matrix products are computed (torch.set_float32_matmul_precision, CPU autocast):
+///   fp32  fp32 products and sums (the default);
+///   bf16  operands rounded to bf16 while they are packed, exact products, fp32 sums — on AMX
+///         tiles where the CPU has them. Inputs, outputs, parameters and gradients stay fp32.
+/// Every fp32 GEMM honours it: gemm, gemm_batched, matmul, linear and the autograd ops built on
+/// them (their forward and both backward products).
+enum class Precision { fp32, bf16 };
+
+constexpr std::string_view precision_name(Precision p) {
+  return p == Precision::bf16 ? "bf16" : "fp32";
+}
+
+namespace detail {
+inline std::atomic<int>& precision_default() {
+  static std::atomic<int> p{static_cast<int>(Precision::fp32)};
+  return p;
+}
+inline int& precision_override() {  // -1: none; set by MatmulPrecisionGuard on this thread
+  thread_local int p = -1;
+  return p;
+}
+}  // namespace detail
+
+/// The precision of fp32 matrix products on the calling thread.
+inline Precision matmul_precision() {
+  const int o = detail::precision_override();
+  return static_cast<Precision>(o >= 0 ? o
+                                       : detail::precision_default().load(std::memory_order_relaxed));
+}
+
+/// Sets the process-wide default (threads inside a MatmulPrecisionGuard keep the guard's).
+inline void set_matmul_precision(Precision p) {
+  detail::precision_default().store(static_cast<int>(p), std::memory_order_relaxed);
+}
+
+/// Scoped precision on the calling thread, restored on exit (as torch.autocast):
+///
+///     { ember::MatmulPrecisionGuard bf16(ember::Precision::bf16); loss = model.forward(x); … }
+class MatmulPrecisionGuard {
+ public:
+  explicit MatmulPrecisionGuard(Precision p) : saved_(detail::precision_override()) {
+    detail::precision_override() = static_cast<int>(p);
+  }
+  ~MatmulPrecisionGuard() { detail::precision_override() = saved_; }
+  MatmulPrecisionGuard(const MatmulPrecisionGuard&) = delete;
+  MatmulPrecisionGuard& operator=(const MatmulPrecisionGuard&) = delete;
+
+ private:
+  int saved_;
+};
 
 /// Storage order of the matrices in the BLAS-style gemm.
 enum class Layout { RowMajor, ColMajor };
@@ -56,10 +108,23 @@ GemmBlocking effective_blocking(GemmBlocking bs) {
   return bs;
 }
 
+/// Runs one mixed-type kernel row (the entry points choose it; tests and benchmarks pick rows).
+template <class TA, class TB, class TC>
+void gemm_mixed_with(const MixedKernel<TA, TB, TC>& row, std::int64_t m, std::int64_t n,
+                     std::int64_t k, TC alpha, MatRef<const TA> a, MatRef<const TB> b, TC beta,
+                     MatRef<TC> c, int nthreads) {
+  mixed_gemm_driver<TA, TB, TC>(m, n, k, alpha, a, b, beta, c, row,
+                                effective_blocking<TC>(row.blocking), nthreads);
+}
+
 template <class T>
 void gemm_dispatch(std::int64_t m, std::int64_t n, std::int64_t k, T alpha, MatRef<const T> a,
                    MatRef<const T> b, T beta, MatRef<T> c, int nthreads) {
   if constexpr (std::is_same_v<T, float>) {
+    if (matmul_precision() == Precision::bf16) {
+      gemm_mixed_with(bf16_kernel<float>(), m, n, k, alpha, a, b, beta, c, nthreads);
+      return;
+    }
     const GemmKernelF32& kern = kernel_table(gemm_isa());
     gemm_driver<float>(m, n, k, alpha, a, b, beta, c, effective_blocking<T>(kern.blocking),
                        kern.kernels, nthreads);
@@ -86,6 +151,45 @@ void gemm(std::int64_t m, std::int64_t n, std::int64_t k, T alpha, const T* a, s
   EMBER_CHECK(m >= 0 && n >= 0 && k >= 0, "gemm", "negative size m=", m, " n=", n, " k=", k);
   detail::gemm_dispatch<T>(m, n, k, alpha, {a, rs_a, cs_a}, {b, rs_b, cs_b}, beta, {c, rs_c, cs_c},
                            detail::gemm_threads(m, n, k));
+}
+
+/// bf16 GEMM: C (fp32) = alpha·A·B + beta·C with A, B in bfloat16, exact products and fp32
+/// sums (on AMX tiles where the CPU has them); strides as the fp32 gemm.
+inline void gemm(std::int64_t m, std::int64_t n, std::int64_t k, float alpha, const bfloat16* a,
+                 std::int64_t rs_a, std::int64_t cs_a, const bfloat16* b, std::int64_t rs_b,
+                 std::int64_t cs_b, float beta, float* c, std::int64_t rs_c, std::int64_t cs_c) {
+  EMBER_CHECK(m >= 0 && n >= 0 && k >= 0, "gemm", "negative size m=", m, " n=", n, " k=", k);
+  detail::gemm_mixed_with(detail::bf16_kernel<bfloat16>(), m, n, k, alpha, {a, rs_a, cs_a},
+                          {b, rs_b, cs_b}, beta, {c, rs_c, cs_c}, detail::gemm_threads(m, n, k));
+}
+
+/// int8 GEMM: C (int32) = alpha·A·B + beta·C with A unsigned and B signed 8-bit integers
+/// (u8·s8 → s32, as oneDNN and VNNI/AMX), exact; int32 overflow wraps as the hardware's
+/// accumulators do (k ≤ 66 052 cannot overflow: 255·128·k < 2^31).
+inline void gemm(std::int64_t m, std::int64_t n, std::int64_t k, std::int32_t alpha,
+                 const std::uint8_t* a, std::int64_t rs_a, std::int64_t cs_a, const std::int8_t* b,
+                 std::int64_t rs_b, std::int64_t cs_b, std::int32_t beta, std::int32_t* c,
+                 std::int64_t rs_c, std::int64_t cs_c) {
+  EMBER_CHECK(m >= 0 && n >= 0 && k >= 0, "gemm", "negative size m=", m, " n=", n, " k=", k);
+  detail::gemm_mixed_with(detail::u8s8_kernel(), m, n, k, alpha, {a, rs_a, cs_a}, {b, rs_b, cs_b},
+                          beta, {c, rs_c, cs_c}, detail::gemm_threads(m, n, k));
+}
+
+/// Name of the micro-kernel a GEMM on `dtype` runs now: Float32 (under matmul_precision()),
+/// BFloat16, or Int8 (u8·s8 → s32). E.g. "ukernel_amx_bf16_32x32".
+inline std::string gemm_kernel_name(DType dtype) {
+  switch (dtype) {
+    case DType::Float32:
+      return matmul_precision() == Precision::bf16 ? detail::bf16_kernel<float>().name
+                                                   : gemm_kernel_name();
+    case DType::BFloat16:
+      return detail::bf16_kernel<bfloat16>().name;
+    case DType::Int8:
+    case DType::UInt8:
+      return detail::u8s8_kernel().name;
+    default:
+      return "ukernel_ref_4x8";  // double and the integers: the portable reference kernel
+  }
 }
 
 /// BLAS-convention gemm: C = alpha·op(A)·op(B) + beta·C, with leading dimensions.

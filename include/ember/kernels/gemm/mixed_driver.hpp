@@ -1,0 +1,163 @@
+// ember/kernels/gemm/mixed_driver.hpp — the GEMM driver for kernels whose inputs, packed
+// operands and accumulator differ in type: bf16 products with fp32 accumulation, u8·s8 with
+// int32 accumulation, and fp32 kernels fed bf16-rounded operands.
+// Layer: kernels/gemm. The same five loops as driver.hpp (read its comment for the loop order
+// and the thread split), with two differences:
+//   * packing converts while it lays out (fp32 → bf16, u8/s8 → the kernel's type) and always
+//     runs: every kernel here reads its own packed layout (pair- or quad-interleaved for the
+//     dot-product instructions, tile rows for AMX), never the caller's matrix;
+//   * the depth of a packed block is padded with zeros to a multiple of the kernel's k-group
+//     (2 for bf16 pairs, 4 for int8 quads, 32/64 for AMX tiles), so odd k needs no edge kernel.
+//
+// A kernel row (MixedKernel) says everything the driver needs: tile MR×NR, k-group, bytes per
+// packed element, block sizes, its two packing functions and the micro-kernel; optionally a
+// per-thread begin/end (AMX loads its tile configuration and releases the tiles).
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+
+#include "ember/kernels/cpu.hpp"
+#include "ember/kernels/gemm/blocking.hpp"
+#include "ember/kernels/gemm/driver.hpp"
+
+#if EMBER_HAS_OPENMP
+#include <omp.h>
+#endif
+
+namespace ember::detail {
+
+/// One row of a mixed-type kernel table: C (TC) = alpha·A (TA)·B (TB) + beta·C.
+template <class TA, class TB, class TC>
+struct MixedKernel {
+  const char* name;
+  Isa isa;
+  std::int64_t mr, nr, kgroup;
+  std::int64_t a_elem_bytes, b_elem_bytes;  // size of one packed element
+  GemmBlocking blocking;                    // mr, nr repeated; kc a multiple of kgroup
+  /// Packs rows×kc of A (rows ≤ mr) into one sliver of mr rows, depth padded to kp.
+  void (*pack_a)(std::int64_t rows, std::int64_t kc, const TA* a, std::int64_t rs,
+                 std::int64_t cs, void* dst);
+  /// Packs kc×cols of B (cols ≤ nr) into one sliver of nr columns, depth padded to kp.
+  void (*pack_b)(std::int64_t cols, std::int64_t kc, const TB* b, std::int64_t rs,
+                 std::int64_t cs, void* dst);
+  /// c[0:m_cur, 0:n_cur] = alpha·(A·B) + beta·c over a padded depth kp (beta == 0: c unread).
+  void (*kernel)(std::int64_t kp, const void* a, const void* b, TC* c, std::int64_t rs_c,
+                 std::int64_t cs_c, std::int64_t m_cur, std::int64_t n_cur, TC alpha, TC beta);
+  void (*thread_begin)() = nullptr;
+  void (*thread_end)() = nullptr;
+};
+
+inline std::int64_t round_up(std::int64_t x, std::int64_t to) {
+  return (x + to - 1) / to * to;
+}
+
+/// The five loops for a mixed kernel (always packing both operands).
+template <class TA, class TB, class TC>
+void mixed_gemm_driver(std::int64_t m, std::int64_t n, std::int64_t k, TC alpha,
+                       MatRef<const TA> a, MatRef<const TB> b, TC beta, MatRef<TC> c,
+                       const MixedKernel<TA, TB, TC>& kern, GemmBlocking bs, int nthreads) {
+  if (m == 0 || n == 0) return;
+  if (k == 0 || alpha == TC(0)) {
+    scale_c(m, n, beta, c);
+    return;
+  }
+  const std::int64_t MR = kern.mr, NR = kern.nr, G = kern.kgroup;
+  const std::int64_t MC = std::max(MR, bs.mc / MR * MR);
+  const std::int64_t nc_cap = std::max(NR, bs.nc * std::max(nthreads, 1) / NR * NR);
+  const std::int64_t n_panels = (n + nc_cap - 1) / nc_cap;
+  const std::int64_t NC = ((n + n_panels - 1) / n_panels + NR - 1) / NR * NR;
+  const std::int64_t KC = std::max(G, bs.kc / G * G);
+  const std::int64_t mc_max = std::min(MC, round_up(m, MR));
+  const std::int64_t nc_max = std::min(NC, round_up(n, NR));
+  const std::int64_t kp_max = round_up(std::min(KC, k), G);
+  auto* ap = static_cast<unsigned char*>(gemm_scratch(0).get(
+      static_cast<std::size_t>(mc_max * kp_max * kern.a_elem_bytes)));
+  auto* bp = static_cast<unsigned char*>(gemm_scratch(1).get(
+      static_cast<std::size_t>(nc_max * kp_max * kern.b_elem_bytes)));
+
+  // The split of the ir×jr grid: as driver.hpp (the more even dimension; B on a tie unless A's
+  // block is the larger).
+  auto split_rows = [](std::int64_t m_slivers, std::int64_t n_slivers, std::int64_t mc,
+                       std::int64_t nc, int team) {
+    auto balance = [team](std::int64_t slivers) {
+      const std::int64_t per = (slivers + team - 1) / team;
+      return static_cast<double>(slivers) / static_cast<double>(per * team);
+    };
+    const double bal_ir = balance(m_slivers), bal_jr = balance(n_slivers);
+    return bal_ir > bal_jr || (bal_ir == bal_jr && mc > nc);
+  };
+
+  auto body = [&](int tid, int team, auto&& barrier) {
+    if (kern.thread_begin) kern.thread_begin();
+    auto share = [tid, team](std::int64_t count, std::int64_t& lo, std::int64_t& hi) {
+      lo = count * tid / team;
+      hi = count * (tid + 1) / team;
+    };
+    for (std::int64_t jc = 0; jc < n; jc += NC) {
+      const std::int64_t nc = std::min(NC, n - jc);
+      const std::int64_t n_slivers = (nc + NR - 1) / NR;
+      for (std::int64_t pc = 0; pc < k; pc += KC) {
+        const std::int64_t kc = std::min(KC, k - pc), kp = round_up(kc, G);
+        const std::int64_t a_sliver = MR * kp * kern.a_elem_bytes;
+        const std::int64_t b_sliver = NR * kp * kern.b_elem_bytes;
+        const TC beta_pc = pc == 0 ? beta : TC(1);
+        barrier();  // everyone is done with the previous B panel
+        {
+          std::int64_t lo = 0, hi = 0;
+          share(n_slivers, lo, hi);
+          for (std::int64_t s = lo; s < hi; ++s) {
+            const std::int64_t j0 = s * NR;
+            kern.pack_b(std::min(NR, nc - j0), kc, b.p + pc * b.rs + (jc + j0) * b.cs, b.rs, b.cs,
+                        bp + s * b_sliver);
+          }
+        }
+        for (std::int64_t ic = 0; ic < m; ic += MC) {
+          const std::int64_t mc = std::min(MC, m - ic);
+          const std::int64_t m_slivers = (mc + MR - 1) / MR;
+          const bool split_ir = split_rows(m_slivers, n_slivers, mc, nc, team);
+          barrier();  // the previous A block is no longer read
+          {
+            std::int64_t lo = 0, hi = 0;
+            share(m_slivers, lo, hi);
+            for (std::int64_t s = lo; s < hi; ++s) {
+              const std::int64_t i0 = s * MR;
+              kern.pack_a(std::min(MR, mc - i0), kc, a.p + (ic + i0) * a.rs + pc * a.cs, a.rs,
+                          a.cs, ap + s * a_sliver);
+            }
+          }
+          barrier();  // the packed blocks are complete
+          std::int64_t ir_lo = 0, ir_hi = m_slivers, jr_lo = 0, jr_hi = n_slivers;
+          if (split_ir)
+            share(m_slivers, ir_lo, ir_hi);
+          else
+            share(n_slivers, jr_lo, jr_hi);
+          for (std::int64_t ir = ir_lo; ir < ir_hi; ++ir) {
+            const std::int64_t i0 = ir * MR, m_cur = std::min(MR, mc - i0);
+            for (std::int64_t jr = jr_lo; jr < jr_hi; ++jr) {
+              const std::int64_t j0 = jr * NR, n_cur = std::min(NR, nc - j0);
+              kern.kernel(kp, ap + ir * a_sliver, bp + jr * b_sliver,
+                          c.p + (ic + i0) * c.rs + (jc + j0) * c.cs, c.rs, c.cs, m_cur, n_cur,
+                          alpha, beta_pc);
+            }
+          }
+        }
+      }
+    }
+    if (kern.thread_end) kern.thread_end();
+  };
+
+#if EMBER_HAS_OPENMP
+  if (nthreads > 1) {
+#pragma omp parallel num_threads(nthreads)
+    body(omp_get_thread_num(), omp_get_num_threads(), [] {
+#pragma omp barrier
+    });
+    return;
+  }
+#endif
+  (void)nthreads;
+  body(0, 1, [] {});
+}
+
+}  // namespace ember::detail

@@ -1,0 +1,133 @@
+// ember/kernels/gemm/x86/ukernel_avx512_dot.hpp — dot-product micro-kernels, MR × 32:
+// bf16 pairs with fp32 accumulation (vdpbf16ps, AVX512_BF16) and u8·s8 quads with int32
+// accumulation (vpdpbusd, AVX512_VNNI).
+// Layer: kernels/gemm. Function-level target attributes in an ISA-named namespace, as
+// ukernel_avx512_f32.hpp (same ODR reasoning). The register plan is the fp32 kernel's:
+// 28 accumulators (14 rows × 2 vectors of 16 columns), 2 vectors of B per group, A broadcast
+// from memory as one 32-bit group (a bf16 pair or an int8 quad). Per group: 2 loads,
+// 14 broadcasts, 28 dot products, each worth 2 (bf16) or 4 (int8) fp32 FMAs.
+//
+// Operands come packed in the grouped layout of pack_mixed.hpp (G = 2 or 4 elements per 32-bit
+// group): A as a[(q·MR + i)], B as b[q·32 + j] (32-bit units). Depth kp is a multiple of G.
+//
+// Target: where vdpbf16ps issues at the fp32 FMA rate (AMD Zen 4/5), twice the fp32 kernel's
+// GFLOP/s; measured figures are in the README's GEMM section (bench_gemm, gemm_bf16 rows).
+#pragma once
+
+#include <immintrin.h>
+
+#include <cstdint>
+
+namespace ember::detail::avx512_dot {
+
+#define EMBER_TARGET_AVX512_DOT \
+  __attribute__((target("avx512f,avx512vl,avx512dq,avx512bw,avx512bf16,avx512vnni,fma")))
+
+EMBER_TARGET_AVX512_DOT inline __mmask16 column_mask(std::int64_t n_cur, int v) {
+  const std::int64_t left = n_cur - 16 * v;
+  if (left >= 16) return static_cast<__mmask16>(0xffff);
+  if (left <= 0) return 0;
+  return static_cast<__mmask16>((1u << left) - 1u);
+}
+
+/// bf16: c[0:m_cur, 0:n_cur] = alpha·A·B + beta·c, A MR×kp and B kp×32 packed in pairs.
+template <int MR>
+EMBER_TARGET_AVX512_DOT inline void ukernel_bf16(std::int64_t kp, const void* a_, const void* b_,
+                                                 float* c, std::int64_t rs_c, std::int64_t cs_c,
+                                                 std::int64_t m_cur, std::int64_t n_cur,
+                                                 float alpha, float beta) {
+  const auto* a = static_cast<const std::int32_t*>(a_);
+  const auto* b = static_cast<const std::int32_t*>(b_);
+  __m512 acc[MR][2];
+  for (int i = 0; i < MR; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+  const std::int64_t groups = kp / 2;
+  for (std::int64_t q = 0; q < groups; ++q) {
+    const __m512bh b0 = (__m512bh)_mm512_load_si512(b + q * 32);
+    const __m512bh b1 = (__m512bh)_mm512_load_si512(b + q * 32 + 16);
+    for (int i = 0; i < MR; ++i) {
+      const __m512bh ai = (__m512bh)_mm512_set1_epi32(a[q * MR + i]);
+      acc[i][0] = _mm512_dpbf16_ps(acc[i][0], ai, b0);
+      acc[i][1] = _mm512_dpbf16_ps(acc[i][1], ai, b1);
+    }
+  }
+  const __m512 valpha = _mm512_set1_ps(alpha), vbeta = _mm512_set1_ps(beta);
+  const __mmask16 mask[2] = {column_mask(n_cur, 0), column_mask(n_cur, 1)};
+  if (cs_c == 1) {
+    for (int i = 0; i < MR; ++i) {
+      if (i >= m_cur) break;
+      float* ci = c + i * rs_c;
+      for (int v = 0; v < 2; ++v) {
+        if (mask[v] == 0) break;
+        __m512 r = _mm512_mul_ps(valpha, acc[i][v]);
+        if (beta != 0.0f)
+          r = _mm512_fmadd_ps(vbeta, _mm512_maskz_loadu_ps(mask[v], ci + 16 * v), r);
+        _mm512_mask_storeu_ps(ci + 16 * v, mask[v], r);
+      }
+    }
+  } else {
+    alignas(64) float tile[MR][32];
+    for (int i = 0; i < MR; ++i)
+      for (int v = 0; v < 2; ++v) _mm512_store_ps(&tile[i][16 * v], acc[i][v]);
+    for (std::int64_t i = 0; i < m_cur; ++i)
+      for (std::int64_t j = 0; j < n_cur; ++j) {
+        float& cij = c[i * rs_c + j * cs_c];
+        cij = beta == 0.0f ? alpha * tile[i][j] : alpha * tile[i][j] + beta * cij;
+      }
+  }
+}
+
+/// int8: c[0:m_cur, 0:n_cur] = alpha·A·B + beta·c in int32 (wrapping, as the hardware does),
+/// A (u8) MR×kp and B (s8) kp×32 packed in quads.
+template <int MR>
+EMBER_TARGET_AVX512_DOT inline void ukernel_u8s8(std::int64_t kp, const void* a_, const void* b_,
+                                                 std::int32_t* c, std::int64_t rs_c,
+                                                 std::int64_t cs_c, std::int64_t m_cur,
+                                                 std::int64_t n_cur, std::int32_t alpha,
+                                                 std::int32_t beta) {
+  const auto* a = static_cast<const std::int32_t*>(a_);
+  const auto* b = static_cast<const std::int32_t*>(b_);
+  __m512i acc[MR][2];
+  for (int i = 0; i < MR; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_si512();
+  const std::int64_t groups = kp / 4;
+  for (std::int64_t q = 0; q < groups; ++q) {
+    const __m512i b0 = _mm512_load_si512(b + q * 32);
+    const __m512i b1 = _mm512_load_si512(b + q * 32 + 16);
+    for (int i = 0; i < MR; ++i) {
+      const __m512i ai = _mm512_set1_epi32(a[q * MR + i]);
+      acc[i][0] = _mm512_dpbusd_epi32(acc[i][0], ai, b0);
+      acc[i][1] = _mm512_dpbusd_epi32(acc[i][1], ai, b1);
+    }
+  }
+  const __m512i valpha = _mm512_set1_epi32(alpha), vbeta = _mm512_set1_epi32(beta);
+  const __mmask16 mask[2] = {column_mask(n_cur, 0), column_mask(n_cur, 1)};
+  if (cs_c == 1) {
+    for (int i = 0; i < MR; ++i) {
+      if (i >= m_cur) break;
+      std::int32_t* ci = c + i * rs_c;
+      for (int v = 0; v < 2; ++v) {
+        if (mask[v] == 0) break;
+        __m512i r = alpha == 1 ? acc[i][v] : _mm512_mullo_epi32(valpha, acc[i][v]);
+        if (beta != 0)
+          r = _mm512_add_epi32(
+              r, _mm512_mullo_epi32(vbeta, _mm512_maskz_loadu_epi32(mask[v], ci + 16 * v)));
+        _mm512_mask_storeu_epi32(ci + 16 * v, mask[v], r);
+      }
+    }
+  } else {
+    alignas(64) std::int32_t tile[MR][32];
+    for (int i = 0; i < MR; ++i)
+      for (int v = 0; v < 2; ++v) _mm512_store_si512(&tile[i][16 * v], acc[i][v]);
+    for (std::int64_t i = 0; i < m_cur; ++i)
+      for (std::int64_t j = 0; j < n_cur; ++j) {
+        std::int32_t& cij = c[i * rs_c + j * cs_c];
+        const auto prod = static_cast<std::uint32_t>(alpha) * static_cast<std::uint32_t>(tile[i][j]);
+        const auto old = beta == 0 ? 0u
+                                   : static_cast<std::uint32_t>(beta) * static_cast<std::uint32_t>(cij);
+        cij = static_cast<std::int32_t>(prod + old);
+      }
+  }
+}
+
+#undef EMBER_TARGET_AVX512_DOT
+
+}  // namespace ember::detail::avx512_dot

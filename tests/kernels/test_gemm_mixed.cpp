@@ -1,0 +1,264 @@
+// bf16 and int8 GEMM: every kernel row this CPU can run (and the AMX layout in portable code),
+// against references, over shapes that miss every tile and group size, transposes, strided and
+// column-major C, alpha/beta (beta = 0 with NaN in C), tiny cache blocks, 1 and 2 threads.
+//
+// bf16 error bound. The reference is computed in double from the bf16-rounded inputs, so the
+// rounding of the inputs is not an error of the kernel. Each product of two bf16 values is exact
+// in fp32 (8 + 8 significant bits ≤ 24), so what remains is fp32 summation of k exact terms:
+// |ĉ − c| ≤ γ_k · Σ_p |A(i,p)||B(p,j)|, γ_k = k·u/(1 − k·u), u = 2^-24 (Higham §3.5), in any
+// order and blocking; alpha and beta add a few roundings. Allowed: (k + 4)·u·Σ|A||B|(+|βC|),
+// the worst case, so a failure is a bug (a wrong packed element is off by ~|A||B|, far more).
+//
+// int8: exact, against an int64 reference (the test values cannot overflow int32).
+#include <cmath>
+#include <cstdlib>
+#include <limits>
+
+#include "../test_util.hpp"
+
+namespace {
+
+using ember::bfloat16;
+
+struct Shape3 {
+  std::int64_t m, n, k;
+};
+
+// m, n across the 14/32-row and 32-column tiles, k across the 2/4/32/64 groups.
+const Shape3 kShapes[] = {{1, 1, 1},    {3, 5, 2},     {14, 32, 32},  {15, 33, 33},
+                          {32, 32, 64}, {33, 17, 65},  {31, 63, 127}, {64, 96, 128},
+                          {7, 130, 3},  {100, 45, 257}};
+
+class GemmMixed : public ::testing::Test {
+ protected:
+  void TearDown() override {
+    ember::detail::gemm_blocking_override() = nullptr;
+    ember::set_num_threads(2);
+  }
+};
+
+template <class Row>
+std::vector<const Row*> runnable(const std::vector<Row>& rows) {
+  std::vector<const Row*> out;
+  for (const Row& r : rows)
+    if (ember::detail::kernel_runnable(r)) out.push_back(&r);
+  return out;
+}
+
+template <class S>
+S make(float x) {
+  if constexpr (std::is_same_v<S, float>)
+    return x;
+  else
+    return bfloat16(x);
+}
+
+template <class S>
+double rounded(S x) {  // the bf16 value the kernels multiply
+  return static_cast<double>(static_cast<float>(bfloat16(static_cast<float>(x))));
+}
+
+// One bf16 case: A (m×k) and B (k×n), transposed if asked; C with leading dim n + 3, or
+// column-major when col_c.
+template <class S>
+void check_bf16(const ember::detail::Bf16Kernel<S>& row, const Shape3& sh, bool ta, bool tb,
+                bool col_c, float alpha, float beta, int threads, ember::Generator& g) {
+  const auto [m, n, k] = sh;
+  std::vector<S> a(static_cast<std::size_t>(m * k)), b(static_cast<std::size_t>(k * n));
+  for (auto& x : a) x = make<S>(g.next_float() * 2 - 1);
+  for (auto& x : b) x = make<S>(g.next_float() * 2 - 1);
+  const std::int64_t rs_a = ta ? 1 : k, cs_a = ta ? m : 1, rs_b = tb ? 1 : n, cs_b = tb ? k : 1;
+  const std::int64_t ld = col_c ? m + 2 : n + 3;
+  const std::int64_t rs_c = col_c ? 1 : ld, cs_c = col_c ? ld : 1;
+  std::vector<float> c(static_cast<std::size_t>((col_c ? n : m) * ld));
+  for (auto& x : c)
+    x = beta == 0.0f ? std::numeric_limits<float>::quiet_NaN() : g.next_float() - 0.5f;
+  const std::vector<float> c0 = c;
+  ember::detail::gemm_mixed_with<S, S, float>(row, m, n, k, alpha, {a.data(), rs_a, cs_a},
+                                              {b.data(), rs_b, cs_b}, beta,
+                                              {c.data(), rs_c, cs_c}, threads);
+  const double u = std::ldexp(1.0, -24);
+  for (std::int64_t i = 0; i < m; ++i)
+    for (std::int64_t j = 0; j < n; ++j) {
+      double s = 0, mag = 0;
+      for (std::int64_t p = 0; p < k; ++p) {
+        const double x = rounded(a[static_cast<std::size_t>(i * rs_a + p * cs_a)]) *
+                         rounded(b[static_cast<std::size_t>(p * rs_b + j * cs_b)]);
+        s += x;
+        mag += std::fabs(x);
+      }
+      const double old = c0[static_cast<std::size_t>(i * rs_c + j * cs_c)];
+      const double want = alpha * s + (beta == 0.0f ? 0.0 : beta * old);
+      const double tol = (static_cast<double>(k) + 4) * u *
+                             (std::fabs(alpha) * mag + (beta == 0.0f ? 0.0 : std::fabs(beta * old))) +
+                         1e-30;
+      const double got = c[static_cast<std::size_t>(i * rs_c + j * cs_c)];
+      ASSERT_LE(std::fabs(got - want), tol)
+          << row.name << " m=" << m << " n=" << n << " k=" << k << " ta=" << ta << " tb=" << tb
+          << " col_c=" << col_c << " alpha=" << alpha << " beta=" << beta
+          << " threads=" << threads << " at (" << i << "," << j << ")";
+    }
+  // Nothing outside the m×n view of C was written.
+  for (std::size_t idx = 0; idx < c.size(); ++idx) {
+    const std::int64_t major = static_cast<std::int64_t>(idx) / ld,
+                       minor = static_cast<std::int64_t>(idx) % ld;
+    if (minor >= (col_c ? m : n)) {
+      ASSERT_TRUE(std::isnan(c[idx]) ? std::isnan(c0[idx]) : c[idx] == c0[idx])
+          << row.name << " wrote padding at " << major << "," << minor;
+    }
+  }
+}
+
+template <class S>
+void every_bf16_row(ember::Generator& g) {
+  for (const auto* row : runnable(ember::detail::bf16_kernels<S>())) {
+    for (const Shape3& sh : kShapes)
+      for (int t = 0; t < 4; ++t)
+        check_bf16<S>(*row, sh, t & 1, t & 2, false, 1.0f, 0.0f, 1, g);
+    for (const Shape3& sh : {Shape3{33, 40, 70}, Shape3{5, 3, 9}}) {
+      check_bf16<S>(*row, sh, false, true, true, -0.5f, 0.25f, 1, g);
+      check_bf16<S>(*row, sh, true, false, false, 2.0f, 1.0f, 2, g);
+      check_bf16<S>(*row, sh, false, false, true, 1.0f, 0.0f, 2, g);
+    }
+  }
+}
+
+TEST_F(GemmMixed, Bf16EveryKernelFromFloatAgainstDoubleReference) {
+  ember::Generator g(11);
+  every_bf16_row<float>(g);
+}
+
+TEST_F(GemmMixed, Bf16EveryKernelFromBf16AgainstDoubleReference) {
+  ember::Generator g(12);
+  every_bf16_row<bfloat16>(g);
+}
+
+TEST_F(GemmMixed, Bf16TinyBlocksAndTwoThreadsReachEverySplit) {
+  ember::Generator g(13);
+  ember::GemmBlocking tiny{1, 1, 40, 40, 40};  // mc, kc, nc (rounded to each kernel's tile)
+  ember::detail::gemm_blocking_override() = &tiny;
+  for (const auto* row : runnable(ember::detail::bf16_kernels<float>())) {
+    for (const Shape3& sh : {Shape3{70, 90, 100}, Shape3{150, 33, 66}, Shape3{20, 200, 41}}) {
+      check_bf16<float>(*row, sh, false, false, false, 1.0f, 0.5f, 1, g);
+      check_bf16<float>(*row, sh, true, true, false, 1.0f, 0.0f, 2, g);
+    }
+  }
+}
+
+// int8: exact against int64.
+void check_u8s8(const ember::detail::U8S8Kernel& row, const Shape3& sh, bool ta, bool tb,
+                std::int32_t alpha, std::int32_t beta, int threads, ember::Generator& g) {
+  const auto [m, n, k] = sh;
+  std::vector<std::uint8_t> a(static_cast<std::size_t>(m * k));
+  std::vector<std::int8_t> b(static_cast<std::size_t>(k * n));
+  for (auto& x : a) x = static_cast<std::uint8_t>(g.next_u32() & 0xff);
+  for (auto& x : b) x = static_cast<std::int8_t>(static_cast<int>(g.next_u32() & 0xff) - 128);
+  const std::int64_t rs_a = ta ? 1 : k, cs_a = ta ? m : 1, rs_b = tb ? 1 : n, cs_b = tb ? k : 1;
+  const std::int64_t ld = n + 1;
+  std::vector<std::int32_t> c(static_cast<std::size_t>(m * ld));
+  for (auto& x : c) x = static_cast<std::int32_t>(g.next_u32() % 2001) - 1000;
+  const auto c0 = c;
+  ember::detail::gemm_mixed_with<std::uint8_t, std::int8_t, std::int32_t>(
+      row, m, n, k, alpha, {a.data(), rs_a, cs_a}, {b.data(), rs_b, cs_b}, beta, {c.data(), ld, 1},
+      threads);
+  for (std::int64_t i = 0; i < m; ++i)
+    for (std::int64_t j = 0; j < n; ++j) {
+      std::int64_t s = 0;
+      for (std::int64_t p = 0; p < k; ++p)
+        s += std::int64_t{a[static_cast<std::size_t>(i * rs_a + p * cs_a)]} *
+             b[static_cast<std::size_t>(p * rs_b + j * cs_b)];
+      const std::int64_t want =
+          alpha * s + (beta == 0 ? 0 : beta * std::int64_t{c0[static_cast<std::size_t>(i * ld + j)]});
+      ASSERT_EQ(c[static_cast<std::size_t>(i * ld + j)], want)
+          << row.name << " m=" << m << " n=" << n << " k=" << k << " ta=" << ta << " tb=" << tb
+          << " at (" << i << "," << j << ")";
+    }
+  for (std::int64_t i = 0; i < m; ++i)
+    ASSERT_EQ(c[static_cast<std::size_t>(i * ld + n)], c0[static_cast<std::size_t>(i * ld + n)]);
+}
+
+TEST_F(GemmMixed, Int8EveryKernelExactAgainstInt64) {
+  ember::Generator g(21);
+  for (const auto* row : runnable(ember::detail::u8s8_kernels())) {
+    for (const Shape3& sh : kShapes)
+      for (int t = 0; t < 4; ++t) check_u8s8(*row, sh, t & 1, t & 2, 1, 0, 1, g);
+    check_u8s8(*row, {70, 50, 130}, false, true, 3, -2, 2, g);
+    check_u8s8(*row, {9, 100, 5}, true, false, -1, 1, 2, g);
+  }
+}
+
+TEST_F(GemmMixed, Int8TinyBlocks) {
+  ember::Generator g(22);
+  ember::GemmBlocking tiny{1, 1, 40, 40, 40};
+  ember::detail::gemm_blocking_override() = &tiny;
+  for (const auto* row : runnable(ember::detail::u8s8_kernels()))
+    check_u8s8(*row, {90, 70, 150}, false, false, 1, 1, 2, g);
+}
+
+TEST_F(GemmMixed, PublicEntryPointsAndKernelNames) {
+  ember::Generator g(31);
+  auto A = ember::uniform<float>({37, 70}, -1, 1, g), B = ember::uniform<float>({70, 45}, -1, 1, g);
+  auto Ab = A.to<bfloat16>(), Bb = B.to<bfloat16>();
+  std::vector<float> c(37 * 45, std::numeric_limits<float>::quiet_NaN());
+  ember::gemm(37, 45, 70, 1.0f, Ab.data(), 70, 1, Bb.data(), 45, 1, 0.0f, c.data(), 45, 1);
+  // Under bf16 precision an fp32 gemm multiplies the same bf16 values.
+  std::vector<float> c2(37 * 45);
+  {
+    ember::MatmulPrecisionGuard bf16(ember::Precision::bf16);
+    EXPECT_EQ(ember::matmul_precision(), ember::Precision::bf16);
+    EXPECT_EQ(ember::gemm_kernel_name(ember::DType::Float32),
+              ember::gemm_kernel_name(ember::DType::BFloat16));
+    ember::gemm<float>(37, 45, 70, 1.0f, A.data(), 70, 1, B.data(), 45, 1, 0.0f, c2.data(), 45, 1);
+  }
+  EXPECT_EQ(ember::matmul_precision(), ember::Precision::fp32);
+  EXPECT_EQ(ember::gemm_kernel_name(ember::DType::Float32), ember::gemm_kernel_name());
+  const double u = std::ldexp(1.0, -24);
+  for (std::size_t i = 0; i < c.size(); ++i) EXPECT_NEAR(c[i], c2[i], 2 * 74 * u * 70);
+  // The fp32 product differs from the bf16 one by about the inputs' rounding (2^-9 relative).
+  std::vector<float> c3(37 * 45);
+  ember::gemm<float>(37, 45, 70, 1.0f, A.data(), 70, 1, B.data(), 45, 1, 0.0f, c3.data(), 45, 1);
+  double diff = 0;
+  for (std::size_t i = 0; i < c.size(); ++i) diff = std::max(diff, std::fabs(double(c[i]) - c3[i]));
+  EXPECT_GT(diff, 0.0);
+  EXPECT_LT(diff, 70 * std::ldexp(1.0, -8));
+
+  std::vector<std::uint8_t> a8{1, 2, 3, 255};
+  std::vector<std::int8_t> b8{-128, 127, 1, -1};
+  std::vector<std::int32_t> c8(4);
+  ember::gemm(2, 2, 2, 1, a8.data(), 2, 1, b8.data(), 2, 1, 0, c8.data(), 2, 1);
+  EXPECT_EQ(c8, (std::vector<std::int32_t>{1 * -128 + 2 * 1, 1 * 127 + 2 * -1,
+                                           3 * -128 + 255 * 1, 3 * 127 + 255 * -1}));
+  EXPECT_EMBER_ERROR(
+      ember::gemm(-1, 2, 2, 1, a8.data(), 2, 1, b8.data(), 2, 1, 0, c8.data(), 2, 1),
+      "gemm: negative size");
+}
+
+TEST_F(GemmMixed, LevelsSelectTheExpectedKernel) {
+  const ember::Isa best = ember::cpu_isa();
+  ember::set_gemm_isa(ember::Isa::Generic);
+  EXPECT_EQ(ember::gemm_kernel_name(ember::DType::BFloat16), "ukernel_ref_f32_8x8+bf16in");
+  EXPECT_EQ(ember::gemm_kernel_name(ember::DType::Int8), "ukernel_ref_s32_4x8");
+  if (best >= ember::Isa::Avx512) {
+    ember::set_gemm_isa(ember::Isa::Avx512);
+    EXPECT_EQ(ember::gemm_kernel_name(ember::DType::BFloat16), "ukernel_avx512_f32_14x32+bf16in");
+    EXPECT_EQ(ember::gemm_kernel_name(ember::DType::Int8),
+              ember::cpu_features().avx512_vnni ? "ukernel_avx512_vnni_u8s8_14x32"
+                                                : "ukernel_ref_s32_4x8");
+  }
+  if (best >= ember::Isa::Avx512Bf16) {
+    ember::set_gemm_isa(ember::Isa::Avx512Bf16);
+    EXPECT_EQ(ember::gemm_kernel_name(ember::DType::BFloat16),
+              ember::cpu_features().amd ? "ukernel_avx512_bf16_14x32"
+                                        : "ukernel_avx512_f32_14x32+bf16in");
+  }
+  if (best == ember::Isa::Amx) {
+    ember::set_gemm_isa(ember::Isa::Amx);
+    EXPECT_EQ(ember::gemm_kernel_name(ember::DType::BFloat16), "ukernel_amx_bf16_32x32");
+    EXPECT_EQ(ember::gemm_kernel_name(ember::DType::Int8), "ukernel_amx_u8s8_32x32");
+  } else {
+    EXPECT_EMBER_ERROR(ember::set_gemm_isa(ember::Isa::Amx), "ISA amx is not supported");
+  }
+  ember::set_gemm_isa(best);
+}
+
+}  // namespace
