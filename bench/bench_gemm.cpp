@@ -1,4 +1,5 @@
-// bench_gemm — fp32 GEMM, ember beside Eigen, OpenBLAS and BLIS, in one run.
+// bench_gemm — fp32 GEMM, ember beside Eigen, OpenBLAS and BLIS; bf16 and int8 GEMM beside
+// oneDNN; in one run.
 //
 // Benchmarks are named gemm/<impl>/t<threads>/<M>x<K>x<N> (C[M,N] = A[M,K]·B[K,N], row-major)
 // with counters GFLOPS (2·M·N·K / real time) and peak_pct (against the fp32 FMA ceiling this
@@ -175,6 +176,84 @@ void run_pack(benchmark::State& state, bool is_a) {
       benchmark::Counter(2.0 * 4.0 * n * n * iters * 1e-9, benchmark::Counter::kIsRate);
 }
 
+// ---- bf16 and int8 ---------------------------------------------------------------------------
+// gemm_bf16/<impl>/t<threads>/<M>x<K>x<N>: bf16 A and B, fp32 C. Impls: ember (bf16 inputs),
+// ember_f32in (fp32 inputs under Precision::bf16, rounded while packing), onednn (B plain) and
+// onednn_prepacked (B reordered once into oneDNN's preferred layout, outside the timing).
+// gemm_int8/…: u8 A, s8 B, s32 C; counter GFLOPS counts GOP/s. peak_pct is against the bf16 /
+// int8 ceiling bench_peak's probe measures (AMX tiles where granted, else vdpbf16ps / vpdpbusd).
+struct LowpOperands {
+  std::vector<ember::bfloat16> a, b;
+  std::vector<float> af, bf, c;
+  std::vector<std::uint8_t> a8;
+  std::vector<std::int8_t> b8;
+  std::vector<std::int32_t> c8;
+  explicit LowpOperands(const Shape3& s) {
+    ember::Generator g(9);
+    const auto mk = static_cast<std::size_t>(s.m) * static_cast<std::size_t>(s.k);
+    const auto kn = static_cast<std::size_t>(s.k) * static_cast<std::size_t>(s.n);
+    const auto mn = static_cast<std::size_t>(s.m) * static_cast<std::size_t>(s.n);
+    af.resize(mk);
+    bf.resize(kn);
+    for (auto& x : af) x = g.next_float() * 2 - 1;
+    for (auto& x : bf) x = g.next_float() * 2 - 1;
+    for (float x : af) a.push_back(ember::bfloat16(x));
+    for (float x : bf) b.push_back(ember::bfloat16(x));
+    c.assign(mn, 0.0f);
+    for (std::size_t i = 0; i < mk; ++i) a8.push_back(static_cast<std::uint8_t>(g.next_u32()));
+    for (std::size_t i = 0; i < kn; ++i) b8.push_back(static_cast<std::int8_t>(g.next_u32() & 0x7f));
+    c8.assign(mn, 0);
+  }
+};
+
+void report_lowp(benchmark::State& state, const Shape3& s, int threads, bool int8) {
+  const double ops = 2.0 * s.m * s.n * s.k * static_cast<double>(state.iterations());
+  state.counters["GFLOPS"] = benchmark::Counter(ops * 1e-9, benchmark::Counter::kIsRate);
+  const double peak = bench::lowp_peak(int8, threads);
+  if (peak > 0)
+    state.counters["peak_pct"] =
+        benchmark::Counter(ops * 1e-9 * 100.0 / peak, benchmark::Counter::kIsRate);
+}
+
+void run_ember_bf16(benchmark::State& state, Shape3 s, int threads, bool f32_inputs) {
+  LowpOperands op(s);
+  ember::set_num_threads(threads);
+  ember::MatmulPrecisionGuard guard(ember::Precision::bf16);
+  for (auto _ : state) {
+    if (f32_inputs)
+      ember::gemm<float>(s.m, s.n, s.k, 1.0f, op.af.data(), s.k, 1, op.bf.data(), s.n, 1, 0.0f,
+                         op.c.data(), s.n, 1);
+    else
+      ember::gemm(s.m, s.n, s.k, 1.0f, op.a.data(), s.k, 1, op.b.data(), s.n, 1, 0.0f,
+                  op.c.data(), s.n, 1);
+    benchmark::DoNotOptimize(op.c.data());
+  }
+  report_lowp(state, s, threads, false);
+}
+
+void run_ember_int8(benchmark::State& state, Shape3 s, int threads) {
+  LowpOperands op(s);
+  ember::set_num_threads(threads);
+  for (auto _ : state) {
+    ember::gemm(s.m, s.n, s.k, 1, op.a8.data(), s.k, 1, op.b8.data(), s.n, 1, 0, op.c8.data(),
+                s.n, 1);
+    benchmark::DoNotOptimize(op.c8.data());
+  }
+  report_lowp(state, s, threads, true);
+}
+
+void run_onednn(benchmark::State& state, Shape3 s, int threads, bool int8, bool prepacked) {
+  LowpOperands op(s);
+  peers::OnednnGemm* g =
+      int8 ? peers::onednn_create(s.m, s.n, s.k, true, prepacked, op.a8.data(), op.b8.data(),
+                                  op.c8.data(), threads)
+           : peers::onednn_create(s.m, s.n, s.k, false, prepacked, op.a.data(), op.b.data(),
+                                  op.c.data(), threads);
+  for (auto _ : state) peers::onednn_run(g);
+  peers::onednn_destroy(g);
+  report_lowp(state, s, threads, int8);
+}
+
 std::string name(const char* impl, int threads, const Shape3& s) {
   return std::string("gemm/") + impl + "/t" + std::to_string(threads) + "/" + std::to_string(s.m) +
          "x" + std::to_string(s.k) + "x" + std::to_string(s.n);
@@ -207,6 +286,31 @@ int main(int argc, char** argv) {
       if (threads == 1 && s.m * s.k * s.n <= 256 * 256 * 256) add("naive", run_naive);
     }
   }
+  const std::vector<Shape3> lowp_shapes = {
+      {64, 64, 64},   {256, 256, 256},  {512, 512, 512},   {1024, 1024, 1024}, {2048, 2048, 2048},
+      {32, 128, 128}, {64, 768, 768},   {128, 768, 3072},  {4096, 64, 64}};
+  for (int threads : {1, 2}) {
+    for (const Shape3& s : lowp_shapes) {
+      auto lname = [&](const char* kind, const char* impl) {
+        std::string n = name(impl, threads, s);
+        return std::string("gemm_") + kind + n.substr(4);  // gemm/… → gemm_bf16/…
+      };
+      auto add = [&](const std::string& n, auto fn) {
+        benchmark::RegisterBenchmark(n.c_str(), fn)->UseRealTime();
+      };
+      add(lname("bf16", "ember"), [=](benchmark::State& st) { run_ember_bf16(st, s, threads, false); });
+      add(lname("bf16", "ember_f32in"), [=](benchmark::State& st) { run_ember_bf16(st, s, threads, true); });
+      add(lname("int8", "ember"), [=](benchmark::State& st) { run_ember_int8(st, s, threads); });
+      if (peers::have_onednn()) {
+        for (bool int8 : {false, true}) {
+          add(lname(int8 ? "int8" : "bf16", "onednn"),
+              [=](benchmark::State& st) { run_onednn(st, s, threads, int8, false); });
+          add(lname(int8 ? "int8" : "bf16", "onednn_prepacked"),
+              [=](benchmark::State& st) { run_onednn(st, s, threads, int8, true); });
+        }
+      }
+    }
+  }
   benchmark::RegisterBenchmark(("ukernel/" + ember::gemm_kernel_name() + "/k256").c_str(),
                                run_ukernel)
       ->UseRealTime();
@@ -219,6 +323,20 @@ int main(int argc, char** argv) {
   benchmark::AddCustomContext("ember_kernel", ember::gemm_kernel_name());
   benchmark::AddCustomContext("fp32_peak_gflops_t1", std::to_string(bench::peak_gflops(1)));
   benchmark::AddCustomContext("fp32_peak_gflops_t2", std::to_string(bench::peak_gflops(2)));
+  benchmark::AddCustomContext("ember_bf16_kernel", ember::gemm_kernel_name(ember::DType::BFloat16));
+  benchmark::AddCustomContext("ember_int8_kernel", ember::gemm_kernel_name(ember::DType::Int8));
+  {
+    std::string bf16_what, int8_what;
+    bench::measure_lowp_peak(false, 1, &bf16_what);
+    bench::measure_lowp_peak(true, 1, &int8_what);
+    benchmark::AddCustomContext("bf16_peak_gflops_t1",
+                                std::to_string(bench::lowp_peak(false, 1)) + " (" + bf16_what + ")");
+    benchmark::AddCustomContext("bf16_peak_gflops_t2", std::to_string(bench::lowp_peak(false, 2)));
+    benchmark::AddCustomContext("int8_peak_gops_t1",
+                                std::to_string(bench::lowp_peak(true, 1)) + " (" + int8_what + ")");
+    benchmark::AddCustomContext("int8_peak_gops_t2", std::to_string(bench::lowp_peak(true, 2)));
+  }
+  benchmark::AddCustomContext("onednn", peers::onednn_version());
   benchmark::AddCustomContext("openblas_core", peers::openblas_core());
   benchmark::AddCustomContext("blis_arch", peers::blis_arch());
   benchmark::RunSpecifiedBenchmarks();

@@ -21,6 +21,21 @@ void BM_fma(benchmark::State& state, ember::Isa isa) {
   state.counters["GFLOPS"] = g;
 }
 
+// The bf16 and int8 ceilings: AMX tile products where the OS grants them, else the AVX-512
+// dot-product instructions. Counter GFLOPS (GOP/s for int8); the label names the instruction.
+void BM_lowp(benchmark::State& state, bool int8) {
+  const int threads = static_cast<int>(state.range(0));
+  std::string what;
+  double g = 0;
+  for (auto _ : state) g = bench::measure_lowp_peak(int8, threads, &what);
+  if (what == "none") {
+    state.SkipWithError("this CPU has no bf16/int8 dot-product instruction");
+    return;
+  }
+  state.SetLabel(what);
+  state.counters["GFLOPS"] = g;
+}
+
 // a[i] = b[i] + s·c[i] over 3 arrays of 32 MiB each: out of every cache.
 void BM_triad(benchmark::State& state) {
   const std::int64_t n = 8 << 20;
@@ -43,6 +58,8 @@ void BM_triad(benchmark::State& state) {
 
 BENCHMARK_CAPTURE(BM_fma, avx512, ember::Isa::Avx512)->Arg(1)->Arg(2)->Iterations(1)->UseRealTime();
 BENCHMARK_CAPTURE(BM_fma, avx2, ember::Isa::Avx2)->Arg(1)->Arg(2)->Iterations(1)->UseRealTime();
+BENCHMARK_CAPTURE(BM_lowp, bf16, false)->Arg(1)->Arg(2)->Iterations(1)->UseRealTime();
+BENCHMARK_CAPTURE(BM_lowp, int8, true)->Arg(1)->Arg(2)->Iterations(1)->UseRealTime();
 BENCHMARK(BM_triad)->Arg(1)->Arg(2)->UseRealTime();
 
 BENCHMARK_MAIN();

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <string>
 
 #include <ember/ember.hpp>
 
@@ -65,6 +66,108 @@ inline double measure_fma_gflops(ember::Isa isa, int threads) {
     best = std::max(best, flops_per_iter * static_cast<double>(iters) * threads / s * 1e-9);
   }
   return best;
+}
+
+// ---- the bf16 / int8 ceilings -----------------------------------------------------------------
+// Dot-product instructions with 16 independent accumulators, and AMX tile products with the
+// tiles kept in registers (4 accumulators, 2 A and 2 B tiles, as the GEMM kernel's tile plan).
+
+__attribute__((target("avx512f,avx512bf16"), noinline)) inline float dot_loop_bf16(std::int64_t iters) {
+  __m512 acc[16];
+  for (int i = 0; i < 16; ++i) acc[i] = _mm512_set1_ps(static_cast<float>(i) * 1e-3f);
+  const __m512bh x = (__m512bh)_mm512_set1_epi32(0x3f803f80), y = (__m512bh)_mm512_set1_epi32(0x33803380);
+  for (std::int64_t it = 0; it < iters; ++it) {
+    for (int i = 0; i < 16; ++i) acc[i] = _mm512_dpbf16_ps(acc[i], x, y);
+  }
+  __m512 s = acc[0];
+  for (int i = 1; i < 16; ++i) s = _mm512_add_ps(s, acc[i]);
+  alignas(64) float out[16];
+  _mm512_store_ps(out, s);
+  return out[0];
+}
+
+__attribute__((target("avx512f,avx512vnni"), noinline)) inline float dot_loop_vnni(std::int64_t iters) {
+  __m512i acc[16];
+  for (int i = 0; i < 16; ++i) acc[i] = _mm512_set1_epi32(i);
+  const __m512i x = _mm512_set1_epi32(0x01010101), y = _mm512_set1_epi32(0x01ff01ff);
+  for (std::int64_t it = 0; it < iters; ++it) {
+    for (int i = 0; i < 16; ++i) acc[i] = _mm512_dpbusd_epi32(acc[i], x, y);
+  }
+  __m512i s = acc[0];
+  for (int i = 1; i < 16; ++i) s = _mm512_add_epi32(s, acc[i]);
+  alignas(64) int out[16];
+  _mm512_store_si512(out, s);
+  return static_cast<float>(out[0]);
+}
+
+template <bool kInt8>
+__attribute__((target("amx-tile,amx-bf16,amx-int8"), noinline)) inline float amx_loop(std::int64_t iters) {
+  alignas(64) static thread_local unsigned char a[1024], b[1024];
+  alignas(64) float out[256];
+  ember::detail::amx::configure();
+  _tile_loadd(4, a, 64);
+  _tile_loadd(5, a, 64);
+  _tile_loadd(6, b, 64);
+  _tile_loadd(7, b, 64);
+  _tile_zero(0);
+  _tile_zero(1);
+  _tile_zero(2);
+  _tile_zero(3);
+  for (std::int64_t it = 0; it < iters; ++it) {
+    if constexpr (kInt8) {
+      _tile_dpbusd(0, 4, 6);
+      _tile_dpbusd(1, 4, 7);
+      _tile_dpbusd(2, 5, 6);
+      _tile_dpbusd(3, 5, 7);
+    } else {
+      _tile_dpbf16ps(0, 4, 6);
+      _tile_dpbf16ps(1, 4, 7);
+      _tile_dpbf16ps(2, 5, 6);
+      _tile_dpbf16ps(3, 5, 7);
+    }
+  }
+  _tile_stored(0, out, 64);
+  ember::detail::amx::release();
+  return out[0];
+}
+
+/// The bf16 (kInt8 = false: GFLOP/s) or int8 (GOP/s) ceiling of the best instruction this CPU
+/// grants: AMX tiles, else vdpbf16ps / vpdpbusd, else 0 (no such instruction).
+inline double measure_lowp_peak(bool int8, int threads, std::string* what = nullptr) {
+  const bool amx = ember::amx_granted();
+  const ember::CpuFeatures& f = ember::cpu_features();
+  if (!amx && !(int8 ? f.avx512_vnni : f.avx512_bf16)) {
+    if (what) *what = "none";
+    return 0;
+  }
+  if (what) *what = amx ? (int8 ? "tdpbusd" : "tdpbf16ps") : (int8 ? "vpdpbusd" : "vdpbf16ps");
+  const std::int64_t iters = amx ? 2'000'000 : 20'000'000;
+  // Per iteration: AMX 4 tile products of 16×16×(32 bf16 | 64 int8) multiply-adds; the dot
+  // loops 16 instructions of 16 lanes × (2 | 4) multiply-adds.
+  const double ops_per_iter = amx ? 4.0 * 16 * 16 * (int8 ? 64 : 32) * 2 : 16.0 * 16 * (int8 ? 4 : 2) * 2;
+  double best = 0;
+  for (int rep = 0; rep < 3; ++rep) {
+    auto t0 = std::chrono::steady_clock::now();
+    volatile float sink = 0;
+#if EMBER_HAS_OPENMP
+#pragma omp parallel num_threads(threads)
+#endif
+    {
+      float r = amx ? (int8 ? amx_loop<true>(iters) : amx_loop<false>(iters))
+                    : (int8 ? dot_loop_vnni(iters) : dot_loop_bf16(iters));
+      sink = sink + r;
+    }
+    double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    best = std::max(best, ops_per_iter * static_cast<double>(iters) * threads / s * 1e-9);
+  }
+  return best;
+}
+
+/// Cached bf16 / int8 peaks for 1 and 2 threads.
+inline double lowp_peak(bool int8, int threads) {
+  static const double v[2][2] = {{measure_lowp_peak(false, 1), measure_lowp_peak(false, 2)},
+                                 {measure_lowp_peak(true, 1), measure_lowp_peak(true, 2)}};
+  return v[int8 ? 1 : 0][threads <= 1 ? 0 : 1];
 }
 
 /// Cached peak of the best ISA for 1 and 2 threads.

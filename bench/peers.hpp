@@ -15,4 +15,13 @@ bool have_blis();
 void blis_sgemm(int m, int n, int k, const float* a, const float* b, float* c, int threads);
 std::string blis_arch();
 
+/// oneDNN's matmul: bf16·bf16 → f32 or u8·s8 → s32, row-major, B plain or pre-packed once.
+struct OnednnGemm;
+bool have_onednn();
+OnednnGemm* onednn_create(int m, int n, int k, bool int8, bool prepacked, const void* a,
+                          const void* b, void* c, int threads);
+void onednn_run(OnednnGemm* g);
+void onednn_destroy(OnednnGemm* g);
+std::string onednn_version();
+
 }  // namespace peers
