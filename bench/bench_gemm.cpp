@@ -254,6 +254,50 @@ void run_onednn(benchmark::State& state, Shape3 s, int threads, bool int8, bool 
   report_lowp(state, s, threads, int8);
 }
 
+// The bf16 / int8 micro-kernel alone on packed slivers in L1 (k = 256 depths), and packing
+// all of a 1024×1024 fp32 operand into the bf16 kernel's slivers (GB/s read + written).
+template <class Row>
+void run_mixed_ukernel(benchmark::State& state, const Row* row, bool int8) {
+  const std::int64_t mr = row->mr, nr = row->nr, k = 256;
+  std::vector<unsigned char> a(static_cast<std::size_t>(mr * k * row->a_elem_bytes) + 64, 1),
+      b(static_cast<std::size_t>(nr * k * row->b_elem_bytes) + 64, 1);
+  std::vector<std::int32_t> c(static_cast<std::size_t>(mr * nr));
+  auto* ap = a.data() + (64 - reinterpret_cast<std::uintptr_t>(a.data()) % 64) % 64;
+  auto* bp = b.data() + (64 - reinterpret_cast<std::uintptr_t>(b.data()) % 64) % 64;
+  if (row->thread_begin) row->thread_begin();
+  for (auto _ : state) {
+    if constexpr (std::is_same_v<Row, ember::detail::U8S8Kernel>)
+      row->kernel(k, ap, bp, c.data(), nr, 1, mr, nr, 1, 1);
+    else
+      row->kernel(k, ap, bp, reinterpret_cast<float*>(c.data()), nr, 1, mr, nr, 1.0f, 1.0f);
+    benchmark::DoNotOptimize(c.data());
+  }
+  if (row->thread_end) row->thread_end();
+  report_lowp(state, {static_cast<int>(mr), static_cast<int>(k), static_cast<int>(nr)}, 1, int8);
+}
+
+void run_pack_bf16(benchmark::State& state, bool is_a) {
+  const auto& row = ember::detail::bf16_kernel<float>();
+  const std::int64_t n = 1024, kc = row.blocking.kc;
+  ember::Generator g(5);
+  auto src = ember::uniform<float>({n, n}, -1, 1, g);
+  const std::int64_t r = is_a ? row.mr : row.nr;
+  std::vector<unsigned char> dst(static_cast<std::size_t>(r * (kc + 64) * 4) + 64);
+  for (auto _ : state) {
+    for (std::int64_t pc = 0; pc < n; pc += kc)
+      for (std::int64_t i = 0; i < n; i += r) {
+        const std::int64_t rows = std::min(r, n - i), depth = std::min(kc, n - pc);
+        if (is_a)
+          row.pack_a(rows, depth, src.data() + i * n + pc, n, 1, dst.data());
+        else
+          row.pack_b(rows, depth, src.data() + pc * n + i, n, 1, dst.data());
+      }
+    benchmark::DoNotOptimize(dst.data());
+  }
+  state.counters["GBps"] = benchmark::Counter(
+      6.0 * n * n * static_cast<double>(state.iterations()) * 1e-9, benchmark::Counter::kIsRate);
+}
+
 std::string name(const char* impl, int threads, const Shape3& s) {
   return std::string("gemm/") + impl + "/t" + std::to_string(threads) + "/" + std::to_string(s.m) +
          "x" + std::to_string(s.k) + "x" + std::to_string(s.n);
@@ -318,6 +362,18 @@ int main(int argc, char** argv) {
                                run_ukernel_stream)
       ->UseRealTime();
   benchmark::RegisterBenchmark("pack/a/1024x1024", run_pack, true)->UseRealTime();
+  {
+    const auto* bf = &ember::detail::bf16_kernel<float>();
+    const auto* i8 = &ember::detail::u8s8_kernel();
+    benchmark::RegisterBenchmark((std::string("ukernel_bf16/") + bf->name + "/k256").c_str(),
+                                 [bf](benchmark::State& st) { run_mixed_ukernel(st, bf, false); })
+        ->UseRealTime();
+    benchmark::RegisterBenchmark((std::string("ukernel_int8/") + i8->name + "/k256").c_str(),
+                                 [i8](benchmark::State& st) { run_mixed_ukernel(st, i8, true); })
+        ->UseRealTime();
+    benchmark::RegisterBenchmark("pack_bf16/a/1024x1024", run_pack_bf16, true)->UseRealTime();
+    benchmark::RegisterBenchmark("pack_bf16/b/1024x1024", run_pack_bf16, false)->UseRealTime();
+  }
   benchmark::RegisterBenchmark("pack/b/1024x1024", run_pack, false)->UseRealTime();
   benchmark::Initialize(&argc, argv);
   benchmark::AddCustomContext("ember_kernel", ember::gemm_kernel_name());

@@ -13,7 +13,7 @@
 //     generic      the portable reference on bf16-rounded operands
 //   u8 × s8 products, int32 accumulation:
 //     amx          ukernel_amx_u8s8_32x32         tdpbusd
-//     avx512+VNNI  ukernel_avx512_vnni_u8s8_14x32 vpdpbusd
+//     avx512+VNNI  ukernel_avx512_vnni_u8s8_7x32 vpdpbusd
 //     otherwise    ukernel_ref_s32_4x8            exact int32 arithmetic (wrapping as the
 //                                                 hardware's int32 accumulators do)
 // Every path computes each product exactly (bf16 × bf16 fits fp32; u8 × s8 fits int16) and
@@ -66,6 +66,13 @@ void pack_conv_row(std::int64_t rows, std::int64_t kc, const S* src, std::int64_
     pack_grouped_scalar<R, G>(args..., Conv{});
   });
 }
+template <std::int64_t R, std::int64_t KG, class S>
+void pack_quads_cols(std::int64_t cols, std::int64_t kc, const S* src, std::int64_t rs,
+                     std::int64_t cs, void* dst) {
+  pack_padded<R, 4, KG, S, S>(cols, kc, src, cs, rs, dst,
+                              [](auto... args) { pack_quads<R>(args...); });
+}
+
 /// B (kc×cols, strides rs, cs) is packed as the rows of Bᵀ.
 template <std::int64_t R, std::int64_t G, std::int64_t KG, class S>
 void pack_bf16_cols(std::int64_t cols, std::int64_t kc, const S* src, std::int64_t rs,
@@ -152,7 +159,7 @@ const std::vector<Bf16Kernel<S>>& bf16_kernels() {
                  &pack_bf16_row<32, 32, 32, S>, &pack_bf16_cols<32, 2, 32, S>,
                  &amx::ukernel_bf16, &amx_begin, &amx_end});
     r.push_back({"ukernel_avx512_bf16_14x32", Isa::Avx512Bf16, 14, 32, 2, 2, 2,
-                 {14, 32, 1008, 512, 1024}, &pack_bf16_row<14, 2, 2, S>,
+                 {14, 32, 1008, 512, 1024}, &pack_bf16_rows<14, 2, S>,
                  &pack_bf16_cols<32, 2, 2, S>, &avx512_dot::ukernel_bf16<14>});
     r.push_back({"ukernel_avx512_f32_14x32+bf16in", Isa::Avx512, 14, 32, 1, 4, 4,
                  {14, 32, 1008, 256, 1024}, &pack_conv_row<14, 1, 1, S, float, ToBf16Float>,
@@ -183,13 +190,13 @@ inline const std::vector<U8S8Kernel>& u8s8_kernels() {
 #if EMBER_X86
     r.push_back({"ukernel_amx_u8s8_32x32", Isa::Amx, 32, 32, 64, 1, 1, {32, 32, 256, 1024, 512},
                  &pack_conv_row<32, 64, 64, std::uint8_t, std::uint8_t, Widen<std::uint8_t>>,
-                 &pack_conv_cols<32, 4, 64, std::int8_t, std::int8_t, Widen<std::int8_t>>,
-                 &amx::ukernel_u8s8, &amx_begin, &amx_end});
-    r.push_back({"ukernel_avx512_vnni_u8s8_14x32", Isa::Avx512, 14, 32, 4, 1, 1,
-                 {14, 32, 1008, 1024, 1024},
-                 &pack_conv_row<14, 4, 4, std::uint8_t, std::uint8_t, Widen<std::uint8_t>>,
-                 &pack_conv_cols<32, 4, 4, std::int8_t, std::int8_t, Widen<std::int8_t>>,
-                 &avx512_dot::ukernel_u8s8<14>});
+                 &pack_quads_cols<32, 64, std::int8_t>, &amx::ukernel_u8s8, &amx_begin, &amx_end});
+    // 7 rows, not 14: g++ 12 keeps 14 rows' int32 accumulators in registers only partly
+    // (bench_gemm ukernel_int8/…/k256, Zen 5: 14×32 248 GOP/s, 7×32 …).
+    r.push_back({"ukernel_avx512_vnni_u8s8_7x32", Isa::Avx512, 7, 32, 4, 1, 1,
+                 {7, 32, 1008, 1024, 1024},
+                 &pack_int8_rows<7, 4, std::uint8_t>, &pack_quads_cols<32, 4, std::int8_t>,
+                 &avx512_dot::ukernel_u8s8<7>});
 #endif
     r.push_back({"ukernel_ref_s32_4x8", Isa::Generic, 4, 8, 1, 4, 4, {4, 8, 128, 256, 2048},
                  &pack_conv_row<4, 1, 1, std::uint8_t, std::int32_t, Widen<std::int32_t>>,
@@ -198,8 +205,7 @@ inline const std::vector<U8S8Kernel>& u8s8_kernels() {
     r.push_back({"ukernel_amx_u8s8_32x32_layout_ref", Isa::Generic, 32, 32, 64, 1, 1,
                  {32, 32, 256, 1024, 512},
                  &pack_conv_row<32, 64, 64, std::uint8_t, std::uint8_t, Widen<std::uint8_t>>,
-                 &pack_conv_cols<32, 4, 64, std::int8_t, std::int8_t, Widen<std::int8_t>>,
-                 &ukernel_amx_layout_ref<true, std::int32_t>});
+                 &pack_quads_cols<32, 64, std::int8_t>, &ukernel_amx_layout_ref<true, std::int32_t>});
     return r;
   }();
   return rows;

@@ -134,60 +134,160 @@ EMBER_TARGET_PACK void pack_pairs_rows_contiguous(std::int64_t rows, std::int64_
   }
 }
 
-/// Pairs (G = 2) of bf16, depth contiguous in the source (cs == 1): 32 depths of one row at a
-/// time become 16 pairs, scattered R pairs apart.
+/// Transposes a 16×16 matrix of 32-bit lanes held in 16 vectors (row r in v[r]).
+EMBER_TARGET_PACK inline void transpose16x16(__m512i (&v)[16]) {
+  __m512i t[16];
+  for (int i = 0; i < 16; i += 2) {  // 2×2 blocks of 32-bit lanes
+    t[i] = _mm512_maskz_unpacklo_epi32(kAll16, v[i], v[i + 1]);
+    t[i + 1] = _mm512_maskz_unpackhi_epi32(kAll16, v[i], v[i + 1]);
+  }
+  for (int i = 0; i < 16; i += 4) {  // 4×4 blocks
+    v[i] = _mm512_maskz_unpacklo_epi64(0xff, t[i], t[i + 2]);
+    v[i + 1] = _mm512_maskz_unpackhi_epi64(0xff, t[i], t[i + 2]);
+    v[i + 2] = _mm512_maskz_unpacklo_epi64(0xff, t[i + 1], t[i + 3]);
+    v[i + 3] = _mm512_maskz_unpackhi_epi64(0xff, t[i + 1], t[i + 3]);
+  }
+  // v[4b + c] now holds, in 128-bit lane L, elements (4L + c) of rows 4b … 4b+3 … of the
+  // original 4-row group b: move whole 128-bit lanes across the groups.
+  for (int i = 0; i < 4; ++i) {  // groups (0,1) and (2,3): lanes 0,2 / 1,3
+    t[i] = _mm512_maskz_shuffle_i32x4(kAll16, v[i], v[i + 4], 0x88);
+    t[i + 4] = _mm512_maskz_shuffle_i32x4(kAll16, v[i], v[i + 4], 0xdd);
+    t[i + 8] = _mm512_maskz_shuffle_i32x4(kAll16, v[i + 8], v[i + 12], 0x88);
+    t[i + 12] = _mm512_maskz_shuffle_i32x4(kAll16, v[i + 8], v[i + 12], 0xdd);
+  }
+  for (int i = 0; i < 4; ++i) {
+    v[i] = _mm512_maskz_shuffle_i32x4(kAll16, t[i], t[i + 8], 0x88);
+    v[i + 8] = _mm512_maskz_shuffle_i32x4(kAll16, t[i], t[i + 8], 0xdd);
+    v[i + 4] = _mm512_maskz_shuffle_i32x4(kAll16, t[i + 4], t[i + 12], 0x88);
+    v[i + 12] = _mm512_maskz_shuffle_i32x4(kAll16, t[i + 4], t[i + 12], 0xdd);
+  }
+}
+
+/// Pairs (G = 2) of bf16, depth contiguous in the source (cs == 1): per 16 rows and 32
+/// depths, each row's depths become 16 pairs (one vector), and a 16×16 transpose turns the
+/// 16 row vectors into 16 pair-index vectors of 16 rows, stored contiguously.
 template <std::int64_t R, class S>
 EMBER_TARGET_PACK void pack_pairs_depth_contiguous(std::int64_t rows, std::int64_t kc,
                                                    const S* src, std::int64_t rs,
                                                    std::uint16_t* dst) {
   auto* out = reinterpret_cast<std::uint32_t*>(dst);
-  const std::int64_t groups = (kc + 1) / 2;
-  const __m512i idx = _mm512_mullo_epi32(
-      _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-      _mm512_set1_epi32(static_cast<int>(R)));
-  for (std::int64_t i = 0; i < R; ++i) {
-    if (i >= rows) {  // padding rows
-      for (std::int64_t q = 0; q < groups; ++q) out[q * R + i] = 0;
-      continue;
-    }
-    const S* s = src + i * rs;
+  const __m512i even_idx =
+      _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  const __m512i odd_idx =
+      _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+  for (std::int64_t i0 = 0; i0 < R; i0 += 16) {
+    const __mmask16 store_mask = first_n(R - i0);
     for (std::int64_t p = 0; p < kc; p += 32) {
       const std::int64_t left = kc - p;
-      // Depths p..p+31: the even ones pair with the odd ones after them.
-      const __m512i a = load_bf16_lanes(s + p, first_n(left));
-      const __m512i b = load_bf16_lanes(s + p + 16, first_n(std::max<std::int64_t>(0, left - 16)));
-      // Lanes of a: d0..d15, of b: d16..d31 → pairs (d0,d1) … (d30,d31) in 16 lanes.
-      const __m512i even = _mm512_permutex2var_epi32(
-          a, _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30), b);
-      const __m512i odd = _mm512_permutex2var_epi32(
-          a, _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31), b);
-      const __m512i pair = _mm512_or_si512(even, _mm512_maskz_slli_epi32(kAll16, odd, 16));
+      __m512i v[16];
+      for (int r = 0; r < 16; ++r) {
+        if (i0 + r >= rows) {
+          v[r] = _mm512_setzero_si512();
+          continue;
+        }
+        const S* s = src + (i0 + r) * rs + p;
+        const __m512i a = load_bf16_lanes(s, first_n(left));
+        const __m512i b = load_bf16_lanes(s + 16, first_n(std::max<std::int64_t>(0, left - 16)));
+        const __m512i even = _mm512_permutex2var_epi32(a, even_idx, b);
+        const __m512i odd = _mm512_permutex2var_epi32(a, odd_idx, b);
+        v[r] = _mm512_or_si512(even, _mm512_maskz_slli_epi32(kAll16, odd, 16));
+      }
+      transpose16x16(v);
       const std::int64_t q0 = p / 2, n_pairs = std::min<std::int64_t>(16, (left + 1) / 2);
-      _mm512_mask_i32scatter_epi32(out + q0 * R + i, first_n(n_pairs), idx, pair, 4);
+      for (std::int64_t qq = 0; qq < n_pairs; ++qq)
+        _mm512_mask_storeu_epi32(out + (q0 + qq) * R + i0, store_mask, v[qq]);
     }
   }
 }
 
-/// AMX A tiles (G = 32 bf16 = 64 bytes of consecutive depths per row), depth contiguous.
-template <std::int64_t R, class S>
-EMBER_TARGET_PACK void pack_tile_rows_depth_contiguous(std::int64_t rows, std::int64_t kc,
-                                                       const S* src, std::int64_t rs,
-                                                       std::uint16_t* dst) {
-  const std::int64_t groups = (kc + 31) / 32;
-  for (std::int64_t q = 0; q < groups; ++q) {
-    const std::int64_t p = q * 32, left = kc - p;
-    const __mmask16 m0 = first_n(left), m1 = first_n(std::max<std::int64_t>(0, left - 16));
+/// Stores the low halves of 16 lanes as 16 consecutive bf16 (masked).
+EMBER_TARGET_PACK inline void store_bf16_lanes(std::uint16_t* dst, __mmask16 m, __m512i lanes) {
+  _mm256_mask_storeu_epi16(dst, m, _mm512_maskz_cvtepi32_epi16(kAll16, lanes));
+}
+
+/// Depth-major bf16 slivers: src(i, p) → dst[off(i, p)] for i < R, p < kp (zeros past rows and
+/// kc), where off is contiguous in p over aligned runs of 16. Row layout (kTile = false):
+/// off = i·kp + p. AMX A tiles (kTile = true): off = (⌊p/32⌋·R + i)·32 + p mod 32.
+template <std::int64_t R, bool kTile, class S>
+EMBER_TARGET_PACK void pack_depth_major(std::int64_t rows, std::int64_t kc, std::int64_t kp,
+                                        const S* src, std::int64_t rs, std::int64_t cs,
+                                        std::uint16_t* dst) {
+  auto off = [kp](std::int64_t i, std::int64_t p) {
+    if constexpr (kTile)
+      return (p / 32 * R + i) * 32 + p % 32;
+    else
+      return i * kp + p;
+  };
+  if (cs == 1) {
     for (std::int64_t i = 0; i < R; ++i) {
-      std::uint16_t* out = dst + (q * R + i) * 32;
-      if (i >= rows) {
-        _mm512_storeu_si512(out, _mm512_setzero_si512());
-        continue;
+      for (std::int64_t p = 0; p < kp; p += 16) {
+        const __mmask16 m = i < rows ? first_n(std::max<std::int64_t>(0, kc - p)) : 0;
+        store_bf16_lanes(dst + off(i, p), first_n(kp - p), load_bf16_lanes(src + i * rs + p, m));
       }
-      const S* s = src + i * rs + p;
-      const __m256i lo = _mm512_maskz_cvtepi32_epi16(kAll16, load_bf16_lanes(s, m0));
-      const __m256i hi = _mm512_maskz_cvtepi32_epi16(kAll16, load_bf16_lanes(s + 16, m1));
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), lo);
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 16), hi);
+    }
+    return;
+  }
+  // rs == 1: 16 rows are contiguous at each depth; transpose 16×16 blocks.
+  for (std::int64_t i0 = 0; i0 < R; i0 += 16) {
+    const __mmask16 m = first_n(std::max<std::int64_t>(0, rows - i0));
+    for (std::int64_t p = 0; p < kp; p += 16) {
+      __m512i v[16];
+      for (int t = 0; t < 16; ++t)
+        v[t] = p + t < kc ? load_bf16_lanes(src + i0 + (p + t) * cs, m) : _mm512_setzero_si512();
+      transpose16x16(v);
+      for (std::int64_t r = 0; r < 16 && i0 + r < R; ++r)
+        store_bf16_lanes(dst + off(i0 + r, p), first_n(kp - p), v[r]);
+    }
+  }
+}
+
+/// u8/s8 quads (G = 4), rows contiguous in the source (rs == 1): four depths of 16 rows are
+/// byte-interleaved into 16 quads (64 bytes) and stored contiguously.
+template <std::int64_t R, class S>
+EMBER_TARGET_PACK void pack_quads_rows_contiguous(std::int64_t rows, std::int64_t kc,
+                                                  const S* src, std::int64_t cs, S* dst) {
+  auto* out = reinterpret_cast<std::uint32_t*>(dst);
+  const std::int64_t groups = (kc + 3) / 4;
+  for (std::int64_t q = 0; q < groups; ++q) {
+    for (std::int64_t i = 0; i < R; i += 16) {
+      const __mmask16 m = first_n(std::max<std::int64_t>(0, rows - i));
+      __m128i x[4];
+      for (int g = 0; g < 4; ++g)
+        x[g] = 4 * q + g < kc ? _mm_maskz_loadu_epi8(m, src + (4 * q + g) * cs + i)
+                              : _mm_setzero_si128();
+      const __m128i t0 = _mm_unpacklo_epi8(x[0], x[1]), t1 = _mm_unpackhi_epi8(x[0], x[1]);
+      const __m128i t2 = _mm_unpacklo_epi8(x[2], x[3]), t3 = _mm_unpackhi_epi8(x[2], x[3]);
+      const __m128i q0 = _mm_unpacklo_epi16(t0, t2), q1 = _mm_unpackhi_epi16(t0, t2);
+      const __m128i q2 = _mm_unpacklo_epi16(t1, t3), q3 = _mm_unpackhi_epi16(t1, t3);
+      std::uint32_t* o = out + q * R + i;
+      const std::int64_t left = R - i;  // columns of this sliver still to write (≤ 16 here)
+      _mm_mask_storeu_epi32(o, static_cast<__mmask8>(first_n(left) & 0xf), q0);
+      _mm_mask_storeu_epi32(o + 4, static_cast<__mmask8>(first_n(left - 4 > 0 ? left - 4 : 0) & 0xf), q1);
+      _mm_mask_storeu_epi32(o + 8, static_cast<__mmask8>(first_n(left - 8 > 0 ? left - 8 : 0) & 0xf), q2);
+      _mm_mask_storeu_epi32(o + 12, static_cast<__mmask8>(first_n(left - 12 > 0 ? left - 12 : 0) & 0xf), q3);
+    }
+  }
+}
+
+/// u8/s8 quads (G = 4), depth contiguous in the source (cs == 1): each row's 64 depths are 16
+/// quads (one vector); a 16×16 transpose makes them 16 quad-index vectors of 16 rows.
+template <std::int64_t R, class S>
+EMBER_TARGET_PACK void pack_quads_depth_contiguous(std::int64_t rows, std::int64_t kc,
+                                                   const S* src, std::int64_t rs, S* dst) {
+  auto* out = reinterpret_cast<std::uint32_t*>(dst);
+  for (std::int64_t i0 = 0; i0 < R; i0 += 16) {
+    const __mmask16 store_mask = first_n(R - i0);
+    for (std::int64_t p = 0; p < kc; p += 64) {
+      const std::int64_t left = kc - p;
+      const __mmask64 m = left >= 64 ? ~__mmask64{0} : (__mmask64{1} << left) - 1;
+      __m512i v[16];
+      for (int r = 0; r < 16; ++r)
+        v[r] = i0 + r < rows ? _mm512_maskz_loadu_epi8(m, src + (i0 + r) * rs + p)
+                             : _mm512_setzero_si512();
+      transpose16x16(v);
+      const std::int64_t q0 = p / 4, n_quads = std::min<std::int64_t>(16, (left + 3) / 4);
+      for (std::int64_t qq = 0; qq < n_quads; ++qq)
+        _mm512_mask_storeu_epi32(out + (q0 + qq) * R + i0, store_mask, v[qq]);
     }
   }
 }
@@ -208,11 +308,64 @@ void pack_bf16(std::int64_t rows, std::int64_t kc, const S* src, std::int64_t rs
       if (rs == 1) return avx512::pack_pairs_rows_contiguous<R>(rows, kc, src, cs, dst);
       if (cs == 1) return avx512::pack_pairs_depth_contiguous<R>(rows, kc, src, rs, dst);
     } else if constexpr (G == 32) {
-      if (cs == 1) return avx512::pack_tile_rows_depth_contiguous<R>(rows, kc, src, rs, dst);
+      if (cs == 1 || rs == 1)
+        return avx512::pack_depth_major<R, true>(rows, kc, (kc + 31) / 32 * 32, src, rs, cs, dst);
     }
   }
 #endif
   pack_grouped_scalar<R, G>(rows, kc, src, rs, cs, dst, ToBf16Bits{});
+}
+
+/// Row layout: dst[i·kp + p] = src(i, p) for i < R, p < kp = ⌈kc/KG⌉·KG (zero-padded): the A
+/// operand of the AVX-512 dot-product kernels (a row's groups are consecutive 32-bit words).
+template <std::int64_t R, std::int64_t KG, class S, class D, class Conv>
+void pack_rows_scalar(std::int64_t rows, std::int64_t kc, const S* src, std::int64_t rs,
+                      std::int64_t cs, D* dst, Conv conv) {
+  const std::int64_t kp = (kc + KG - 1) / KG * KG;
+  for (std::int64_t i = 0; i < R; ++i)
+    for (std::int64_t p = 0; p < kp; ++p)
+      dst[i * kp + p] = (i < rows && p < kc) ? conv(src[i * rs + p * cs]) : D(0);
+}
+
+template <std::int64_t R, std::int64_t KG, class S>
+void pack_bf16_rows(std::int64_t rows, std::int64_t kc, const S* src, std::int64_t rs,
+                    std::int64_t cs, void* dst_) {
+  auto* dst = static_cast<std::uint16_t*>(dst_);
+#if EMBER_X86
+  if (isa_has_avx512() && (cs == 1 || rs == 1))
+    return avx512::pack_depth_major<R, false>(rows, kc, (kc + KG - 1) / KG * KG, src, rs, cs, dst);
+#endif
+  pack_rows_scalar<R, KG>(rows, kc, src, rs, cs, dst, ToBf16Bits{});
+}
+
+template <std::int64_t R, std::int64_t KG, class S>
+void pack_int8_rows(std::int64_t rows, std::int64_t kc, const S* src, std::int64_t rs,
+                    std::int64_t cs, void* dst_) {
+  auto* dst = static_cast<S*>(dst_);
+  const std::int64_t kp = (kc + KG - 1) / KG * KG;
+  if (cs == 1) {  // a row is contiguous: copy and pad
+    for (std::int64_t i = 0; i < R; ++i) {
+      S* out = dst + i * kp;
+      const std::int64_t n = i < rows ? kc : 0;
+      if (n > 0) std::memcpy(out, src + i * rs, static_cast<std::size_t>(n));
+      std::memset(out + n, 0, static_cast<std::size_t>(kp - n));
+    }
+    return;
+  }
+  pack_rows_scalar<R, KG>(rows, kc, src, rs, cs, dst, [](S x) { return x; });
+}
+
+/// u8/s8 in the grouped layout with G = 4 (quads), vectorised for a contiguous depth.
+template <std::int64_t R, class S>
+void pack_quads(std::int64_t rows, std::int64_t kc, const S* src, std::int64_t rs,
+                std::int64_t cs, S* dst) {
+#if EMBER_X86
+  if (isa_has_avx512() && cs == 1)
+    return avx512::pack_quads_depth_contiguous<R>(rows, kc, src, rs, dst);
+  if (isa_has_avx512() && rs == 1)
+    return avx512::pack_quads_rows_contiguous<R>(rows, kc, src, cs, dst);
+#endif
+  pack_grouped_scalar<R, 4>(rows, kc, src, rs, cs, dst, [](S x) { return x; });
 }
 
 }  // namespace ember::detail
