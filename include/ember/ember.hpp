@@ -20,6 +20,7 @@
 #include "ember/kernels/index.hpp"
 #include "ember/kernels/layernorm.hpp"
 #include "ember/kernels/parallel.hpp"
+#include "ember/kernels/quantize.hpp"
 #include "ember/kernels/reduce.hpp"
 #include "ember/kernels/softmax.hpp"
 #include "ember/autograd.hpp"

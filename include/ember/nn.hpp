@@ -5,4 +5,5 @@
 #include "ember/nn/init.hpp"
 #include "ember/nn/layers.hpp"
 #include "ember/nn/module.hpp"
+#include "ember/nn/quantized.hpp"
 #include "ember/nn/transformer.hpp"

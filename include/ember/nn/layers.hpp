@@ -189,6 +189,18 @@ class Sequential : public UnaryModule<T> {
     return y;
   }
   std::size_t size() const { return modules_.size(); }
+  /// The i-th module.
+  const std::shared_ptr<UnaryModule<T>>& at(std::size_t i) const {
+    EMBER_CHECK(i < modules_.size(), "Sequential", "index ", i, " is out of range for ", modules_.size(),
+                " modules");
+    return modules_[i];
+  }
+  /// Replaces the i-th module (its name "i" is kept).
+  void replace(std::size_t i, std::shared_ptr<UnaryModule<T>> m) {
+    EMBER_CHECK(m != nullptr, "Sequential", "null module");
+    at(i);
+    modules_[i] = this->replace_module(std::to_string(i), std::move(m));
+  }
 
  private:
   std::vector<std::shared_ptr<UnaryModule<T>>> modules_;

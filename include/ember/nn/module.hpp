@@ -92,6 +92,17 @@ class Module {
     children_.emplace_back(name, module);
     return module;
   }
+  /// Swaps the child registered as `name` for another module (e.g. a quantised version).
+  template <class M>
+  std::shared_ptr<M> replace_module(const std::string& name, std::shared_ptr<M> module) {
+    for (auto& [n, c] : children_) {
+      if (n == name) {
+        c = module;
+        return module;
+      }
+    }
+    ember::detail::fail("Module", "no child named '", name, "' to replace");
+  }
 
  private:
   void check_name(const std::string& name) const {
