@@ -9,6 +9,10 @@
 //     batch 32, sequence 64, d_model 128, 4 heads, ffn 512 (the shape), in GFLOP/s of
 //     its matrix products and % of the machine's fp32 peak.
 //
+//   * encoder/step_bf16: the same step under MatmulPrecisionGuard(Precision::bf16).
+//   * linear_stack/{fp32,int8_dynamic}: inference of 768 → 3072 → 768 at batch 64, fp32 and
+//     dynamically quantised.
+//
 //   cmake --build build/release --target bench_autograd && build/release/bench/bench_autograd
 #include <benchmark/benchmark.h>
 
@@ -64,9 +68,10 @@ void BM_mlp_step(benchmark::State& state) {
   report_flops(state, 2.0 * B * (I * H * 2 + H * O * 3), threads);
 }
 
-void BM_encoder_step(benchmark::State& state) {
+void BM_encoder_step(benchmark::State& state, ember::Precision precision) {
   const int threads = static_cast<int>(state.range(0));
   ember::set_num_threads(threads);
+  ember::MatmulPrecisionGuard guard(precision);
   ember::Generator g(2);
   const std::int64_t B = 32, T = 64, D = 128, F = 512, H = 4;
   nn::TransformerEncoderLayer<float> layer({.d_model = D, .heads = H, .ffn = F, .dropout = 0.1},
@@ -89,13 +94,41 @@ void BM_encoder_step(benchmark::State& state) {
   report_flops(state, 2.0 * 3 * fwd_macs, threads);
 }
 
+// Inference of a linear stack (batch 64: 768 → 3072 → ReLU → 768, a transformer block's
+// feed-forward) in fp32 and dynamically quantised to int8 (nn::quantize_dynamic), in GFLOP/s
+// of its two GEMMs.
+void BM_qlinear_stack(benchmark::State& state, bool int8) {
+  const int threads = static_cast<int>(state.range(0));
+  ember::set_num_threads(threads);
+  ember::Generator g(3);
+  const std::int64_t B = 64, D = 768, F = 3072;
+  nn::Sequential<float> stack{std::make_shared<nn::Linear<float>>(D, F, true, g),
+                              std::make_shared<nn::ReLU<float>>(),
+                              std::make_shared<nn::Linear<float>>(F, D, true, g)};
+  stack.eval();
+  if (int8) nn::quantize_dynamic(stack);
+  ember::Var<float> x(ember::randn<float>({B, D}, g));
+  ember::NoGradGuard no_grad;
+  for (auto _ : state) {
+    auto y = stack(x);
+    benchmark::DoNotOptimize(y.data().data());
+  }
+  report_flops(state, 2.0 * 2 * B * D * F, threads);
+}
+
 }  // namespace
 
 BENCHMARK(BM_op_overhead)->Name("autograd/op_overhead");
 BENCHMARK(BM_mlp_step)->Name("mlp/step")->ArgName("t")->Arg(1)->Arg(2)->UseRealTime()
     ->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_encoder_step)->Name("encoder/step")->ArgName("t")->Arg(1)->Arg(2)->UseRealTime()
-    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_encoder_step, fp32, ember::Precision::fp32)->Name("encoder/step")->ArgName("t")
+    ->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_encoder_step, bf16, ember::Precision::bf16)->Name("encoder/step_bf16")
+    ->ArgName("t")->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_qlinear_stack, fp32, false)->Name("linear_stack/fp32")->ArgName("t")->Arg(1)->Arg(2)->UseRealTime()
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_qlinear_stack, int8, true)->Name("linear_stack/int8_dynamic")->ArgName("t")->Arg(1)->Arg(2)
+    ->UseRealTime()->Unit(benchmark::kMicrosecond);
 
 int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);

@@ -165,7 +165,7 @@ TEST(MixedPrecision, TinyTransformerTrainsUnderBf16LikeFp32) {
   // Stated tolerance: the first loss differs only by the forward's rounding (≤ 1%); over the
   // first 100 steps the curves stay within 0.05 + 10%; both end below 0.01.
   EXPECT_NEAR(bf16[0], fp32[0], 0.01 * fp32[0]);
-  for (int s = 0; s < 100; s += 10) EXPECT_NEAR(bf16[s], fp32[s], 0.05 + 0.1 * fp32[s]) << s;
+  for (std::size_t s = 0; s < 100; s += 10) EXPECT_NEAR(bf16[s], fp32[s], 0.05 + 0.1 * fp32[s]) << s;
   EXPECT_LT(fp32.back(), 0.01f);
   EXPECT_LT(bf16.back(), 0.01f);
 }

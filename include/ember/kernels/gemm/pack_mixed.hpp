@@ -212,7 +212,7 @@ template <std::int64_t R, bool kTile, class S>
 EMBER_TARGET_PACK void pack_depth_major(std::int64_t rows, std::int64_t kc, std::int64_t kp,
                                         const S* src, std::int64_t rs, std::int64_t cs,
                                         std::uint16_t* dst) {
-  auto off = [kp](std::int64_t i, std::int64_t p) {
+  auto off = [&](std::int64_t i, std::int64_t p) {
     if constexpr (kTile)
       return (p / 32 * R + i) * 32 + p % 32;
     else
