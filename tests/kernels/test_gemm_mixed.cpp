@@ -242,7 +242,7 @@ TEST_F(GemmMixed, LevelsSelectTheExpectedKernel) {
     ember::set_gemm_isa(ember::Isa::Avx512);
     EXPECT_EQ(ember::gemm_kernel_name(ember::DType::BFloat16), "ukernel_avx512_f32_14x32+bf16in");
     EXPECT_EQ(ember::gemm_kernel_name(ember::DType::Int8),
-              ember::cpu_features().avx512_vnni ? "ukernel_avx512_vnni_u8s8_7x32"
+              ember::cpu_features().avx512_vnni ? "ukernel_avx512_vnni_u8s8_6x64"
                                                 : "ukernel_ref_s32_4x8");
   }
   if (best >= ember::Isa::Avx512Bf16) {

@@ -36,7 +36,7 @@ TEST(GemmOdr, DefaultBuildRunsTheBestBf16AndInt8Kernels) {
                      : best == ember::Isa::Avx2                ? "ukernel_avx2_f32_6x16+bf16in"
                                                                : "ukernel_ref_f32_8x8+bf16in";
   const char* int8 = best == ember::Isa::Amx                   ? "ukernel_amx_u8s8_32x32"
-                     : best >= ember::Isa::Avx512 && f.avx512_vnni ? "ukernel_avx512_vnni_u8s8_7x32"
+                     : best >= ember::Isa::Avx512 && f.avx512_vnni ? "ukernel_avx512_vnni_u8s8_6x64"
                                                                    : "ukernel_ref_s32_4x8";
   EXPECT_EQ(a.bf16_kernel, bf16);
   EXPECT_EQ(a.int8_kernel, int8);

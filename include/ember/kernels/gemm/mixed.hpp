@@ -191,9 +191,13 @@ inline const std::vector<U8S8Kernel>& u8s8_kernels() {
     r.push_back({"ukernel_amx_u8s8_32x32", Isa::Amx, 32, 32, 64, 1, 1, {32, 32, 256, 1024, 512},
                  &pack_conv_row<32, 64, 64, std::uint8_t, std::uint8_t, Widen<std::uint8_t>>,
                  &pack_quads_cols<32, 64, std::int8_t>, &amx::ukernel_u8s8, &amx_begin, &amx_end});
+    r.push_back({"ukernel_avx512_vnni_u8s8_6x64", Isa::Avx512, 6, 64, 4, 1, 1,
+                 {6, 64, 1002, 1024, 1024},
+                 &pack_int8_rows<6, 4, std::uint8_t>, &pack_quads_cols<64, 4, std::int8_t>,
+                 &avx512_dot::ukernel_u8s8_asm_6x64});
     // 7 rows, not 14: g++ 12 keeps 14 rows' int32 accumulators in registers only partly
     // (bench_gemm ukernel_int8/…/k256, Zen 5: 14×32 248 GOP/s, 7×32 …).
-    r.push_back({"ukernel_avx512_vnni_u8s8_7x32", Isa::Avx512, 7, 32, 4, 1, 1,
+    r.push_back({"ukernel_avx512_vnni_u8s8_6x64", Isa::Avx512, 7, 32, 4, 1, 1,
                  {7, 32, 1008, 1024, 1024},
                  &pack_int8_rows<7, 4, std::uint8_t>, &pack_quads_cols<32, 4, std::int8_t>,
                  &avx512_dot::ukernel_u8s8<7>});
