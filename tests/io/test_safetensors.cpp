@@ -58,6 +58,8 @@ TEST_F(Safetensors, RoundTripEveryDtypeBitExact) {
   Tensor<std::int64_t> i64{-9223372036854775807LL, 42};
   Tensor<bool> b{true, false, true};
   Tensor<ember::bfloat16> h = ember::randn({2, 2}, g).to<ember::bfloat16>();
+  Tensor<std::int8_t> i8{-128, 0, 127};
+  Tensor<std::uint8_t> u8{{0, 255}, {7, 128}};
   Tensor<float> strided = ember::arange(12).reshape({3, 4}).t();  // written contiguous
   Tensor<float> empty = ember::zeros({0, 7});
   io::save_safetensors(path("a.safetensors"),
@@ -67,6 +69,8 @@ TEST_F(Safetensors, RoundTripEveryDtypeBitExact) {
                         {"i64", i64},
                         {"b", b},
                         {"h", h},
+                        {"i8", i8},
+                        {"u8", u8},
                         {"layers.0.w", strided},
                         {"empty", empty}},
                        {{"format", "pt"}, {"vocab", "a\tb\n\"c\" 酒店"}});
@@ -81,6 +85,8 @@ TEST_F(Safetensors, RoundTripEveryDtypeBitExact) {
   EXPECT_TRUE(same_bits(ck.get<std::int64_t>("i64"), i64));
   EXPECT_EQ(values(ck.get<bool>("b")), (std::vector<bool>{true, false, true}));
   EXPECT_TRUE(same_bits(ck.get<ember::bfloat16>("h"), h));
+  EXPECT_EQ(values(ck.get<std::int8_t>("i8")), (std::vector<std::int8_t>{-128, 0, 127}));
+  EXPECT_EQ(values(ck.get<std::uint8_t>("u8")), (std::vector<std::uint8_t>{0, 255, 7, 128}));
   EXPECT_TRUE(ember::equal(ck.get<float>("layers.0.w"), strided));
   EXPECT_EQ(ck.get<float>("empty").shape(), (ember::Shape{0, 7}));
   EXPECT_EQ(ck.metadata.at("vocab"), "a\tb\n\"c\" 酒店");

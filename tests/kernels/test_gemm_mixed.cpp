@@ -19,6 +19,7 @@
 namespace {
 
 using ember::bfloat16;
+using ember::Tensor;
 
 struct Shape3 {
   std::int64_t m, n, k;
@@ -233,6 +234,29 @@ TEST_F(GemmMixed, PublicEntryPointsAndKernelNames) {
       "gemm: negative size");
 }
 
+// matmul on bf16 tensors: bf16 out, each element the fp32 sum of exact products rounded once
+// (so within half a bf16 ulp plus the fp32 summation bound of the exact value).
+TEST_F(GemmMixed, MatmulOnBf16TensorsRoundsOnce) {
+  ember::Generator g(41);
+  auto A = ember::uniform<float>({2, 9, 40}, -1, 1, g).to<bfloat16>();
+  auto B = ember::uniform<float>({40, 13}, -1, 1, g).to<bfloat16>();
+  Tensor<bfloat16> C = ember::matmul(A, B);
+  ASSERT_EQ(C.shape(), ember::Shape({2, 9, 13}));
+  for (std::int64_t b = 0; b < 2; ++b)
+    for (std::int64_t i = 0; i < 9; ++i)
+      for (std::int64_t j = 0; j < 13; ++j) {
+        double s = 0, mag = 0;
+        for (std::int64_t p = 0; p < 40; ++p) {
+          const double x = double(float(A.at(b, i, p))) * double(float(B.at(p, j)));
+          s += x;
+          mag += std::fabs(x);
+        }
+        const double got = float(C.at(b, i, j));
+        ASSERT_LE(std::fabs(got - s), std::ldexp(std::fabs(s), -8) + 44 * std::ldexp(mag, -24))
+            << b << "," << i << "," << j;
+      }
+}
+
 TEST_F(GemmMixed, LevelsSelectTheExpectedKernel) {
   const ember::Isa best = ember::cpu_isa();
   ember::set_gemm_isa(ember::Isa::Generic);
@@ -248,7 +272,7 @@ TEST_F(GemmMixed, LevelsSelectTheExpectedKernel) {
   if (best >= ember::Isa::Avx512Bf16) {
     ember::set_gemm_isa(ember::Isa::Avx512Bf16);
     EXPECT_EQ(ember::gemm_kernel_name(ember::DType::BFloat16),
-              ember::cpu_features().amd ? "ukernel_avx512_bf16_14x32"
+              ember::cpu_features().amd ? "ukernel_avx512_bf16_6x64"
                                         : "ukernel_avx512_f32_14x32+bf16in");
   }
   if (best == ember::Isa::Amx) {

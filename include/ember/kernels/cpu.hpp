@@ -6,7 +6,8 @@
 // state: bits 17, 18). AMX also needs a per-process grant from Linux,
 // arch_prctl(ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA), requested once (thread-safe). A CPU that
 // advertises AMX but has no palette 1, or whose OS refuses the grant, runs the next level —
-// never SIGILL. EMBER_AMX_PERMISSION=deny simulates a refusal (tests).
+// never SIGILL. EMBER_AMX_PERMISSION=deny simulates a refusal (tests). For now AMX is opt-in:
+// EMBER_AMX=on (see detail::amx_enabled for why).
 //
 // Levels (Isa), each a superset of the one before on every CPU that has it:
 //   generic      portable C++
@@ -121,6 +122,15 @@ inline CpuFeatures read_cpu_features() {
   return f;
 }
 
+/// Whether AMX kernels may be used at all. They are opt-in (EMBER_AMX=on) until they have run
+/// on AMX hardware: the sessions that wrote them had only machines without AMX, where their
+/// packing, layout and driver were tested through a portable emulation of the tile products
+/// (ukernel_amx_layout_ref) but the tile instructions themselves never executed.
+inline bool amx_enabled() {
+  const char* env = std::getenv("EMBER_AMX");
+  return env != nullptr && (std::string_view(env) == "on" || std::string_view(env) == "1");
+}
+
 /// Asks Linux for the AMX tile data permission; false if refused or not Linux.
 inline bool request_amx_permission() {
   const char* env = std::getenv("EMBER_AMX_PERMISSION");
@@ -142,12 +152,14 @@ inline const CpuFeatures& cpu_features() {
 }
 
 /// Whether AMX tiles may be used: the CPU has them, palette 1 fits the kernels, XCR0 enables
-/// them and the OS granted this process the permission (asked once, on first call).
+/// them, EMBER_AMX=on opts in (see detail::amx_enabled) and the OS granted this process the
+/// permission (asked once, on first call).
 inline bool amx_granted() {
   static const bool granted = [] {
     const CpuFeatures& f = cpu_features();
     if (!(f.amx_tile && f.amx_bf16 && f.amx_int8 && f.amx_palette && f.os_amx && f.avx512_bf16))
       return false;
+    if (!detail::amx_enabled()) return false;
     return detail::request_amx_permission();
   }();
   return granted;

@@ -31,7 +31,7 @@ TEST(GemmOdr, DefaultBuildRunsTheBestBf16AndInt8Kernels) {
   const ember::CpuFeatures& f = ember::cpu_features();
   const ember::Isa best = ember::cpu_isa();
   const char* bf16 = best == ember::Isa::Amx ? "ukernel_amx_bf16_32x32"
-                     : best == ember::Isa::Avx512Bf16 && f.amd ? "ukernel_avx512_bf16_14x32"
+                     : best == ember::Isa::Avx512Bf16 && f.amd ? "ukernel_avx512_bf16_6x64"
                      : best >= ember::Isa::Avx512              ? "ukernel_avx512_f32_14x32+bf16in"
                      : best == ember::Isa::Avx2                ? "ukernel_avx2_f32_6x16+bf16in"
                                                                : "ukernel_ref_f32_8x8+bf16in";

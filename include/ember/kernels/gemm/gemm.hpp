@@ -9,12 +9,13 @@
 //   linear(x, w, bias)                      x · wᵀ + bias, as torch.nn.functional.linear
 //
 // float runs the packed Goto/BLIS driver with the micro-kernel picked at run time
-// (dispatch.hpp); double and the integer types run the same driver with the portable reference
-// kernel. As in BLAS, beta == 0 means C is not read (NaN or garbage in C does not propagate),
+// (dispatch.hpp); bfloat16 tensors run the bf16 kernels (mixed.hpp) with fp32 sums, rounded
+// once; double and the integer types run the same driver with the portable reference kernel. As in BLAS, beta == 0 means C is not read (NaN or garbage in C does not propagate),
 // and C must not overlap A or B (the tensor entry points check it).
 #pragma once
 
 #include <string_view>
+#include <vector>
 
 #include "ember/core/factory.hpp"
 #include "ember/core/tensor.hpp"
@@ -128,6 +129,20 @@ void gemm_dispatch(std::int64_t m, std::int64_t n, std::int64_t k, T alpha, MatR
     const GemmKernelF32& kern = kernel_table(gemm_isa());
     gemm_driver<float>(m, n, k, alpha, a, b, beta, c, effective_blocking<T>(kern.blocking),
                        kern.kernels, nthreads);
+  } else if constexpr (std::is_same_v<T, bfloat16>) {
+    // bf16 tensors (torch semantics: bf16 in, bf16 out): exact products and fp32 sums into an
+    // fp32 copy of C, rounded to bf16 once at the end.
+    std::vector<float> acc(static_cast<std::size_t>(m * n));
+    if (beta != bfloat16(0.0f)) {
+      for (std::int64_t i = 0; i < m; ++i)
+        for (std::int64_t j = 0; j < n; ++j)
+          acc[static_cast<std::size_t>(i * n + j)] = static_cast<float>(c.p[i * c.rs + j * c.cs]);
+    }
+    gemm_mixed_with(bf16_kernel<bfloat16>(), m, n, k, static_cast<float>(alpha), a, b,
+                    static_cast<float>(beta), MatRef<float>{acc.data(), n, 1}, nthreads);
+    for (std::int64_t i = 0; i < m; ++i)
+      for (std::int64_t j = 0; j < n; ++j)
+        c.p[i * c.rs + j * c.cs] = bfloat16(acc[static_cast<std::size_t>(i * n + j)]);
   } else {
     constexpr int kMR = 4, kNR = 8;
     static constexpr UKernelFamily<T> portable_kernels{

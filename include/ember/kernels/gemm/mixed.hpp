@@ -4,7 +4,7 @@
 //
 //   bf16 products, fp32 accumulation (inputs bf16, or fp32 rounded to bf16 while packing):
 //     amx          ukernel_amx_bf16_32x32         tdpbf16ps
-//     avx512_bf16  ukernel_avx512_bf16_14x32      vdpbf16ps — only where it beats the fp32 FMA
+//     avx512_bf16  ukernel_avx512_bf16_6x64       vdpbf16ps — only where it beats the fp32 FMA
 //                                                 kernel: AMD (Zen 4/5 issue it at the FMA rate,
 //                                                 2× the FLOPs); Intel issues it at half the FMA
 //                                                 rate (../shared/MACHINE.md), so there the level
@@ -13,7 +13,7 @@
 //     generic      the portable reference on bf16-rounded operands
 //   u8 × s8 products, int32 accumulation:
 //     amx          ukernel_amx_u8s8_32x32         tdpbusd
-//     avx512+VNNI  ukernel_avx512_vnni_u8s8_7x32 vpdpbusd
+//     avx512+VNNI  ukernel_avx512_vnni_u8s8_6x64  vpdpbusd (assembly inner loop)
 //     otherwise    ukernel_ref_s32_4x8            exact int32 arithmetic (wrapping as the
 //                                                 hardware's int32 accumulators do)
 // Every path computes each product exactly (bf16 × bf16 fits fp32; u8 × s8 fits int16) and
@@ -158,6 +158,9 @@ const std::vector<Bf16Kernel<S>>& bf16_kernels() {
     r.push_back({"ukernel_amx_bf16_32x32", Isa::Amx, 32, 32, 32, 2, 2, {32, 32, 256, 512, 512},
                  &pack_bf16_row<32, 32, 32, S>, &pack_bf16_cols<32, 2, 32, S>,
                  &amx::ukernel_bf16, &amx_begin, &amx_end});
+    r.push_back({"ukernel_avx512_bf16_6x64", Isa::Avx512Bf16, 6, 64, 2, 2, 2,
+                 {6, 64, 1002, 512, 1024}, &pack_bf16_rows<6, 2, S>,
+                 &pack_bf16_cols<64, 2, 2, S>, &avx512_dot::ukernel_bf16_asm_6x64});
     r.push_back({"ukernel_avx512_bf16_14x32", Isa::Avx512Bf16, 14, 32, 2, 2, 2,
                  {14, 32, 1008, 512, 1024}, &pack_bf16_rows<14, 2, S>,
                  &pack_bf16_cols<32, 2, 2, S>, &avx512_dot::ukernel_bf16<14>});
@@ -195,9 +198,10 @@ inline const std::vector<U8S8Kernel>& u8s8_kernels() {
                  {6, 64, 1002, 1024, 1024},
                  &pack_int8_rows<6, 4, std::uint8_t>, &pack_quads_cols<64, 4, std::int8_t>,
                  &avx512_dot::ukernel_u8s8_asm_6x64});
-    // 7 rows, not 14: g++ 12 keeps 14 rows' int32 accumulators in registers only partly
-    // (bench_gemm ukernel_int8/…/k256, Zen 5: 14×32 248 GOP/s, 7×32 …).
-    r.push_back({"ukernel_avx512_vnni_u8s8_6x64", Isa::Avx512, 7, 32, 4, 1, 1,
+    // Intrinsics kernels, kept as rows the tests check (the assembly ones above run): 7 rows,
+    // not 14, because g++ 12 kept 14 rows' int32 accumulators in memory (bench_gemm
+    // ukernel_int8/…/k256, Zen 5: 14×32 248 GOP/s, 7×32 585, the 6×64 assembly loop 792).
+    r.push_back({"ukernel_avx512_vnni_u8s8_7x32", Isa::Avx512, 7, 32, 4, 1, 1,
                  {7, 32, 1008, 1024, 1024},
                  &pack_int8_rows<7, 4, std::uint8_t>, &pack_quads_cols<32, 4, std::int8_t>,
                  &avx512_dot::ukernel_u8s8<7>});

@@ -279,6 +279,135 @@ EMBER_TARGET_AVX512_DOT inline void ukernel_u8s8_asm_6x64(std::int64_t kp, const
   }
 }
 
+/// bf16, 6 × 64: the int8 kernel's assembly loop with vdpbf16ps (pairs, fp32 accumulators).
+/// A: row layout (6 rows of kp/2 pairs, `stride` bytes apart); B: grouped, 64 columns × pairs.
+EMBER_TARGET_AVX512_DOT inline void ukernel_bf16_asm_6x64(std::int64_t kp, const void* a_,
+                                                         const void* b_, float* c,
+                                                         std::int64_t rs_c, std::int64_t cs_c,
+                                                         std::int64_t m_cur, std::int64_t n_cur,
+                                                         float alpha, float beta) {
+  alignas(64) float out[6][64];
+  std::int64_t groups = kp / 2;
+  const std::int64_t stride = groups * 4;  // bytes between packed A rows
+  const char* a0 = static_cast<const char*>(a_);
+  const char* a1 = a0 + 3 * stride;
+  const char* b = static_cast<const char*>(b_);
+  asm volatile(
+      "vpxord %%zmm8, %%zmm8, %%zmm8\n"
+      "vpxord %%zmm9, %%zmm9, %%zmm9\n"
+      "vpxord %%zmm10, %%zmm10, %%zmm10\n"
+      "vpxord %%zmm11, %%zmm11, %%zmm11\n"
+      "vpxord %%zmm12, %%zmm12, %%zmm12\n"
+      "vpxord %%zmm13, %%zmm13, %%zmm13\n"
+      "vpxord %%zmm14, %%zmm14, %%zmm14\n"
+      "vpxord %%zmm15, %%zmm15, %%zmm15\n"
+      "vpxord %%zmm16, %%zmm16, %%zmm16\n"
+      "vpxord %%zmm17, %%zmm17, %%zmm17\n"
+      "vpxord %%zmm18, %%zmm18, %%zmm18\n"
+      "vpxord %%zmm19, %%zmm19, %%zmm19\n"
+      "vpxord %%zmm20, %%zmm20, %%zmm20\n"
+      "vpxord %%zmm21, %%zmm21, %%zmm21\n"
+      "vpxord %%zmm22, %%zmm22, %%zmm22\n"
+      "vpxord %%zmm23, %%zmm23, %%zmm23\n"
+      "vpxord %%zmm24, %%zmm24, %%zmm24\n"
+      "vpxord %%zmm25, %%zmm25, %%zmm25\n"
+      "vpxord %%zmm26, %%zmm26, %%zmm26\n"
+      "vpxord %%zmm27, %%zmm27, %%zmm27\n"
+      "vpxord %%zmm28, %%zmm28, %%zmm28\n"
+      "vpxord %%zmm29, %%zmm29, %%zmm29\n"
+      "vpxord %%zmm30, %%zmm30, %%zmm30\n"
+      "vpxord %%zmm31, %%zmm31, %%zmm31\n"
+      "test %[n], %[n]\n"
+      "jz 2f\n"
+      "1:\n"
+      "vpbroadcastd (%[a0]), %%zmm7\n"
+      "vpbroadcastd (%[a0],%[s],1), %%zmm6\n"
+      "vpbroadcastd (%[a0],%[s],2), %%zmm5\n"
+      "vpbroadcastd (%[a1]), %%zmm4\n"
+      "vpbroadcastd (%[a1],%[s],1), %%zmm3\n"
+      "vpbroadcastd (%[a1],%[s],2), %%zmm2\n"
+      "vmovdqu32 (%[b]), %%zmm0\n"
+      "vdpbf16ps %%zmm0, %%zmm7, %%zmm8\n"
+      "vdpbf16ps %%zmm0, %%zmm6, %%zmm12\n"
+      "vdpbf16ps %%zmm0, %%zmm5, %%zmm16\n"
+      "vdpbf16ps %%zmm0, %%zmm4, %%zmm20\n"
+      "vdpbf16ps %%zmm0, %%zmm3, %%zmm24\n"
+      "vdpbf16ps %%zmm0, %%zmm2, %%zmm28\n"
+      "vmovdqu32 64(%[b]), %%zmm0\n"
+      "vdpbf16ps %%zmm0, %%zmm7, %%zmm9\n"
+      "vdpbf16ps %%zmm0, %%zmm6, %%zmm13\n"
+      "vdpbf16ps %%zmm0, %%zmm5, %%zmm17\n"
+      "vdpbf16ps %%zmm0, %%zmm4, %%zmm21\n"
+      "vdpbf16ps %%zmm0, %%zmm3, %%zmm25\n"
+      "vdpbf16ps %%zmm0, %%zmm2, %%zmm29\n"
+      "vmovdqu32 128(%[b]), %%zmm0\n"
+      "vdpbf16ps %%zmm0, %%zmm7, %%zmm10\n"
+      "vdpbf16ps %%zmm0, %%zmm6, %%zmm14\n"
+      "vdpbf16ps %%zmm0, %%zmm5, %%zmm18\n"
+      "vdpbf16ps %%zmm0, %%zmm4, %%zmm22\n"
+      "vdpbf16ps %%zmm0, %%zmm3, %%zmm26\n"
+      "vdpbf16ps %%zmm0, %%zmm2, %%zmm30\n"
+      "vmovdqu32 192(%[b]), %%zmm0\n"
+      "vdpbf16ps %%zmm0, %%zmm7, %%zmm11\n"
+      "vdpbf16ps %%zmm0, %%zmm6, %%zmm15\n"
+      "vdpbf16ps %%zmm0, %%zmm5, %%zmm19\n"
+      "vdpbf16ps %%zmm0, %%zmm4, %%zmm23\n"
+      "vdpbf16ps %%zmm0, %%zmm3, %%zmm27\n"
+      "vdpbf16ps %%zmm0, %%zmm2, %%zmm31\n"
+      "add $4, %[a0]\n"
+      "add $4, %[a1]\n"
+      "add $256, %[b]\n"
+      "dec %[n]\n"
+      "jnz 1b\n"
+      "2:\n"
+      "vmovdqu32 %%zmm8, 0(%[out])\n"
+      "vmovdqu32 %%zmm9, 64(%[out])\n"
+      "vmovdqu32 %%zmm10, 128(%[out])\n"
+      "vmovdqu32 %%zmm11, 192(%[out])\n"
+      "vmovdqu32 %%zmm12, 256(%[out])\n"
+      "vmovdqu32 %%zmm13, 320(%[out])\n"
+      "vmovdqu32 %%zmm14, 384(%[out])\n"
+      "vmovdqu32 %%zmm15, 448(%[out])\n"
+      "vmovdqu32 %%zmm16, 512(%[out])\n"
+      "vmovdqu32 %%zmm17, 576(%[out])\n"
+      "vmovdqu32 %%zmm18, 640(%[out])\n"
+      "vmovdqu32 %%zmm19, 704(%[out])\n"
+      "vmovdqu32 %%zmm20, 768(%[out])\n"
+      "vmovdqu32 %%zmm21, 832(%[out])\n"
+      "vmovdqu32 %%zmm22, 896(%[out])\n"
+      "vmovdqu32 %%zmm23, 960(%[out])\n"
+      "vmovdqu32 %%zmm24, 1024(%[out])\n"
+      "vmovdqu32 %%zmm25, 1088(%[out])\n"
+      "vmovdqu32 %%zmm26, 1152(%[out])\n"
+      "vmovdqu32 %%zmm27, 1216(%[out])\n"
+      "vmovdqu32 %%zmm28, 1280(%[out])\n"
+      "vmovdqu32 %%zmm29, 1344(%[out])\n"
+      "vmovdqu32 %%zmm30, 1408(%[out])\n"
+      "vmovdqu32 %%zmm31, 1472(%[out])\n"
+      : [a0] "+r"(a0), [a1] "+r"(a1), [b] "+r"(b), [n] "+r"(groups)
+      : [s] "r"(stride), [out] "r"(out)
+      : "memory", "cc", "xmm0", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22", "xmm23", "xmm24", "xmm25", "xmm26", "xmm27", "xmm28", "xmm29", "xmm30", "xmm31");
+  if (cs_c == 1) {
+    const __m512 valpha = _mm512_set1_ps(alpha), vbeta = _mm512_set1_ps(beta);
+    for (std::int64_t i = 0; i < m_cur; ++i) {
+      float* ci = c + i * rs_c;
+      for (int v = 0; v < 4; ++v) {
+        const __mmask16 m = column_mask(n_cur, v);
+        if (m == 0) break;
+        __m512 r = _mm512_mul_ps(valpha, _mm512_load_ps(&out[i][16 * v]));
+        if (beta != 0.0f) r = _mm512_fmadd_ps(vbeta, _mm512_maskz_loadu_ps(m, ci + 16 * v), r);
+        _mm512_mask_storeu_ps(ci + 16 * v, m, r);
+      }
+    }
+    return;
+  }
+  for (std::int64_t i = 0; i < m_cur; ++i)
+    for (std::int64_t j = 0; j < n_cur; ++j) {
+      float& cij = c[i * rs_c + j * cs_c];
+      cij = beta == 0.0f ? alpha * out[i][j] : alpha * out[i][j] + beta * cij;
+    }
+}
+
 #undef EMBER_TARGET_AVX512_DOT
 
 }  // namespace ember::detail::avx512_dot
