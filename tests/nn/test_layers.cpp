@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "../test_util.hpp"
+#include "train_helpers.hpp"
 
 using ember::Tensor;
 namespace nn = ember::nn;
@@ -117,24 +118,12 @@ TEST(Layers, DropoutFollowsTrainEval) {
 TEST(Layers, SequentialMlpTrainsWithAdamW) {
   // XOR as a 2-class problem: Linear → Tanh → Linear, cross-entropy, AdamW.
   ember::Generator g(4);
-  nn::Sequential<float> mlp{std::make_shared<nn::Linear<float>>(2, 16, true, g),
-                            std::make_shared<nn::Tanh<float>>(),
-                            std::make_shared<nn::Linear<float>>(16, 2, true, g)};
+  nn::Sequential<float> mlp = train_helpers::xor_mlp(g);
   std::vector<std::string> names;
   for (auto& [n, p] : mlp.named_parameters()) names.push_back(n);
   EXPECT_EQ(names, (std::vector<std::string>{"0.weight", "0.bias", "2.weight", "2.bias"}));
-  ember::optim::AdamW<float> opt(mlp.parameters(), {.lr = 0.05, .weight_decay = 0.0});
+  EXPECT_LT(train_helpers::train_xor(mlp), 0.05f);
   ember::Var<float> x(Tensor<float>{{0, 0}, {0, 1}, {1, 0}, {1, 1}});
-  const Tensor<std::int64_t> y{0, 1, 1, 0};
-  float loss = 0;
-  for (int step = 0; step < 300; ++step) {
-    auto l = ember::cross_entropy(mlp(x), y);
-    loss = l.item();
-    opt.zero_grad();
-    l.backward();
-    opt.step();
-  }
-  EXPECT_LT(loss, 0.05f);
   EXPECT_EQ(values(ember::argmax(mlp(x).data(), 1)), (std::vector<std::int64_t>{0, 1, 1, 0}));
 }
 

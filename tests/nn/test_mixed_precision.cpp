@@ -10,6 +10,7 @@
 #include <cmath>
 
 #include "../autograd/grad_util.hpp"
+#include "train_helpers.hpp"
 
 using ember::Tensor;
 using ember::Var;
@@ -107,21 +108,9 @@ TEST(MixedPrecision, BatchedMatmulAndConv1d) {
 TEST(MixedPrecision, XorLearnsUnderBf16) {
   ember::MatmulPrecisionGuard bf16(ember::Precision::bf16);
   ember::Generator g(4);
-  nn::Sequential<float> mlp{std::make_shared<nn::Linear<float>>(2, 16, true, g),
-                            std::make_shared<nn::Tanh<float>>(),
-                            std::make_shared<nn::Linear<float>>(16, 2, true, g)};
-  ember::optim::AdamW<float> opt(mlp.parameters(), {.lr = 0.05, .weight_decay = 0.0});
+  nn::Sequential<float> mlp = train_helpers::xor_mlp(g);
+  EXPECT_LT(train_helpers::train_xor(mlp), 0.05f);
   Var<float> x(Tensor<float>{{0, 0}, {0, 1}, {1, 0}, {1, 1}});
-  const Tensor<std::int64_t> y{0, 1, 1, 0};
-  float loss = 0;
-  for (int step = 0; step < 300; ++step) {
-    auto l = ember::cross_entropy(mlp(x), y);
-    loss = l.item();
-    opt.zero_grad();
-    l.backward();
-    opt.step();
-  }
-  EXPECT_LT(loss, 0.05f);
   EXPECT_EQ(values(ember::argmax(mlp(x).data(), 1)), (std::vector<std::int64_t>{0, 1, 1, 0}));
 }
 
@@ -130,35 +119,7 @@ TEST(MixedPrecision, XorLearnsUnderBf16) {
 TEST(MixedPrecision, TinyTransformerTrainsUnderBf16LikeFp32) {
   auto train = [](ember::Precision p) {
     ember::MatmulPrecisionGuard guard(p);
-    ember::Generator g(6);
-    const std::int64_t V = 12, D = 16, Tn = 6;
-    nn::Embedding<float> emb(V, D, g);
-    nn::TransformerOptions o{.d_model = D, .heads = 2, .ffn = 32, .dropout = 0.0};
-    nn::TransformerEncoder<float> enc(1, o, g);
-    nn::Linear<float> head(D, 2, true, g);
-    std::vector<Var<float>> params = enc.parameters();
-    for (auto* m : std::initializer_list<nn::Module<float>*>{&emb, &head})
-      for (auto& q : m->parameters()) params.push_back(q);
-    ember::optim::AdamW<float> opt(params, {.lr = 3e-3, .weight_decay = 0.0});
-    Tensor<std::int64_t> ids = ember::randint<std::int64_t>(1, V, {8, Tn}, g);
-    Tensor<bool> pad = ember::zeros<bool>({8, Tn});
-    for (std::int64_t b = 0; b < 8; ++b)
-      for (std::int64_t t = 3 + b % 4; t < Tn; ++t) {
-        pad.at(b, t) = true;
-        ids.at(b, t) = 0;
-      }
-    const Tensor<std::int64_t> labels{0, 1, 1, 0, 1, 0, 0, 1};
-    std::vector<float> curve;
-    for (int step = 0; step < 200; ++step) {
-      auto h = enc(emb(ids), pad);
-      auto logits = head(ember::reshape(ember::narrow(h, 1, 0, 1), {8, D}));
-      auto loss = ember::cross_entropy(logits, labels);
-      curve.push_back(loss.item());
-      opt.zero_grad();
-      loss.backward();
-      opt.step();
-    }
-    return curve;
+    return train_helpers::train_tiny_transformer();
   };
   const std::vector<float> fp32 = train(ember::Precision::fp32), bf16 = train(ember::Precision::bf16);
   EXPECT_NE(fp32, bf16);  // bf16 ran

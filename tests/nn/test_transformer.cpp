@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "../autograd/grad_util.hpp"
+#include "train_helpers.hpp"
 
 using ember::Tensor;
 namespace nn = ember::nn;
@@ -139,36 +140,7 @@ TEST(Transformer, NamesAndGradients) {
 TEST(Transformer, TinyModelOverfitsASmallBatch) {
   // Classify 8 token sequences (with padding) from the first position's output: a 1-layer
   // encoder with learned embeddings must drive the loss near zero in a few hundred steps.
-  ember::Generator g(6);
-  const std::int64_t V = 12, D = 16, Tn = 6;
-  nn::Embedding<float> emb(V, D, g);
-  nn::TransformerOptions o{.d_model = D, .heads = 2, .ffn = 32, .dropout = 0.0};
-  nn::TransformerEncoder<float> enc(1, o, g);
-  nn::Linear<float> head(D, 2, true, g);
-  std::vector<ember::Var<float>> params = enc.parameters();
-  for (auto* m : std::initializer_list<nn::Module<float>*>{&emb, &head})
-    for (auto& p : m->parameters()) params.push_back(p);
-  ember::optim::AdamW<float> opt(params, {.lr = 3e-3, .weight_decay = 0.0});
-  Tensor<std::int64_t> ids = ember::randint<std::int64_t>(1, V, {8, Tn}, g);
-  Tensor<bool> pad = ember::zeros<bool>({8, Tn});
-  for (std::int64_t b = 0; b < 8; ++b) {  // sequence b has length 3 + b % 4; id 0 is padding
-    for (std::int64_t t = 3 + b % 4; t < Tn; ++t) {
-      pad.at(b, t) = true;
-      ids.at(b, t) = 0;
-    }
-  }
-  const Tensor<std::int64_t> labels{0, 1, 1, 0, 1, 0, 0, 1};
-  float first = 0, last = 0;
-  for (int step = 0; step < 200; ++step) {
-    auto h = enc(emb(ids), pad);                                          // (8, T, D)
-    auto logits = head(ember::reshape(ember::narrow(h, 1, 0, 1), {8, D}));  // first position
-    auto loss = ember::cross_entropy(logits, labels);
-    if (step == 0) first = loss.item();
-    last = loss.item();
-    opt.zero_grad();
-    loss.backward();
-    opt.step();
-  }
-  EXPECT_GT(first, 0.5f);
-  EXPECT_LT(last, 0.01f);
+  const std::vector<float> curve = train_helpers::train_tiny_transformer();
+  EXPECT_GT(curve.front(), 0.5f);
+  EXPECT_LT(curve.back(), 0.01f);
 }

@@ -132,6 +132,38 @@ inline PackPlan plan_packing(std::int64_t m, std::int64_t n, std::int64_t k, std
   return plan;
 }
 
+/// Whether to split the ir×jr grid of micro-tiles between `team` threads by A slivers (true) or
+/// B slivers: the dimension that divides more evenly (5 A slivers on 2 threads keep one thread
+/// idle 1/6 of the time); on a tie, B's slivers unless the A block is larger: then each thread
+/// computes only with B slivers it packed itself, and reading freshly packed lines out of the
+/// other core's cache is what a split by A costs (128³ on 2 threads: 162 GFLOP/s split by A, 316
+/// by B; 4096×64×64, where A dwarfs B: 279 split by B, 376 by A).
+inline bool split_by_rows(std::int64_t m_slivers, std::int64_t n_slivers, std::int64_t mc,
+                          std::int64_t nc, int team) {
+  auto balance = [team](std::int64_t slivers) {
+    const std::int64_t per = (slivers + team - 1) / team;
+    return static_cast<double>(slivers) / static_cast<double>(per * team);
+  };
+  const double bal_ir = balance(m_slivers), bal_jr = balance(n_slivers);
+  return bal_ir > bal_jr || (bal_ir == bal_jr && mc > nc);
+}
+
+/// Runs body(tid, team, barrier) on `nthreads` threads in one OpenMP region (or inline on one).
+template <class Body>
+void run_team(int nthreads, Body& body) {
+#if EMBER_HAS_OPENMP
+  if (nthreads > 1) {
+#pragma omp parallel num_threads(nthreads)
+    body(omp_get_thread_num(), omp_get_num_threads(), [] {
+#pragma omp barrier
+    });
+    return;
+  }
+#endif
+  (void)nthreads;
+  body(0, 1, [] {});
+}
+
 /// The five loops. `kernels` follows the contract in ukernel_ref.hpp; `bs` gives its tile.
 template <class T>
 void gemm_driver(std::int64_t m, std::int64_t n, std::int64_t k, T alpha, MatRef<const T> a,
@@ -162,21 +194,7 @@ void gemm_driver(std::int64_t m, std::int64_t n, std::int64_t k, T alpha, MatRef
                             sizeof(T) * static_cast<std::size_t>(nc_max * kc_max)))
                       : nullptr;
 
-  // Split the ir×jr grid of micro-tiles between the threads along the dimension that divides
-  // more evenly (5 A slivers on 2 threads keep one thread idle 1/6 of the time). On a tie,
-  // split B's slivers unless the A block is larger: then each thread computes only with B
-  // slivers it packed itself, and reading freshly packed lines out of the other core's cache is
-  // what a split by A costs (128³ on 2 threads: 162 GFLOP/s split by A, 316 by B; 4096×64×64,
-  // where A dwarfs B: 279 split by B, 376 by A).
-  auto split_rows = [](std::int64_t m_slivers, std::int64_t n_slivers, std::int64_t mc,
-                       std::int64_t nc, int team) {
-    auto balance = [team](std::int64_t slivers) {
-      const std::int64_t per = (slivers + team - 1) / team;
-      return static_cast<double>(slivers) / static_cast<double>(per * team);
-    };
-    const double bal_ir = balance(m_slivers), bal_jr = balance(n_slivers);
-    return bal_ir > bal_jr || (bal_ir == bal_jr && mc > nc);
-  };
+  // How the threads split the grid of micro-tiles: split_by_rows.
 
   // Body run by each of `team` threads (tid in [0, team)). Each thread packs the slivers it
   // will itself compute with when the split allows, so packed data stays in its own L2.
@@ -204,7 +222,7 @@ void gemm_driver(std::int64_t m, std::int64_t n, std::int64_t k, T alpha, MatRef
         for (std::int64_t ic = 0; ic < m; ic += MC) {
           const std::int64_t mc = std::min(MC, m - ic);
           const std::int64_t m_slivers = (mc + MR - 1) / MR;
-          const bool split_ir = split_rows(m_slivers, n_slivers, mc, nc, team);
+          const bool split_ir = split_by_rows(m_slivers, n_slivers, mc, nc, team);
           if (plan.pack_a) {
             barrier();  // the previous A block is no longer read
             std::int64_t lo = 0, hi = 0;
@@ -254,17 +272,7 @@ void gemm_driver(std::int64_t m, std::int64_t n, std::int64_t k, T alpha, MatRef
     }
   };
 
-#if EMBER_HAS_OPENMP
-  if (nthreads > 1) {
-#pragma omp parallel num_threads(nthreads)
-    body(omp_get_thread_num(), omp_get_num_threads(), [] {
-#pragma omp barrier
-    });
-    return;
-  }
-#endif
-  (void)nthreads;
-  body(0, 1, [] {});
+  run_team(nthreads, body);
 }
 
 }  // namespace ember::detail

@@ -21,10 +21,6 @@
 #include "ember/kernels/gemm/blocking.hpp"
 #include "ember/kernels/gemm/driver.hpp"
 
-#if EMBER_HAS_OPENMP
-#include <omp.h>
-#endif
-
 namespace ember::detail {
 
 /// One row of a mixed-type kernel table: C (TC) = alpha·A (TA)·B (TB) + beta·C.
@@ -76,17 +72,6 @@ void mixed_gemm_driver(std::int64_t m, std::int64_t n, std::int64_t k, TC alpha,
   auto* bp = static_cast<unsigned char*>(gemm_scratch(1).get(
       static_cast<std::size_t>(nc_max * kp_max * kern.b_elem_bytes)));
 
-  // The split of the ir×jr grid: as driver.hpp (the more even dimension; B on a tie unless A's
-  // block is the larger).
-  auto split_rows = [](std::int64_t m_slivers, std::int64_t n_slivers, std::int64_t mc,
-                       std::int64_t nc, int team) {
-    auto balance = [team](std::int64_t slivers) {
-      const std::int64_t per = (slivers + team - 1) / team;
-      return static_cast<double>(slivers) / static_cast<double>(per * team);
-    };
-    const double bal_ir = balance(m_slivers), bal_jr = balance(n_slivers);
-    return bal_ir > bal_jr || (bal_ir == bal_jr && mc > nc);
-  };
 
   auto body = [&](int tid, int team, auto&& barrier) {
     if (kern.thread_begin) kern.thread_begin();
@@ -115,7 +100,7 @@ void mixed_gemm_driver(std::int64_t m, std::int64_t n, std::int64_t k, TC alpha,
         for (std::int64_t ic = 0; ic < m; ic += MC) {
           const std::int64_t mc = std::min(MC, m - ic);
           const std::int64_t m_slivers = (mc + MR - 1) / MR;
-          const bool split_ir = split_rows(m_slivers, n_slivers, mc, nc, team);
+          const bool split_ir = split_by_rows(m_slivers, n_slivers, mc, nc, team);
           barrier();  // the previous A block is no longer read
           {
             std::int64_t lo = 0, hi = 0;
@@ -147,17 +132,7 @@ void mixed_gemm_driver(std::int64_t m, std::int64_t n, std::int64_t k, TC alpha,
     if (kern.thread_end) kern.thread_end();
   };
 
-#if EMBER_HAS_OPENMP
-  if (nthreads > 1) {
-#pragma omp parallel num_threads(nthreads)
-    body(omp_get_thread_num(), omp_get_num_threads(), [] {
-#pragma omp barrier
-    });
-    return;
-  }
-#endif
-  (void)nthreads;
-  body(0, 1, [] {});
+  run_team(nthreads, body);
 }
 
 }  // namespace ember::detail

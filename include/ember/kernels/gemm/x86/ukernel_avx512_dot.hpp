@@ -140,118 +140,97 @@ EMBER_TARGET_AVX512_DOT inline void ukernel_u8s8(std::int64_t kp, const void* a_
 }
 
 
-/// int8, 6 × 64 (4 vectors of 16 columns): the inner loop in inline assembly. Written with
-/// intrinsics, g++ 12's schedule of the same instructions ran vpdpbusd at about one per cycle
-/// on Zen 5 (7×32 in L1: 585 GOP/s); this loop — 6 A broadcasts into fresh registers, one B
-/// vector loaded and used by 6 rows at a time, 24 accumulators (oneDNN's brgemm shape) —
-/// issues close to two per cycle (bench_gemm ukernel_int8/…/k256: see the README).
-/// A: row layout (6 rows of kp/4 quads, `stride` bytes apart); B: grouped, 64 columns × quads.
-EMBER_TARGET_AVX512_DOT inline void ukernel_u8s8_asm_6x64(std::int64_t kp, const void* a_,
-                                                         const void* b_, std::int32_t* c,
+// ---- 6 × 64 kernels, inner loop in assembly ----------------------------------------------------
+// Written with intrinsics, g++ 12's schedule of the same instructions ran vpdpbusd at about one
+// per cycle on Zen 5 (an int8 7×32 kernel in L1: 585 GOP/s, and 248 with 14 rows, whose int32
+// accumulators it kept in memory) and vdpbf16ps at 87% of its ceiling. This loop is the order
+// oneDNN's brgemm JIT uses — 6 A broadcasts into fresh registers, one B vector loaded and used
+// by the 6 rows, 24 accumulators (zmm8–31: row r, vector v in zmm 8 + 4r + v) — and runs both
+// instructions at 95–98% of their ceilings (bench_gemm ukernel_*/…/k256; figures in the README).
+// A: row layout (6 rows, `stride` bytes apart, 4 bytes = one pair or quad per group); B: grouped,
+// 64 columns × 4 bytes per group.
+
+// One B vector at byte offset OFF against the 6 broadcast rows (zmm7 … zmm2).
+#define EMBER_DOT6(I, OFF, c0, c1, c2, c3, c4, c5)                                     \
+  "vmovdqu32 " #OFF "(%[b]), %%zmm0\n" I " %%zmm0, %%zmm7, %%zmm" #c0 "\n" I          \
+  " %%zmm0, %%zmm6, %%zmm" #c1 "\n" I " %%zmm0, %%zmm5, %%zmm" #c2 "\n" I             \
+  " %%zmm0, %%zmm4, %%zmm" #c3 "\n" I " %%zmm0, %%zmm3, %%zmm" #c4 "\n" I             \
+  " %%zmm0, %%zmm2, %%zmm" #c5 "\n"
+// The 6 A broadcasts of one group: rows at a0, a0 + s, a0 + 2s, a1 = a0 + 3s, a1 + s, a1 + 2s.
+#define EMBER_BCAST6                                                                    \
+  "vpbroadcastd (%[a0]), %%zmm7\n"                                                      \
+  "vpbroadcastd (%[a0],%[s],1), %%zmm6\n"                                               \
+  "vpbroadcastd (%[a0],%[s],2), %%zmm5\n"                                               \
+  "vpbroadcastd (%[a1]), %%zmm4\n"                                                      \
+  "vpbroadcastd (%[a1],%[s],1), %%zmm3\n"                                               \
+  "vpbroadcastd (%[a1],%[s],2), %%zmm2\n"
+// All 24 products of one group (4 B vectors × 6 rows).
+#define EMBER_DOT24(I)                                                                  \
+  EMBER_DOT6(I, 0, 8, 12, 16, 20, 24, 28)                                               \
+  EMBER_DOT6(I, 64, 9, 13, 17, 21, 25, 29)                                              \
+  EMBER_DOT6(I, 128, 10, 14, 18, 22, 26, 30)                                            \
+  EMBER_DOT6(I, 192, 11, 15, 19, 23, 27, 31)
+#define EMBER_ZMM_CLOBBERS                                                              \
+  "xmm0", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", \
+      "xmm12", "xmm13", "xmm14", "xmm15", "xmm16", "xmm17", "xmm18", "xmm19", "xmm20",   \
+      "xmm21", "xmm22", "xmm23", "xmm24", "xmm25", "xmm26", "xmm27", "xmm28", "xmm29",   \
+      "xmm30", "xmm31"
+#define EMBER_ZERO4(a, b, c, d)                                                         \
+  "vpxord %%zmm" #a ", %%zmm" #a ", %%zmm" #a "\n"                                      \
+  "vpxord %%zmm" #b ", %%zmm" #b ", %%zmm" #b "\n"                                      \
+  "vpxord %%zmm" #c ", %%zmm" #c ", %%zmm" #c "\n"                                      \
+  "vpxord %%zmm" #d ", %%zmm" #d ", %%zmm" #d "\n"
+// Row r's 4 accumulators to out + r·256 bytes.
+#define EMBER_STORE_ROW(OFF, a, b, c, d)                                                \
+  "vmovdqu32 %%zmm" #a ", " #OFF "+0(%[out])\n"                                         \
+  "vmovdqu32 %%zmm" #b ", " #OFF "+64(%[out])\n"                                        \
+  "vmovdqu32 %%zmm" #c ", " #OFF "+128(%[out])\n"                                       \
+  "vmovdqu32 %%zmm" #d ", " #OFF "+192(%[out])\n"
+#define EMBER_DOT_6X64(I)                                                               \
+  EMBER_ZERO4(8, 9, 10, 11) EMBER_ZERO4(12, 13, 14, 15) EMBER_ZERO4(16, 17, 18, 19)      \
+  EMBER_ZERO4(20, 21, 22, 23) EMBER_ZERO4(24, 25, 26, 27) EMBER_ZERO4(28, 29, 30, 31)    \
+  "test %[n], %[n]\n"                                                                   \
+  "jz 2f\n"                                                                             \
+  "1:\n" EMBER_BCAST6 EMBER_DOT24(I)                                                    \
+  "add $4, %[a0]\n"                                                                     \
+  "add $4, %[a1]\n"                                                                     \
+  "add $256, %[b]\n"                                                                    \
+  "dec %[n]\n"                                                                          \
+  "jnz 1b\n"                                                                            \
+  "2:\n" EMBER_STORE_ROW(0, 8, 9, 10, 11) EMBER_STORE_ROW(256, 12, 13, 14, 15)          \
+  EMBER_STORE_ROW(512, 16, 17, 18, 19) EMBER_STORE_ROW(768, 20, 21, 22, 23)              \
+  EMBER_STORE_ROW(1024, 24, 25, 26, 27) EMBER_STORE_ROW(1280, 28, 29, 30, 31)
+
+/// The 6×64 accumulators of `groups` depth groups into out (6 rows of 64 lanes, int32 for
+/// vpdpbusd, fp32 for vdpbf16ps).
+template <bool kInt8>
+EMBER_TARGET_AVX512_DOT inline void dot_6x64(std::int64_t groups, const void* a, const void* b_,
+                                            void* out) {
+  const std::int64_t stride = groups * 4;  // bytes between packed A rows
+  const char* a0 = static_cast<const char*>(a);
+  const char* a1 = a0 + 3 * stride;
+  const char* b = static_cast<const char*>(b_);
+  if constexpr (kInt8) {
+    asm volatile(EMBER_DOT_6X64("vpdpbusd")
+                 : [a0] "+r"(a0), [a1] "+r"(a1), [b] "+r"(b), [n] "+r"(groups)
+                 : [s] "r"(stride), [out] "r"(out)
+                 : "memory", "cc", EMBER_ZMM_CLOBBERS);
+  } else {
+    asm volatile(EMBER_DOT_6X64("vdpbf16ps")
+                 : [a0] "+r"(a0), [a1] "+r"(a1), [b] "+r"(b), [n] "+r"(groups)
+                 : [s] "r"(stride), [out] "r"(out)
+                 : "memory", "cc", EMBER_ZMM_CLOBBERS);
+  }
+}
+
+/// int8 6 × 64: c = alpha·A·B + beta·c (int32, wrapping).
+EMBER_TARGET_AVX512_DOT inline void ukernel_u8s8_asm_6x64(std::int64_t kp, const void* a,
+                                                         const void* b, std::int32_t* c,
                                                          std::int64_t rs_c, std::int64_t cs_c,
                                                          std::int64_t m_cur, std::int64_t n_cur,
                                                          std::int32_t alpha, std::int32_t beta) {
   alignas(64) std::int32_t out[6][64];
-  std::int64_t groups = kp / 4;
-  const std::int64_t stride = groups * 4;  // bytes between packed A rows
-  const char* a0 = static_cast<const char*>(a_);
-  const char* a1 = a0 + 3 * stride;
-  const char* b = static_cast<const char*>(b_);
-  asm volatile(
-      "vpxord %%zmm8, %%zmm8, %%zmm8\n"
-      "vpxord %%zmm9, %%zmm9, %%zmm9\n"
-      "vpxord %%zmm10, %%zmm10, %%zmm10\n"
-      "vpxord %%zmm11, %%zmm11, %%zmm11\n"
-      "vpxord %%zmm12, %%zmm12, %%zmm12\n"
-      "vpxord %%zmm13, %%zmm13, %%zmm13\n"
-      "vpxord %%zmm14, %%zmm14, %%zmm14\n"
-      "vpxord %%zmm15, %%zmm15, %%zmm15\n"
-      "vpxord %%zmm16, %%zmm16, %%zmm16\n"
-      "vpxord %%zmm17, %%zmm17, %%zmm17\n"
-      "vpxord %%zmm18, %%zmm18, %%zmm18\n"
-      "vpxord %%zmm19, %%zmm19, %%zmm19\n"
-      "vpxord %%zmm20, %%zmm20, %%zmm20\n"
-      "vpxord %%zmm21, %%zmm21, %%zmm21\n"
-      "vpxord %%zmm22, %%zmm22, %%zmm22\n"
-      "vpxord %%zmm23, %%zmm23, %%zmm23\n"
-      "vpxord %%zmm24, %%zmm24, %%zmm24\n"
-      "vpxord %%zmm25, %%zmm25, %%zmm25\n"
-      "vpxord %%zmm26, %%zmm26, %%zmm26\n"
-      "vpxord %%zmm27, %%zmm27, %%zmm27\n"
-      "vpxord %%zmm28, %%zmm28, %%zmm28\n"
-      "vpxord %%zmm29, %%zmm29, %%zmm29\n"
-      "vpxord %%zmm30, %%zmm30, %%zmm30\n"
-      "vpxord %%zmm31, %%zmm31, %%zmm31\n"
-      "test %[n], %[n]\n"
-      "jz 2f\n"
-      "1:\n"
-      "vpbroadcastd (%[a0]), %%zmm7\n"
-      "vpbroadcastd (%[a0],%[s],1), %%zmm6\n"
-      "vpbroadcastd (%[a0],%[s],2), %%zmm5\n"
-      "vpbroadcastd (%[a1]), %%zmm4\n"
-      "vpbroadcastd (%[a1],%[s],1), %%zmm3\n"
-      "vpbroadcastd (%[a1],%[s],2), %%zmm2\n"
-      "vmovdqu32 (%[b]), %%zmm0\n"
-      "vpdpbusd %%zmm0, %%zmm7, %%zmm8\n"
-      "vpdpbusd %%zmm0, %%zmm6, %%zmm12\n"
-      "vpdpbusd %%zmm0, %%zmm5, %%zmm16\n"
-      "vpdpbusd %%zmm0, %%zmm4, %%zmm20\n"
-      "vpdpbusd %%zmm0, %%zmm3, %%zmm24\n"
-      "vpdpbusd %%zmm0, %%zmm2, %%zmm28\n"
-      "vmovdqu32 64(%[b]), %%zmm0\n"
-      "vpdpbusd %%zmm0, %%zmm7, %%zmm9\n"
-      "vpdpbusd %%zmm0, %%zmm6, %%zmm13\n"
-      "vpdpbusd %%zmm0, %%zmm5, %%zmm17\n"
-      "vpdpbusd %%zmm0, %%zmm4, %%zmm21\n"
-      "vpdpbusd %%zmm0, %%zmm3, %%zmm25\n"
-      "vpdpbusd %%zmm0, %%zmm2, %%zmm29\n"
-      "vmovdqu32 128(%[b]), %%zmm0\n"
-      "vpdpbusd %%zmm0, %%zmm7, %%zmm10\n"
-      "vpdpbusd %%zmm0, %%zmm6, %%zmm14\n"
-      "vpdpbusd %%zmm0, %%zmm5, %%zmm18\n"
-      "vpdpbusd %%zmm0, %%zmm4, %%zmm22\n"
-      "vpdpbusd %%zmm0, %%zmm3, %%zmm26\n"
-      "vpdpbusd %%zmm0, %%zmm2, %%zmm30\n"
-      "vmovdqu32 192(%[b]), %%zmm0\n"
-      "vpdpbusd %%zmm0, %%zmm7, %%zmm11\n"
-      "vpdpbusd %%zmm0, %%zmm6, %%zmm15\n"
-      "vpdpbusd %%zmm0, %%zmm5, %%zmm19\n"
-      "vpdpbusd %%zmm0, %%zmm4, %%zmm23\n"
-      "vpdpbusd %%zmm0, %%zmm3, %%zmm27\n"
-      "vpdpbusd %%zmm0, %%zmm2, %%zmm31\n"
-      "add $4, %[a0]\n"
-      "add $4, %[a1]\n"
-      "add $256, %[b]\n"
-      "dec %[n]\n"
-      "jnz 1b\n"
-      "2:\n"
-      "vmovdqu32 %%zmm8, 0(%[out])\n"
-      "vmovdqu32 %%zmm9, 64(%[out])\n"
-      "vmovdqu32 %%zmm10, 128(%[out])\n"
-      "vmovdqu32 %%zmm11, 192(%[out])\n"
-      "vmovdqu32 %%zmm12, 256(%[out])\n"
-      "vmovdqu32 %%zmm13, 320(%[out])\n"
-      "vmovdqu32 %%zmm14, 384(%[out])\n"
-      "vmovdqu32 %%zmm15, 448(%[out])\n"
-      "vmovdqu32 %%zmm16, 512(%[out])\n"
-      "vmovdqu32 %%zmm17, 576(%[out])\n"
-      "vmovdqu32 %%zmm18, 640(%[out])\n"
-      "vmovdqu32 %%zmm19, 704(%[out])\n"
-      "vmovdqu32 %%zmm20, 768(%[out])\n"
-      "vmovdqu32 %%zmm21, 832(%[out])\n"
-      "vmovdqu32 %%zmm22, 896(%[out])\n"
-      "vmovdqu32 %%zmm23, 960(%[out])\n"
-      "vmovdqu32 %%zmm24, 1024(%[out])\n"
-      "vmovdqu32 %%zmm25, 1088(%[out])\n"
-      "vmovdqu32 %%zmm26, 1152(%[out])\n"
-      "vmovdqu32 %%zmm27, 1216(%[out])\n"
-      "vmovdqu32 %%zmm28, 1280(%[out])\n"
-      "vmovdqu32 %%zmm29, 1344(%[out])\n"
-      "vmovdqu32 %%zmm30, 1408(%[out])\n"
-      "vmovdqu32 %%zmm31, 1472(%[out])\n"
-      : [a0] "+r"(a0), [a1] "+r"(a1), [b] "+r"(b), [n] "+r"(groups)
-      : [s] "r"(stride), [out] "r"(out)
-      : "memory", "cc", "xmm0", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22", "xmm23", "xmm24", "xmm25", "xmm26", "xmm27", "xmm28", "xmm29", "xmm30", "xmm31");
+  dot_6x64<true>(kp / 4, a, b, out);
   if (cs_c == 1) {
     const __m512i valpha = _mm512_set1_epi32(alpha), vbeta = _mm512_set1_epi32(beta);
     for (std::int64_t i = 0; i < m_cur; ++i) {
@@ -279,114 +258,14 @@ EMBER_TARGET_AVX512_DOT inline void ukernel_u8s8_asm_6x64(std::int64_t kp, const
   }
 }
 
-/// bf16, 6 × 64: the int8 kernel's assembly loop with vdpbf16ps (pairs, fp32 accumulators).
-/// A: row layout (6 rows of kp/2 pairs, `stride` bytes apart); B: grouped, 64 columns × pairs.
-EMBER_TARGET_AVX512_DOT inline void ukernel_bf16_asm_6x64(std::int64_t kp, const void* a_,
-                                                         const void* b_, float* c,
+/// bf16 6 × 64: c = alpha·A·B + beta·c (fp32).
+EMBER_TARGET_AVX512_DOT inline void ukernel_bf16_asm_6x64(std::int64_t kp, const void* a,
+                                                         const void* b, float* c,
                                                          std::int64_t rs_c, std::int64_t cs_c,
                                                          std::int64_t m_cur, std::int64_t n_cur,
                                                          float alpha, float beta) {
   alignas(64) float out[6][64];
-  std::int64_t groups = kp / 2;
-  const std::int64_t stride = groups * 4;  // bytes between packed A rows
-  const char* a0 = static_cast<const char*>(a_);
-  const char* a1 = a0 + 3 * stride;
-  const char* b = static_cast<const char*>(b_);
-  asm volatile(
-      "vpxord %%zmm8, %%zmm8, %%zmm8\n"
-      "vpxord %%zmm9, %%zmm9, %%zmm9\n"
-      "vpxord %%zmm10, %%zmm10, %%zmm10\n"
-      "vpxord %%zmm11, %%zmm11, %%zmm11\n"
-      "vpxord %%zmm12, %%zmm12, %%zmm12\n"
-      "vpxord %%zmm13, %%zmm13, %%zmm13\n"
-      "vpxord %%zmm14, %%zmm14, %%zmm14\n"
-      "vpxord %%zmm15, %%zmm15, %%zmm15\n"
-      "vpxord %%zmm16, %%zmm16, %%zmm16\n"
-      "vpxord %%zmm17, %%zmm17, %%zmm17\n"
-      "vpxord %%zmm18, %%zmm18, %%zmm18\n"
-      "vpxord %%zmm19, %%zmm19, %%zmm19\n"
-      "vpxord %%zmm20, %%zmm20, %%zmm20\n"
-      "vpxord %%zmm21, %%zmm21, %%zmm21\n"
-      "vpxord %%zmm22, %%zmm22, %%zmm22\n"
-      "vpxord %%zmm23, %%zmm23, %%zmm23\n"
-      "vpxord %%zmm24, %%zmm24, %%zmm24\n"
-      "vpxord %%zmm25, %%zmm25, %%zmm25\n"
-      "vpxord %%zmm26, %%zmm26, %%zmm26\n"
-      "vpxord %%zmm27, %%zmm27, %%zmm27\n"
-      "vpxord %%zmm28, %%zmm28, %%zmm28\n"
-      "vpxord %%zmm29, %%zmm29, %%zmm29\n"
-      "vpxord %%zmm30, %%zmm30, %%zmm30\n"
-      "vpxord %%zmm31, %%zmm31, %%zmm31\n"
-      "test %[n], %[n]\n"
-      "jz 2f\n"
-      "1:\n"
-      "vpbroadcastd (%[a0]), %%zmm7\n"
-      "vpbroadcastd (%[a0],%[s],1), %%zmm6\n"
-      "vpbroadcastd (%[a0],%[s],2), %%zmm5\n"
-      "vpbroadcastd (%[a1]), %%zmm4\n"
-      "vpbroadcastd (%[a1],%[s],1), %%zmm3\n"
-      "vpbroadcastd (%[a1],%[s],2), %%zmm2\n"
-      "vmovdqu32 (%[b]), %%zmm0\n"
-      "vdpbf16ps %%zmm0, %%zmm7, %%zmm8\n"
-      "vdpbf16ps %%zmm0, %%zmm6, %%zmm12\n"
-      "vdpbf16ps %%zmm0, %%zmm5, %%zmm16\n"
-      "vdpbf16ps %%zmm0, %%zmm4, %%zmm20\n"
-      "vdpbf16ps %%zmm0, %%zmm3, %%zmm24\n"
-      "vdpbf16ps %%zmm0, %%zmm2, %%zmm28\n"
-      "vmovdqu32 64(%[b]), %%zmm0\n"
-      "vdpbf16ps %%zmm0, %%zmm7, %%zmm9\n"
-      "vdpbf16ps %%zmm0, %%zmm6, %%zmm13\n"
-      "vdpbf16ps %%zmm0, %%zmm5, %%zmm17\n"
-      "vdpbf16ps %%zmm0, %%zmm4, %%zmm21\n"
-      "vdpbf16ps %%zmm0, %%zmm3, %%zmm25\n"
-      "vdpbf16ps %%zmm0, %%zmm2, %%zmm29\n"
-      "vmovdqu32 128(%[b]), %%zmm0\n"
-      "vdpbf16ps %%zmm0, %%zmm7, %%zmm10\n"
-      "vdpbf16ps %%zmm0, %%zmm6, %%zmm14\n"
-      "vdpbf16ps %%zmm0, %%zmm5, %%zmm18\n"
-      "vdpbf16ps %%zmm0, %%zmm4, %%zmm22\n"
-      "vdpbf16ps %%zmm0, %%zmm3, %%zmm26\n"
-      "vdpbf16ps %%zmm0, %%zmm2, %%zmm30\n"
-      "vmovdqu32 192(%[b]), %%zmm0\n"
-      "vdpbf16ps %%zmm0, %%zmm7, %%zmm11\n"
-      "vdpbf16ps %%zmm0, %%zmm6, %%zmm15\n"
-      "vdpbf16ps %%zmm0, %%zmm5, %%zmm19\n"
-      "vdpbf16ps %%zmm0, %%zmm4, %%zmm23\n"
-      "vdpbf16ps %%zmm0, %%zmm3, %%zmm27\n"
-      "vdpbf16ps %%zmm0, %%zmm2, %%zmm31\n"
-      "add $4, %[a0]\n"
-      "add $4, %[a1]\n"
-      "add $256, %[b]\n"
-      "dec %[n]\n"
-      "jnz 1b\n"
-      "2:\n"
-      "vmovdqu32 %%zmm8, 0(%[out])\n"
-      "vmovdqu32 %%zmm9, 64(%[out])\n"
-      "vmovdqu32 %%zmm10, 128(%[out])\n"
-      "vmovdqu32 %%zmm11, 192(%[out])\n"
-      "vmovdqu32 %%zmm12, 256(%[out])\n"
-      "vmovdqu32 %%zmm13, 320(%[out])\n"
-      "vmovdqu32 %%zmm14, 384(%[out])\n"
-      "vmovdqu32 %%zmm15, 448(%[out])\n"
-      "vmovdqu32 %%zmm16, 512(%[out])\n"
-      "vmovdqu32 %%zmm17, 576(%[out])\n"
-      "vmovdqu32 %%zmm18, 640(%[out])\n"
-      "vmovdqu32 %%zmm19, 704(%[out])\n"
-      "vmovdqu32 %%zmm20, 768(%[out])\n"
-      "vmovdqu32 %%zmm21, 832(%[out])\n"
-      "vmovdqu32 %%zmm22, 896(%[out])\n"
-      "vmovdqu32 %%zmm23, 960(%[out])\n"
-      "vmovdqu32 %%zmm24, 1024(%[out])\n"
-      "vmovdqu32 %%zmm25, 1088(%[out])\n"
-      "vmovdqu32 %%zmm26, 1152(%[out])\n"
-      "vmovdqu32 %%zmm27, 1216(%[out])\n"
-      "vmovdqu32 %%zmm28, 1280(%[out])\n"
-      "vmovdqu32 %%zmm29, 1344(%[out])\n"
-      "vmovdqu32 %%zmm30, 1408(%[out])\n"
-      "vmovdqu32 %%zmm31, 1472(%[out])\n"
-      : [a0] "+r"(a0), [a1] "+r"(a1), [b] "+r"(b), [n] "+r"(groups)
-      : [s] "r"(stride), [out] "r"(out)
-      : "memory", "cc", "xmm0", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "xmm16", "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22", "xmm23", "xmm24", "xmm25", "xmm26", "xmm27", "xmm28", "xmm29", "xmm30", "xmm31");
+  dot_6x64<false>(kp / 2, a, b, out);
   if (cs_c == 1) {
     const __m512 valpha = _mm512_set1_ps(alpha), vbeta = _mm512_set1_ps(beta);
     for (std::int64_t i = 0; i < m_cur; ++i) {
@@ -408,6 +287,13 @@ EMBER_TARGET_AVX512_DOT inline void ukernel_bf16_asm_6x64(std::int64_t kp, const
     }
 }
 
+#undef EMBER_DOT_6X64
+#undef EMBER_STORE_ROW
+#undef EMBER_ZERO4
+#undef EMBER_DOT24
+#undef EMBER_BCAST6
+#undef EMBER_DOT6
+#undef EMBER_ZMM_CLOBBERS
 #undef EMBER_TARGET_AVX512_DOT
 
 }  // namespace ember::detail::avx512_dot
