@@ -51,6 +51,11 @@ TEST(Quantize, ErrorsNameTheOperationAndValue) {
   EXPECT_EMBER_ERROR(ember::linear_int8(Tensor<float>{{1.0f, 2.0f, 3.0f}}, w),
                      "does not end in in_features 2");
   EXPECT_EMBER_ERROR(ember::linear_int8(Tensor<float>{{1.0f, INFINITY}}, w), "non-finite");
+  EXPECT_EMBER_ERROR(ember::linear_int8(Tensor<float>{{NAN, 1.0f}}, w), "non-finite");
+  // A row whose range overflows float still quantises (the range is taken in double).
+  const Tensor<float> huge = ember::linear_int8(Tensor<float>{{3e38f, -3e38f}}, w);
+  EXPECT_TRUE(std::isfinite(huge.at(0, 0)) || std::isinf(huge.at(0, 0)));
+  EXPECT_FALSE(std::isnan(huge.at(0, 0)));
 }
 
 // The bound of kernels/quantize.hpp: |Δy(r,o)| ≤ Σ_p |x|·s_o/2 + |W|·s_r/2 + s_r·s_o/4, with the

@@ -214,12 +214,18 @@ inline Tensor<float> linear_int8(const Tensor<float>& x, const Int8LinearWeights
     for (std::int64_t r = lo; r < hi; ++r) {
       const float* xr = xs + r * in;
       float mn = 0, mx = 0;
+      bool row_finite = true;
       for (std::int64_t p = 0; p < in; ++p) {
+        row_finite = row_finite && std::isfinite(xr[p]);  // min/max alone would skip a NaN
         mn = std::min(mn, xr[p]);
         mx = std::max(mx, xr[p]);
       }
-      if (!std::isfinite(mn) || !std::isfinite(mx)) finite.store(false, std::memory_order_relaxed);
-      const float scale = mx > mn ? (mx - mn) / 255.0f : 1.0f;
+      if (!row_finite) {  // reported below; never converted (NaN → uint8 is undefined)
+        finite.store(false, std::memory_order_relaxed);
+        continue;
+      }
+      // The range in double: max − min of two finite floats can exceed FLT_MAX.
+      const auto scale = mx > mn ? static_cast<float>((double{mx} - double{mn}) / 255.0) : 1.0f;
       const auto zp = static_cast<std::int32_t>(std::clamp(std::nearbyint(-mn / scale), 0.0f, 255.0f));
       row_scale[static_cast<std::size_t>(r)] = scale;
       row_zp[static_cast<std::size_t>(r)] = zp;
