@@ -9,6 +9,7 @@
 //     batch 32, sequence 64, d_model 128, 4 heads, ffn 512 (the shape), in GFLOP/s of
 //     its matrix products and % of the machine's fp32 peak.
 //
+//   * encoder/step_contended: the same step beside a busy process (contention.hpp).
 //   * encoder/step_bf16: the same step under MatmulPrecisionGuard(Precision::bf16).
 //   * linear_stack/{fp32,int8_dynamic}: inference of 768 → 3072 → 768 at batch 64, fp32 and
 //     dynamically quantised.
@@ -16,8 +17,11 @@
 //   cmake --build build/release --target bench_autograd && build/release/bench/bench_autograd
 #include <benchmark/benchmark.h>
 
+#include <optional>
+
 #include <ember/ember.hpp>
 
+#include "contention.hpp"
 #include "peak.hpp"
 
 namespace {
@@ -68,8 +72,10 @@ void BM_mlp_step(benchmark::State& state) {
   report_flops(state, 2.0 * B * (I * H * 2 + H * O * 3), threads);
 }
 
-void BM_encoder_step(benchmark::State& state, ember::Precision precision) {
+void BM_encoder_step(benchmark::State& state, ember::Precision precision, bool contended = false) {
   const int threads = static_cast<int>(state.range(0));
+  std::optional<bench::BusyProcess> competitor;
+  if (contended) competitor.emplace();
   ember::set_num_threads(threads);
   ember::MatmulPrecisionGuard guard(precision);
   ember::Generator g(2);
@@ -123,6 +129,9 @@ BENCHMARK(BM_mlp_step)->Name("mlp/step")->ArgName("t")->Arg(1)->Arg(2)->UseRealT
     ->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_encoder_step, fp32, ember::Precision::fp32)->Name("encoder/step")->ArgName("t")
     ->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_encoder_step, contended, ember::Precision::fp32, true)
+    ->Name("encoder/step_contended")->ArgName("t")->Arg(1)->Arg(2)->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_encoder_step, bf16, ember::Precision::bf16)->Name("encoder/step_bf16")
     ->ArgName("t")->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_qlinear_stack, fp32, false)->Name("linear_stack/fp32")->ArgName("t")->Arg(1)->Arg(2)->UseRealTime()

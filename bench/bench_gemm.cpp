@@ -6,6 +6,8 @@
 // program measures first on the same number of threads, see peak.hpp). Where a GEMM's time
 // goes: ukernel/<kernel>/k256 (the micro-kernel in L1), ukernel/<kernel>/stream1024 (fed as the
 // driver feeds it) and pack/{a,b}/1024x1024 (packing one 1024×1024 operand).
+// gemm_contended/<impl>/t<threads>/<shape>: the same GEMM beside a busy process (one core's
+// worth of competing work, contention.hpp).
 //
 //   env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE build/release/bench/bench_gemm
 //
@@ -26,6 +28,7 @@
 #include <ember/eigen.hpp>
 #include <ember/ember.hpp>
 
+#include "contention.hpp"
 #include "peak.hpp"
 #include "peers.hpp"
 
@@ -298,6 +301,22 @@ void run_pack_bf16(benchmark::State& state, bool is_a) {
       6.0 * n * n * static_cast<double>(state.iterations()) * 1e-9, benchmark::Counter::kIsRate);
 }
 
+// The same GEMM while another process keeps one core busy (contention.hpp): a team whose
+// threads wait for a descheduled member by spinning collapses here (issue 13).
+void run_contended(benchmark::State& state, Shape3 s, int threads, bool openblas) {
+  Operands op(s);
+  ember::set_num_threads(threads);
+  bench::BusyProcess competitor;
+  for (auto _ : state) {
+    if (openblas)
+      peers::openblas_sgemm(s.m, s.n, s.k, op.a.data(), op.b.data(), op.c.data(), threads);
+    else
+      ember::gemm(1.0f, op.a, op.b, 0.0f, op.c);
+    benchmark::DoNotOptimize(op.c.data());
+  }
+  report(state, s, threads);
+}
+
 std::string name(const char* impl, int threads, const Shape3& s) {
   return std::string("gemm/") + impl + "/t" + std::to_string(threads) + "/" + std::to_string(s.m) +
          "x" + std::to_string(s.k) + "x" + std::to_string(s.n);
@@ -328,6 +347,17 @@ int main(int argc, char** argv) {
       if (peers::have_openblas()) add("openblas", run_openblas);
       if (peers::have_blis()) add("blis", run_blis);
       if (threads == 1 && s.m * s.k * s.n <= 256 * 256 * 256) add("naive", run_naive);
+    }
+  }
+  for (const Shape3& s : {Shape3{1024, 1024, 1024}, Shape3{64, 768, 768}}) {
+    for (int threads : {1, 2}) {
+      for (bool ob : {false, true}) {
+        if (ob && !peers::have_openblas()) continue;
+        const std::string n = "gemm_contended" + name(ob ? "openblas" : "ember", threads, s).substr(4);
+        benchmark::RegisterBenchmark(n.c_str(), [=](benchmark::State& st) {
+          run_contended(st, s, threads, ob);
+        })->UseRealTime();
+      }
     }
   }
   const std::vector<Shape3> lowp_shapes = {

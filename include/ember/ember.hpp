@@ -6,6 +6,7 @@
 #pragma once
 
 #include "ember/config.hpp"
+#include "ember/core/allocator.hpp"
 #include "ember/core/broadcast.hpp"
 #include "ember/core/dtype.hpp"
 #include "ember/core/error.hpp"

@@ -61,3 +61,66 @@ TEST(Math, ExpFastSpecialValues) {
   EXPECT_GT(exp_fast(-100.0f), 0.0f);  // a denormal, not flushed to zero
   EXPECT_TRUE(std::isnan(exp_fast(NAN)));
 }
+
+namespace {
+// Worst ulp distance of f against ref (double, rounded once to float) over every 97th float bit
+// pattern of both signs (about 44 million inputs), denormal results compared absolutely.
+template <class F, class R>
+std::int64_t worst_ulps_everywhere(F f, R ref, float& worst_x) {
+  std::int64_t worst = 0;
+  for (std::uint32_t sign : {0u, 0x80000000u}) {
+    for (std::uint32_t u = 0; u < 0x7F800000u; u += 97) {
+      const float x = std::bit_cast<float>(u | sign);
+      const float want = static_cast<float>(ref(static_cast<double>(x)));
+      const float got = f(x);
+      if (std::fabs(want) < std::numeric_limits<float>::min()) {
+        EXPECT_LE(std::fabs(got - want), 2 * std::numeric_limits<float>::denorm_min()) << x;
+        continue;
+      }
+      const std::int64_t d = ulp_distance(got, want);
+      if (d > worst) {
+        worst = d;
+        worst_x = x;
+      }
+    }
+  }
+  return worst;
+}
+}  // namespace
+
+TEST(Math, ErfFastWithinTwoUlpOverTheWholeRange) {
+  float at = 0;
+  const auto worst = worst_ulps_everywhere(ember::detail::erf_fast,
+                                           [](double x) { return std::erf(x); }, at);
+  EXPECT_LE(worst, 2) << "worst at x=" << at;
+}
+
+TEST(Math, TanhFastWithinThreeUlpOverTheWholeRange) {
+  float at = 0;
+  const auto worst = worst_ulps_everywhere(ember::detail::tanh_fast,
+                                           [](double x) { return std::tanh(x); }, at);
+  EXPECT_LE(worst, 3) << "worst at x=" << at;
+}
+
+TEST(Math, ErfAndTanhFastSpecialValues) {
+  using ember::detail::erf_fast;
+  using ember::detail::tanh_fast;
+  for (float x : {0.0f, -0.0f}) {
+    EXPECT_EQ(erf_fast(x), x);
+    EXPECT_EQ(tanh_fast(x), x);
+    EXPECT_EQ(std::signbit(erf_fast(x)), std::signbit(x));
+  }
+  EXPECT_EQ(erf_fast(INFINITY), 1.0f);
+  EXPECT_EQ(erf_fast(-INFINITY), -1.0f);
+  EXPECT_EQ(erf_fast(3.95f), 1.0f);
+  EXPECT_EQ(tanh_fast(INFINITY), 1.0f);
+  EXPECT_EQ(tanh_fast(-INFINITY), -1.0f);
+  EXPECT_EQ(tanh_fast(1e30f), 1.0f);
+  EXPECT_TRUE(std::isnan(erf_fast(NAN)));
+  EXPECT_TRUE(std::isnan(tanh_fast(NAN)));
+  // Odd symmetry holds exactly, on both sides of each region boundary.
+  for (float x : {1e-20f, 0.3f, 0.5999f, 0.6f, 0.9999f, 1.0f, 2.5f, 3.99f, 7.0f}) {
+    EXPECT_EQ(erf_fast(-x), -erf_fast(x)) << x;
+    EXPECT_EQ(tanh_fast(-x), -tanh_fast(x)) << x;
+  }
+}

@@ -1,5 +1,5 @@
 // ember/core/storage.hpp — Storage<T>: a shared, 64-byte aligned buffer of elements.
-// Layer: core. Tensors are views (shape, strides, offset) into a Storage; copying a Tensor
+// Layer: core. Blocks come from the caching allocator (allocator.hpp). Tensors are views (shape, strides, offset) into a Storage; copying a Tensor
 // copies the handle, not the data. The buffer is aligned to a cache line (64 bytes), which
 // is also one AVX-512 register, so aligned vector loads work from element 0.
 #pragma once
@@ -9,12 +9,10 @@
 #include <cstdlib>
 #include <memory>
 
+#include "ember/core/allocator.hpp"
 #include "ember/core/error.hpp"
 
 namespace ember {
-
-/// Alignment, in bytes, of every buffer ember allocates.
-inline constexpr std::size_t kAlignment = 64;
 
 /// A reference-counted element buffer; either owned (allocated here) or borrowed (wrapping
 /// memory someone else owns, e.g. an Eigen matrix, whose lifetime the caller guarantees).
@@ -23,18 +21,23 @@ class Storage {
  public:
   Storage() = default;
 
-  /// Allocates `n` uninitialised elements, 64-byte aligned. Throws ember::Error on failure.
+  /// Allocates `n` uninitialised elements, 64-byte aligned, through the caching allocator
+  /// (core/allocator.hpp). Throws ember::Error, naming `op`, on failure.
   static Storage allocate(std::int64_t n, std::string_view op = "allocate") {
     Storage s;
     s.size_ = n;
-    if (n == 0) return s;
-    // Round up to a whole number of alignment units, as std::aligned_alloc requires. It returns
-    // null on failure (also under sanitizers), which becomes an ember::Error naming the size.
-    std::size_t bytes = static_cast<std::size_t>(n) * sizeof(T);
-    bytes = (bytes + kAlignment - 1) / kAlignment * kAlignment;
-    T* p = static_cast<T*>(std::aligned_alloc(kAlignment, bytes));
-    if (p == nullptr) detail::fail(op, "cannot allocate ", bytes, " bytes");
-    s.ptr_ = std::shared_ptr<T>(p, [](T* q) { std::free(q); });
+    if (n <= 0) {
+      EMBER_CHECK(n == 0, op, "cannot allocate ", n, " elements");
+      return s;
+    }
+    if (static_cast<std::uint64_t>(n) > detail::CachingAllocator::kMaxBytes / sizeof(T))
+      detail::fail(op, "cannot allocate ", n, " elements of ", sizeof(T), " bytes");
+    std::size_t class_bytes = 0;
+    T* p = static_cast<T*>(detail::CachingAllocator::instance().allocate(
+        static_cast<std::size_t>(n) * sizeof(T), class_bytes, op));
+    // If the control block cannot be allocated, shared_ptr runs the deleter before throwing.
+    s.ptr_ = std::shared_ptr<T>(
+        p, [class_bytes](T* q) { detail::CachingAllocator::instance().release(q, class_bytes); });
     return s;
   }
 

@@ -17,6 +17,7 @@
 #include "ember/core/factory.hpp"
 #include "ember/core/iterate.hpp"
 #include "ember/core/tensor.hpp"
+#include "ember/kernels/activation.hpp"
 #include "ember/kernels/math.hpp"
 #include "ember/kernels/parallel.hpp"
 
@@ -41,15 +42,6 @@ constexpr bool is_nan([[maybe_unused]] T x) {
     return x != x;
   else
     return false;
-}
-
-/// exp for the compute type: the vectorisable exp_fast for float (and bfloat16), libm otherwise.
-template <class T>
-T exp(T x) {
-  if constexpr (std::is_same_v<T, float>)
-    return exp_fast(x);
-  else
-    return std::exp(x);
 }
 
 template <class T>
@@ -430,7 +422,7 @@ EMBER_DEFINE_UNARY(FloatingScalar, sqrt, std::sqrt(x))
 EMBER_DEFINE_UNARY(FloatingScalar, rsqrt, compute_t<T>(1) / std::sqrt(x))
 EMBER_DEFINE_UNARY(FloatingScalar, sin, std::sin(x))
 EMBER_DEFINE_UNARY(FloatingScalar, cos, std::cos(x))
-EMBER_DEFINE_UNARY(FloatingScalar, tanh, std::tanh(x))
+EMBER_DEFINE_UNARY(FloatingScalar, tanh, detail::tanh(x))
 EMBER_DEFINE_UNARY(FloatingScalar, sigmoid, compute_t<T>(1) / (compute_t<T>(1) + detail::exp(-x)))
 #undef EMBER_DEFINE_UNARY
 
@@ -444,11 +436,10 @@ Tensor<T> gelu(const Tensor<T>& t, GeluApproximation approx = GeluApproximation:
   if (approx == GeluApproximation::Tanh) {
     return detail::map<T>(t, [](CT x) {
       constexpr CT k = CT(0.7978845608028654);  // sqrt(2/pi)
-      return CT(0.5) * x * (CT(1) + std::tanh(k * (x + CT(0.044715) * x * x * x)));
+      return CT(0.5) * x * (CT(1) + detail::tanh(k * (x + CT(0.044715) * x * x * x)));
     });
   }
-  return detail::map<T>(
-      t, [](CT x) { return CT(0.5) * x * (CT(1) + std::erf(x * CT(0.7071067811865476))); });
+  return detail::map<T>(t, [](CT x) { return detail::gelu_value(x); });
 }
 
 /// Clamps every element into [lo, hi] (min(max(x, lo), hi), as numpy.clip); NaN stays NaN.

@@ -1,17 +1,19 @@
-// ember/kernels/parallel.hpp — the thread count and parallel_for, over OpenMP.
+// ember/kernels/parallel.hpp — the thread count and parallel_for, on ember's thread pool.
 // Layer: kernels. One decision per call, made outside the inner loops: split [begin, end) into
 // one contiguous chunk per thread, only when there is at least `grain` work per thread. Nested
-// calls (from inside a parallel region) run serially. Without OpenMP everything is serial.
+// calls (from inside a team, or from inside a user's OpenMP parallel region) run serially.
+// The threads are ember's own (thread_pool.hpp: waits that yield the core to a busy machine);
+// OpenMP sets the default count (OMP_NUM_THREADS). Without OpenMP the default is 1 thread.
 // An exception thrown by a chunk is carried out of the region and rethrown on the caller.
 #pragma once
 
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
-#include <exception>
 
 #include "ember/config.hpp"
 #include "ember/core/error.hpp"
+#include "ember/kernels/thread_pool.hpp"
 
 #if EMBER_HAS_OPENMP
 #include <omp.h>
@@ -51,42 +53,37 @@ inline void set_num_threads(int n) {
   detail::thread_setting().store(n, std::memory_order_relaxed);
 }
 
+namespace detail {
+/// The threads a kernel starting here may use: 1 inside a team of ember's pool or a user's
+/// OpenMP parallel region (nested parallelism runs serially), else num_threads().
+inline int available_threads() {
+  if (in_team_job()) return 1;
+#if EMBER_HAS_OPENMP
+  if (omp_in_parallel()) return 1;
+#endif
+  return num_threads();
+}
+}  // namespace detail
+
 /// Calls f(lo, hi) over disjoint chunks covering [begin, end), in parallel when each thread gets
 /// at least `grain` iterations.
 template <class F>
 void parallel_for(std::int64_t begin, std::int64_t end, std::int64_t grain, F&& f) {
   const std::int64_t n = end - begin;
   if (n <= 0) return;
-  int nt = num_threads();
-#if EMBER_HAS_OPENMP
-  if (omp_in_parallel()) nt = 1;
-#endif
+  int nt = detail::available_threads();
   nt = static_cast<int>(
       std::min<std::int64_t>(nt, std::max<std::int64_t>(1, n / std::max<std::int64_t>(grain, 1))));
   if (nt <= 1) {
     f(begin, end);
     return;
   }
-#if EMBER_HAS_OPENMP
-  std::exception_ptr error;
-#pragma omp parallel num_threads(nt)
-  {
-    const std::int64_t t = omp_get_thread_num(), team = omp_get_num_threads();
+  auto job = [&](int t, int team) {
     const std::int64_t chunk = (n + team - 1) / team;
     const std::int64_t lo = begin + t * chunk, hi = std::min(end, lo + chunk);
-    if (lo < hi) {
-      try {
-        f(lo, hi);
-      } catch (...) {
-#pragma omp critical(ember_parallel_for_error)
-        if (!error) error = std::current_exception();
-      }
-    }
-  }
-  if (error) std::rethrow_exception(error);
-#else
-  f(begin, end);
-#endif
+    if (lo < hi) f(lo, hi);
+  };
+  detail::run_in_pool(nt, job);
 }
 
 }  // namespace ember

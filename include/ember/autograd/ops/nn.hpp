@@ -341,12 +341,9 @@ struct Gelu : Unary<T, Gelu<T>> {
   }
   Tensor<T> grad(const Tensor<T>& dy) {
     using CT = compute_t<T>;
-    Tensor<T> d = detail::map<T>(this->x, [](CT v) {
-      const CT cdf = CT(0.5) * (CT(1) + std::erf(v * CT(0.7071067811865476)));
-      const CT pdf = CT(0.3989422804014327) * std::exp(CT(-0.5) * v * v);
-      return cdf + v * pdf;
-    });
-    return dy * d;
+    // One pass (kernels/activation.hpp's gelu_grad), not a derivative tensor and a product.
+    return detail::map2<T>(this->x, dy, "gelu backward",
+                           [](CT v, CT g) { return g * detail::gelu_grad(v); });
   }
   const char* name() const override { return "gelu"; }
 };

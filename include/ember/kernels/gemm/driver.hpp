@@ -15,7 +15,7 @@
 // dimensions). With jr outside ir each tile was MR rows further down: bench_gemm, 1 thread,
 // same blocks: 1024³ 191 → 199 GFLOP/s, 2048×256×1024 200 → 209 with this order.
 //
-// Threads: one OpenMP region for the whole call (no fork/join per block). They pack each B
+// Threads: one team of ember's pool for the whole call (no fork/join per block). They pack each B
 // panel and A block together (split by slivers; a barrier after each), then split the ir×jr
 // grid of micro-tiles by A slivers when there are enough, else by B slivers. Packing buffers
 // come from a per-thread cache that only grows, so a hot loop of GEMM calls allocates nothing.
@@ -30,10 +30,7 @@
 #include "ember/core/error.hpp"
 #include "ember/kernels/gemm/blocking.hpp"
 #include "ember/kernels/gemm/pack.hpp"
-
-#if EMBER_HAS_OPENMP
-#include <omp.h>
-#endif
+#include "ember/kernels/thread_pool.hpp"
 
 namespace ember::detail {
 
@@ -148,19 +145,23 @@ inline bool split_by_rows(std::int64_t m_slivers, std::int64_t n_slivers, std::i
   return bal_ir > bal_jr || (bal_ir == bal_jr && mc > nc);
 }
 
-/// Runs body(tid, team, barrier) on `nthreads` threads in one OpenMP region (or inline on one).
+/// Runs body(tid, team, barrier) on `nthreads` threads of ember's pool (or inline on one). The
+/// barrier spins briefly, then yields, then sleeps (thread_pool.hpp), so a team member that the
+/// OS has descheduled gets its core back instead of being waited for by a spinning partner.
 template <class Body>
 void run_team(int nthreads, Body& body) {
-#if EMBER_HAS_OPENMP
   if (nthreads > 1) {
-#pragma omp parallel num_threads(nthreads)
-    body(omp_get_thread_num(), omp_get_num_threads(), [] {
-#pragma omp barrier
-    });
+    TeamBarrier barrier(nthreads);
+    auto job = [&](int tid, int team) {
+      if (team == nthreads) {
+        body(tid, team, [&barrier] { barrier.arrive_and_wait(); });
+      } else {  // the pool ran it serially (nested, or another thread's team is running)
+        body(tid, team, [] {});
+      }
+    };
+    run_in_pool(nthreads, job);
     return;
   }
-#endif
-  (void)nthreads;
   body(0, 1, [] {});
 }
 

@@ -90,13 +90,13 @@ inline GemmBlocking*& gemm_blocking_override() {
   return override_blocks;
 }
 
-/// Problems below this many multiply-adds run on one thread: at ~2 µs per OpenMP fork/join
-/// and barrier round, a second thread cannot pay for itself below ~1 M multiply-adds.
+/// Problems below this many multiply-adds run on one thread: at ~2 µs per fork/join and
+/// barrier round, a second thread cannot pay for itself below ~1 M multiply-adds.
 inline constexpr std::int64_t kGemmParallelMacs = 1 << 20;
 
 inline int gemm_threads(std::int64_t m, std::int64_t n, std::int64_t k) {
   if (m * n * k < kGemmParallelMacs) return 1;
-  return num_threads();
+  return available_threads();
 }
 
 template <class T>
