@@ -10,6 +10,8 @@
 
 #include <Eigen/Core>
 
+#include <cmath>
+
 #include <ember/eigen.hpp>
 #include <ember/ember.hpp>
 
@@ -43,6 +45,15 @@ void BM_ember_add_alloc(benchmark::State& state) {
     benchmark::DoNotOptimize(c.data());
   }
   set_bytes(state, n * 4 * 3);
+}
+
+// The same with the caching allocator off: every result comes from (and goes back to) the
+// system allocator, and a large one is faulted in page by page (core/allocator.hpp).
+void BM_ember_add_alloc_system(benchmark::State& state) {
+  const bool was = ember::allocator_caching();
+  ember::set_allocator_caching(false);
+  BM_ember_add_alloc(state);
+  ember::set_allocator_caching(was);
 }
 
 void BM_eigen_add(benchmark::State& state) {
@@ -105,6 +116,58 @@ void BM_ember_softmax_rows(benchmark::State& state) {
   set_bytes(state, rows * cols * 4 * 2);
 }
 
+// GELU forward (fresh result, as the op produces it) and backward (dx = dy·gelu'(x) into a
+// preallocated buffer: two reads, one write), against the same loop over libm's erf.
+void BM_ember_gelu(benchmark::State& state) {
+  const std::int64_t n = state.range(0);
+  ember::set_num_threads(static_cast<int>(state.range(1)));
+  ember::Generator g(1);
+  auto a = ember::randn({n}, g);
+  for (auto _ : state) {
+    auto c = ember::gelu(a);
+    benchmark::DoNotOptimize(c.data());
+  }
+  set_bytes(state, n * 4 * 2);
+}
+
+void BM_ember_gelu_backward(benchmark::State& state) {
+  const std::int64_t n = state.range(0);
+  ember::set_num_threads(static_cast<int>(state.range(1)));
+  ember::Generator g(1);
+  auto x = ember::randn({n}, g), dy = ember::randn({n}, g), dx = ember::empty({n});
+  for (auto _ : state) {
+    ember::kernels::gelu_backward(x.data(), dy.data(), dx.data(), n);
+    benchmark::DoNotOptimize(dx.data());
+  }
+  set_bytes(state, n * 4 * 3);
+}
+
+void BM_libm_gelu(benchmark::State& state) {
+  const std::int64_t n = state.range(0);
+  ember::Generator g(1);
+  auto a = ember::randn({n}, g), c = ember::empty({n});
+  const float* x = a.data();
+  float* y = c.data();
+  for (auto _ : state) {
+    for (std::int64_t i = 0; i < n; ++i)
+      y[i] = 0.5f * x[i] * (1.0f + std::erf(x[i] * 0.70710678f));
+    benchmark::DoNotOptimize(y);
+  }
+  set_bytes(state, n * 4 * 2);
+}
+
+void BM_ember_tanh(benchmark::State& state) {
+  const std::int64_t n = state.range(0);
+  ember::set_num_threads(static_cast<int>(state.range(1)));
+  ember::Generator g(1);
+  auto a = ember::randn({n}, g);
+  for (auto _ : state) {
+    auto c = ember::tanh(a);
+    benchmark::DoNotOptimize(c.data());
+  }
+  set_bytes(state, n * 4 * 2);
+}
+
 constexpr std::int64_t kSmall = 1 << 16;  // 256 KiB per operand: in L2
 constexpr std::int64_t kLarge = 1 << 22;  // 16 MiB per operand: out of L2, STREAM-like
 
@@ -116,11 +179,21 @@ BENCHMARK(BM_ember_add_alloc)
     ->Args({kLarge, 1})
     ->Args({kLarge, 2})
     ->UseRealTime();
+BENCHMARK(BM_ember_add_alloc_system)->Args({kLarge, 1})->Args({kLarge, 2})->UseRealTime();
 BENCHMARK(BM_eigen_add)->Arg(kSmall)->Arg(kLarge)->UseRealTime();
 BENCHMARK(BM_ember_sum)->Args({kSmall, 1})->Args({kLarge, 1})->Args({kLarge, 2})->UseRealTime();
 BENCHMARK(BM_eigen_sum)->Arg(kSmall)->Arg(kLarge)->UseRealTime();
 BENCHMARK(BM_ember_exp)->Args({kSmall, 1})->Args({kLarge, 1})->Args({kLarge, 2})->UseRealTime();
 BENCHMARK(BM_eigen_exp)->Arg(kSmall)->Arg(kLarge)->UseRealTime();
 BENCHMARK(BM_ember_softmax_rows)->Args({64, 1})->Args({8192, 1})->Args({8192, 2})->UseRealTime();
+
+BENCHMARK(BM_ember_gelu)->Args({kSmall, 1})->Args({kLarge, 1})->Args({kLarge, 2})->UseRealTime();
+BENCHMARK(BM_ember_gelu_backward)
+    ->Args({kSmall, 1})
+    ->Args({kLarge, 1})
+    ->Args({kLarge, 2})
+    ->UseRealTime();
+BENCHMARK(BM_libm_gelu)->Arg(kSmall)->Arg(kLarge)->UseRealTime();
+BENCHMARK(BM_ember_tanh)->Args({kSmall, 1})->Args({kLarge, 1})->Args({kLarge, 2})->UseRealTime();
 
 BENCHMARK_MAIN();

@@ -78,10 +78,18 @@ void parallel_for(std::int64_t begin, std::int64_t end, std::int64_t grain, F&& 
     f(begin, end);
     return;
   }
-  auto job = [&](int t, int team) {
-    const std::int64_t chunk = (n + team - 1) / team;
-    const std::int64_t lo = begin + t * chunk, hi = std::min(end, lo + chunk);
-    if (lo < hi) f(lo, hi);
+  // A few chunks per thread, claimed from per-thread ranges and taken from a late thread's range
+  // by the others (PhasedWork), so a descheduled thread does not hold the call up.
+  const std::int64_t chunks =
+      std::min<std::int64_t>(std::int64_t{nt} * 4, std::max<std::int64_t>(nt, n / std::max<std::int64_t>(grain, 1)));
+  detail::PhasedWork work(nt);
+  auto job = [&](int t, int) {
+    detail::PhasedWork::Member me(work, t);
+    me.phase(chunks, [&](std::int64_t c) {
+      const std::int64_t step = (n + chunks - 1) / chunks;
+      const std::int64_t lo = begin + c * step, hi = std::min(end, lo + step);
+      if (lo < hi) f(lo, hi);
+    });
   };
   detail::run_in_pool(nt, job);
 }

@@ -9,8 +9,11 @@
 // partner that is merely late), then yields the core, then sleeps on a futex (std::atomic::wait),
 // so a descheduled partner gets the core back and the machine's other work is not starved.
 //
-//   - The caller of run() is thread 0 of the team; workers 1..team-1 are started on first use
-//     and kept (at most kMaxThreads).
+//   - The caller of run() is thread 0 of the team; workers are started on first use and kept
+//     (at most kMaxThreads). The team is elastic: workers take seats as they wake, and a worker
+//     still asleep or descheduled when the caller has finished does not join at all. Jobs are
+//     written so that whoever is present does all the work (PhasedWork: items claimed from
+//     per-thread ranges, then taken from the ranges of members that are late).
 //   - One team at a time: a second user thread calling run() while a team is running runs its
 //     job on its own thread (team of 1) instead of queueing behind it. A job that calls run()
 //     from inside a team (nested parallelism) also runs serially.
@@ -93,29 +96,6 @@ class Waiter {
   }
 };
 
-/// A reusable barrier for a team of `team` threads (sense by generation count).
-class TeamBarrier {
- public:
-  explicit TeamBarrier(int team) : team_(static_cast<std::uint32_t>(team)) {}
-  void arrive_and_wait() {
-    if (team_ <= 1) return;
-    const std::uint32_t gen = gen_.load(std::memory_order_acquire);
-    if (count_.fetch_add(1, std::memory_order_acq_rel) + 1 == team_) {
-      count_.store(0, std::memory_order_relaxed);  // ordered before the release of gen_
-      gen_.fetch_add(1, std::memory_order_seq_cst);
-      Waiter::notify_change(gen_, sleepers_);
-    } else {
-      Waiter::wait_change(gen_, gen, sleepers_);
-    }
-  }
-
- private:
-  std::uint32_t team_;
-  std::atomic<std::uint32_t> count_{0};
-  std::atomic<std::uint32_t> gen_{0};
-  std::atomic<int> sleepers_{0};
-};
-
 inline bool& in_team_job() {
   thread_local bool inside = false;
   return inside;
@@ -131,9 +111,12 @@ class ThreadPool {
     return *pool;
   }
 
-  /// Runs fn(ctx, tid, team) for tid in [0, team), the caller as tid 0; returns when all have
-  /// finished, rethrowing the first exception any of them threw. Serial (team 1) when called
-  /// from inside a job or while another thread's team is running.
+  /// Runs fn(ctx, tid, team) on the caller (tid 0) and on up to team - 1 workers, each with a
+  /// distinct tid in [1, team). The team is elastic: a worker that has not taken its seat by
+  /// the time the caller's own fn returns never runs the job, so fn must finish all the work
+  /// whoever turns up (PhasedWork, below). Returns when every member that joined has finished,
+  /// rethrowing the first exception any of them threw. Serial (team 1) when called from inside
+  /// a job or while another thread's team is running.
   void run(int team, JobFn fn, void* ctx) {
     std::unique_lock<std::mutex> lock(run_mutex_, std::try_to_lock);
     if (team <= 1 || in_team_job() || !lock.owns_lock()) {
@@ -141,22 +124,28 @@ class ThreadPool {
       return;
     }
     ensure_workers(team - 1);
-    // The job is written before the members' mailboxes are bumped (release) and not touched
-    // again until every member has counted itself out of remaining_ (acquire).
+    // The job is written before the seats are opened (release) and not touched again until
+    // every member that took a seat has left (acquire).
     fn_ = fn;
     ctx_ = ctx;
     team_ = team;
     error_ = nullptr;
-    remaining_.store(static_cast<std::uint32_t>(team - 1), std::memory_order_relaxed);
-    const std::uint32_t done_gen = done_.load(std::memory_order_relaxed);
+    left_.store(0, std::memory_order_relaxed);
+    seats_.store(team - 1, std::memory_order_seq_cst);
     for (int w = 0; w < team - 1; ++w) {
       Worker& wk = *workers_[static_cast<std::size_t>(w)];
       wk.start.fetch_add(1, std::memory_order_seq_cst);
       Waiter::notify_change(wk.start, wk.sleepers);
     }
     run_member(0);
-    while (remaining_.load(std::memory_order_acquire) != 0)
-      Waiter::wait_change(done_, done_gen, done_sleepers_);
+    // Close the seats: workers that have not joined yet will not.
+    const int unclaimed = seats_.exchange(0, std::memory_order_acq_rel);
+    const auto joined = static_cast<std::uint32_t>(team - 1 - unclaimed);
+    for (;;) {
+      const std::uint32_t l = left_.load(std::memory_order_acquire);
+      if (l >= joined) break;
+      Waiter::wait_change(left_, l, left_sleepers_);
+    }
     if (error_) {
       std::exception_ptr e = error_;
       error_ = nullptr;
@@ -168,7 +157,7 @@ class ThreadPool {
 
  private:
   struct alignas(64) Worker {
-    std::atomic<std::uint32_t> start{0};  // bumped once per job this worker is a member of
+    std::atomic<std::uint32_t> start{0};  // bumped once per job this worker is invited to
     std::atomic<int> sleepers{0};
     std::unique_ptr<std::thread> thread;
   };
@@ -185,9 +174,9 @@ class ThreadPool {
         (void)w.release();
       }
       p.workers_.clear();
-      p.done_.store(0);
-      p.done_sleepers_.store(0);
-      p.remaining_.store(0);
+      p.seats_.store(0);
+      p.left_.store(0);
+      p.left_sleepers_.store(0);
       new (&p.run_mutex_) std::mutex();  // whoever held it in the parent does not exist here
       new (&p.error_mutex_) std::mutex();
     });
@@ -220,28 +209,30 @@ class ThreadPool {
 
   void ensure_workers(int n) {
     while (static_cast<int>(workers_.size()) < n) {
-      const int tid = static_cast<int>(workers_.size()) + 1;
       auto w = std::make_unique<Worker>();
       Worker* wp = w.get();
       try {
-        w->thread = std::make_unique<std::thread>([this, wp, tid] { loop(*wp, tid); });
+        w->thread = std::make_unique<std::thread>([this, wp] { loop(*wp); });
       } catch (const std::system_error& e) {
-        fail("parallel", "cannot start worker thread ", tid, ": ", e.what());
+        fail("parallel", "cannot start worker thread ", workers_.size() + 1, ": ", e.what());
       }
       workers_.push_back(std::move(w));
     }
   }
 
-  void loop(Worker& w, int tid) {
+  void loop(Worker& w) {
     std::uint32_t seen = 0;
     for (;;) {
       Waiter::wait_change(w.start, seen, w.sleepers);
-      ++seen;  // exactly one job per bump: the caller waits for this member before the next
-      run_member(tid);
-      if (remaining_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-        done_.fetch_add(1, std::memory_order_seq_cst);
-        Waiter::notify_change(done_, done_sleepers_);
+      seen = w.start.load(std::memory_order_acquire);  // one attempt per wake, however many bumps
+      // Take a seat if the job still has one; its number is this member's tid.
+      int s = seats_.load(std::memory_order_acquire);
+      while (s > 0 && !seats_.compare_exchange_weak(s, s - 1, std::memory_order_acq_rel)) {
       }
+      if (s <= 0) continue;  // the caller closed the job (or others took the seats)
+      run_member(team_ - s);
+      left_.fetch_add(1, std::memory_order_seq_cst);
+      Waiter::notify_change(left_, left_sleepers_);
     }
   }
 
@@ -252,12 +243,103 @@ class ThreadPool {
   void* ctx_ = nullptr;
   int team_ = 0;
   std::exception_ptr error_;
-  std::atomic<std::uint32_t> done_{0};  // bumped when the last worker of a job finishes
-  std::atomic<std::uint32_t> remaining_{0};
-  std::atomic<int> done_sleepers_{0};
+  std::atomic<int> seats_{0};            // seats still open in the current job
+  std::atomic<std::uint32_t> left_{0};   // members that finished the current job
+  std::atomic<int> left_sleepers_{0};
 };
 
-/// Runs f(tid, team) on a team of `team` threads of ember's pool (the caller is tid 0).
+/// The work of one team call as a sequence of phases, for an elastic team (ThreadPool::run).
+/// Phase p has `items` items, split into `team` contiguous owner ranges. A member claims the
+/// items of its own range first (so each thread mostly touches data it prepared itself), then
+/// unclaimed items of the others' ranges: a member that is late, descheduled, or never joined
+/// has its work done by the others. Each phase starts when the previous one has completed, which
+/// replaces the barrier between them. Every member calls phase() with the same sequence of item
+/// counts and finish() at the end.
+class PhasedWork {
+ public:
+  static constexpr int kMaxTeam = 64;
+
+  explicit PhasedWork(int team) : team_(std::min(team, kMaxTeam)) {}
+  PhasedWork(const PhasedWork&) = delete;
+  PhasedWork& operator=(const PhasedWork&) = delete;
+
+  int team() const { return team_; }
+
+  /// One member's view: its tid and its position in the sequence of phases.
+  class Member {
+   public:
+    Member(PhasedWork& w, int tid) : w_(w), tid_(tid % w.team_) {}
+
+    /// Runs f(item) for items of this phase until none is left unclaimed.
+    template <class F>
+    void phase(std::int64_t items, F&& f) {
+      const std::uint32_t p = ++phase_;  // phases are numbered from 1; cursor tag 0 is "none"
+      w_.wait_completed(target_);
+      const int team = w_.team_;
+      for (int o = 0; o < team; ++o) {  // open phase p on every owner's cursor (idempotent)
+        auto& cur = w_.cursor_[o].v;
+        std::uint64_t v = cur.load(std::memory_order_acquire);
+        while (tag(v) < p && !cur.compare_exchange_weak(v, std::uint64_t{p} << 32,
+                                                        std::memory_order_acq_rel)) {
+        }
+      }
+      const auto end_target = target_ + static_cast<std::uint32_t>(items);
+      for (int k = 0; k < team; ++k) {
+        const int o = (tid_ + k) % team;
+        const std::int64_t lo = items * o / team, hi = items * (o + 1) / team;
+        auto& cur = w_.cursor_[o].v;
+        std::uint64_t v = cur.load(std::memory_order_acquire);
+        while (tag(v) == p && lo + static_cast<std::int64_t>(v & 0xFFFFFFFFu) < hi) {
+          if (!cur.compare_exchange_weak(v, v + 1, std::memory_order_acq_rel)) continue;
+          // An item that throws still counts as done, so the others never wait for it; the
+          // exception leaves this member's job and reaches the caller through the pool.
+          struct Done {
+            PhasedWork& w;
+            std::uint32_t end;
+            ~Done() {
+              if (w.completed_.fetch_add(1, std::memory_order_acq_rel) + 1 == end)
+                Waiter::notify_change(w.completed_, w.sleepers_);
+            }
+          } done{w_, end_target};
+          f(lo + static_cast<std::int64_t>(v & 0xFFFFFFFFu));
+          v = cur.load(std::memory_order_acquire);
+        }
+      }
+      target_ = end_target;
+    }
+
+    /// Waits until every item of every phase so far is done (the last phase's results are
+    /// complete when this returns).
+    void finish() { w_.wait_completed(target_); }
+
+   private:
+    static std::uint32_t tag(std::uint64_t v) { return static_cast<std::uint32_t>(v >> 32); }
+    PhasedWork& w_;
+    int tid_;
+    std::uint32_t phase_ = 0;
+    std::uint32_t target_ = 0;  // items completed by the end of the previous phase
+  };
+
+ private:
+  void wait_completed(std::uint32_t target) {
+    for (;;) {
+      const std::uint32_t c = completed_.load(std::memory_order_acquire);
+      if (c >= target) return;
+      Waiter::wait_change(completed_, c, sleepers_);
+    }
+  }
+
+  struct alignas(64) Cursor {
+    std::atomic<std::uint64_t> v{0};  // (phase << 32) | items of the owner's range claimed
+  };
+  int team_;
+  Cursor cursor_[kMaxTeam];
+  alignas(64) std::atomic<std::uint32_t> completed_{0};  // items done, over all phases
+  std::atomic<int> sleepers_{0};
+};
+
+/// Runs f(tid, team) on an elastic team of up to `team` threads of ember's pool (the caller is
+/// tid 0; see ThreadPool::run for what f must guarantee).
 template <class F>
 void run_in_pool(int team, F& f) {
   ThreadPool::instance().run(

@@ -15,9 +15,11 @@
 // dimensions). With jr outside ir each tile was MR rows further down: bench_gemm, 1 thread,
 // same blocks: 1024³ 191 → 199 GFLOP/s, 2048×256×1024 200 → 209 with this order.
 //
-// Threads: one team of ember's pool for the whole call (no fork/join per block). They pack each B
-// panel and A block together (split by slivers; a barrier after each), then split the ir×jr
-// grid of micro-tiles by A slivers when there are enough, else by B slivers. Packing buffers
+// Threads: one team of ember's pool for the whole call (no fork/join per block), working through
+// phases (thread_pool.hpp's PhasedWork): pack each B panel and A block together (items: slivers),
+// then compute the ir×jr grid of micro-tiles split by A slivers when there are enough, else by
+// chunks of B slivers. Each phase starts when the previous one is complete (the barrier), and a
+// thread that is descheduled has its items done by the others instead of being waited for. Packing buffers
 // come from a per-thread cache that only grows, so a hot loop of GEMM calls allocates nothing.
 #pragma once
 
@@ -145,25 +147,42 @@ inline bool split_by_rows(std::int64_t m_slivers, std::int64_t n_slivers, std::i
   return bal_ir > bal_jr || (bal_ir == bal_jr && mc > nc);
 }
 
-/// Runs body(tid, team, barrier) on `nthreads` threads of ember's pool (or inline on one). The
-/// barrier spins briefly, then yields, then sleeps (thread_pool.hpp), so a team member that the
-/// OS has descheduled gets its core back instead of being waited for by a spinning partner.
+/// Runs body(member) on an elastic team of up to `nthreads` threads of ember's pool (inline on
+/// one): the body is a sequence of PhasedWork phases, which every member walks through and
+/// whose items any member may do (thread_pool.hpp). `team` is the nominal team size that the
+/// body's split decisions assume.
 template <class Body>
 void run_team(int nthreads, Body& body) {
+  PhasedWork work(std::max(nthreads, 1));
+  auto job = [&](int tid, int) {
+    PhasedWork::Member me(work, tid);
+    body(me, work.team());
+  };
   if (nthreads > 1) {
-    TeamBarrier barrier(nthreads);
-    auto job = [&](int tid, int team) {
-      if (team == nthreads) {
-        body(tid, team, [&barrier] { barrier.arrive_and_wait(); });
-      } else {  // the pool ran it serially (nested, or another thread's team is running)
-        body(tid, team, [] {});
-      }
-    };
     run_in_pool(nthreads, job);
-    return;
+  } else {
+    job(0, 1);
   }
-  body(0, 1, [] {});
 }
+
+/// The items of a compute phase split by B slivers: `team` owners, each with `per_owner` chunks
+/// of its share of the slivers (so an owner's chunks are the slivers it packed). Item i covers
+/// slivers [lo, hi).
+struct SliverChunks {
+  std::int64_t slivers, team, per_owner;
+  SliverChunks(std::int64_t n_slivers, int t) : slivers(n_slivers), team(t) {
+    // About 4 slivers per chunk: each A sliver is reused from L1 across a chunk.
+    const std::int64_t share = (n_slivers + t - 1) / t;
+    per_owner = std::max<std::int64_t>(1, (share + 3) / 4);
+  }
+  std::int64_t items() const { return team * per_owner; }
+  void range(std::int64_t item, std::int64_t& lo, std::int64_t& hi) const {
+    const std::int64_t o = item / per_owner, c = item % per_owner;
+    const std::int64_t olo = slivers * o / team, ohi = slivers * (o + 1) / team;
+    lo = olo + (ohi - olo) * c / per_owner;
+    hi = olo + (ohi - olo) * (c + 1) / per_owner;
+  }
+};
 
 /// The five loops. `kernels` follows the contract in ukernel_ref.hpp; `bs` gives its tile.
 template <class T>
@@ -197,76 +216,80 @@ void gemm_driver(std::int64_t m, std::int64_t n, std::int64_t k, T alpha, MatRef
 
   // How the threads split the grid of micro-tiles: split_by_rows.
 
-  // Body run by each of `team` threads (tid in [0, team)). Each thread packs the slivers it
-  // will itself compute with when the split allows, so packed data stays in its own L2.
-  auto body = [&](int tid, int team, auto&& barrier) {
-    auto share = [tid, team](std::int64_t count, std::int64_t& lo, std::int64_t& hi) {
-      lo = count * tid / team;
-      hi = count * (tid + 1) / team;
-    };
+  // Body run by each member of the team. Phases: pack a B panel (items: B slivers), pack an A
+  // block (items: A slivers), compute (items: A slivers, or chunks of B slivers). The owner
+  // ranges of the items line up across phases, so a thread mostly computes with slivers it
+  // packed itself (they stay in its own L2) unless it takes over a late thread's items.
+  auto body = [&](PhasedWork::Member& me, int team) {
+    std::int64_t block = 0, edge_block = -1;  // (jc, pc) counter; the one b_edge was packed for
+    T* b_edge = nullptr;
     for (std::int64_t jc = 0; jc < n; jc += NC) {
       const std::int64_t nc = std::min(NC, n - jc);
       const std::int64_t n_slivers = (nc + NR - 1) / NR;
-      for (std::int64_t pc = 0; pc < k; pc += KC) {
+      for (std::int64_t pc = 0; pc < k; pc += KC, ++block) {
         const std::int64_t kc = std::min(KC, k - pc);
         const T beta_pc = pc == 0 ? beta : T(1);
         if (plan.pack_b) {
-          barrier();  // everyone is done with the previous B panel
-          std::int64_t lo = 0, hi = 0;
-          share(n_slivers, lo, hi);  // the thread's own jr range when the split is by B
-          for (std::int64_t s = lo; s < hi; ++s) {
+          me.phase(n_slivers, [&](std::int64_t s) {
             const std::int64_t j0 = s * NR;
             pack_b(kc, std::min(NR, nc - j0), b.p + pc * b.rs + (jc + j0) * b.cs, b.rs, b.cs, NR,
                    bp + s * NR * kc);
-          }
+          });
         }
+        // In-place B slivers must be full width: a partial edge sliver (k×NR, zero-padded) is
+        // packed into a per-thread buffer, once per block by each thread that computes with it,
+        // and the packed-B form of the kernel runs on it.
+        const std::int64_t n_edge = nc - (n_slivers - 1) * NR;
+        const bool needs_edge = !plan.pack_b && n_edge < NR;
+        auto edge_sliver = [&]() -> const T* {
+          if (edge_block != block) {
+            b_edge = static_cast<T*>(
+                gemm_scratch(2).get(sizeof(T) * static_cast<std::size_t>(NR * kc)));
+            pack_b(kc, n_edge, b.p + pc * b.rs + (jc + (n_slivers - 1) * NR) * b.cs, b.rs, b.cs,
+                   NR, b_edge);
+            edge_block = block;
+          }
+          return b_edge;
+        };
         for (std::int64_t ic = 0; ic < m; ic += MC) {
           const std::int64_t mc = std::min(MC, m - ic);
           const std::int64_t m_slivers = (mc + MR - 1) / MR;
           const bool split_ir = split_by_rows(m_slivers, n_slivers, mc, nc, team);
           if (plan.pack_a) {
-            barrier();  // the previous A block is no longer read
-            std::int64_t lo = 0, hi = 0;
-            share(m_slivers, lo, hi);  // the thread's own ir range when the split is by A
-            for (std::int64_t s = lo; s < hi; ++s) {
+            me.phase(m_slivers, [&](std::int64_t s) {
               const std::int64_t i0 = s * MR;
               pack_a(std::min(MR, mc - i0), kc, a.p + (ic + i0) * a.rs + pc * a.cs, a.rs, a.cs, MR,
                      ap + s * MR * kc);
-            }
+            });
           }
-          if (plan.pack_a || plan.pack_b) barrier();  // the packed blocks are complete
-          std::int64_t ir_lo = 0, ir_hi = m_slivers, jr_lo = 0, jr_hi = n_slivers;
-          if (split_ir)
-            share(m_slivers, ir_lo, ir_hi);
-          else
-            share(n_slivers, jr_lo, jr_hi);
-          // In-place B slivers must be full width: pack a partial edge sliver (k×NR, zero-padded)
-          // into a per-thread buffer and run the packed-B form of the kernel on it.
-          const std::int64_t n_edge = nc - (n_slivers - 1) * NR;
-          T* b_edge = nullptr;
-          if (!plan.pack_b && n_edge < NR && jr_hi == n_slivers && jr_lo < jr_hi) {
-            b_edge =
-                static_cast<T*>(gemm_scratch(2).get(sizeof(T) * static_cast<std::size_t>(NR * kc)));
-            pack_b(kc, n_edge, b.p + pc * b.rs + (jc + (n_slivers - 1) * NR) * b.cs, b.rs, b.cs, NR,
-                   b_edge);
-          }
-          for (std::int64_t ir = ir_lo; ir < ir_hi; ++ir) {  // loop 2: one A sliver, kept in L1
+          // Micro-tiles ir × [jr_lo, jr_hi): A sliver kept in L1, B slivers from L2.
+          auto tiles = [&](std::int64_t ir, std::int64_t jr_lo, std::int64_t jr_hi) {
             const std::int64_t i0 = ir * MR, m_cur = std::min(MR, mc - i0);
             const T* a_sliver =
                 plan.pack_a ? ap + ir * MR * kc : a.p + (ic + i0) * a.rs + pc * a.cs;
             const UKernelSet<T>& set = kernels.for_rows(m_cur);  // fewer rows at the m edge
-            for (std::int64_t jr = jr_lo; jr < jr_hi; ++jr) {    // loop 1: B slivers from L2
+            for (std::int64_t jr = jr_lo; jr < jr_hi; ++jr) {
               const std::int64_t j0 = jr * NR, n_cur = std::min(NR, nc - j0);
               const T* b_sliver =
                   plan.pack_b ? bp + jr * NR * kc : b.p + pc * b.rs + (jc + j0) * b.cs;
               UKernel<T> kern = set.fn[plan.pack_a][plan.pack_b];
-              if (!plan.pack_b && n_cur < NR) {
-                b_sliver = b_edge;
+              if (needs_edge && jr == n_slivers - 1) {
+                b_sliver = edge_sliver();
                 kern = set.fn[plan.pack_a][true];
               }
               kern(kc, a_sliver, a.rs, b_sliver, b.rs, c.p + (ic + i0) * c.rs + (jc + j0) * c.cs,
                    c.rs, c.cs, m_cur, n_cur, alpha, beta_pc);
             }
+          };
+          if (split_ir) {
+            me.phase(m_slivers, [&](std::int64_t ir) { tiles(ir, 0, n_slivers); });
+          } else {
+            const SliverChunks chunks(n_slivers, team);
+            me.phase(chunks.items(), [&](std::int64_t item) {
+              std::int64_t jr_lo = 0, jr_hi = 0;
+              chunks.range(item, jr_lo, jr_hi);
+              for (std::int64_t ir = 0; ir < m_slivers; ++ir) tiles(ir, jr_lo, jr_hi);
+            });
           }
         }
       }

@@ -73,12 +73,15 @@ void mixed_gemm_driver(std::int64_t m, std::int64_t n, std::int64_t k, TC alpha,
       static_cast<std::size_t>(nc_max * kp_max * kern.b_elem_bytes)));
 
 
-  auto body = [&](int tid, int team, auto&& barrier) {
+  // Phases as in driver.hpp: pack B (items: B slivers), pack A (items: A slivers), compute.
+  auto body = [&](PhasedWork::Member& me, int team) {
     if (kern.thread_begin) kern.thread_begin();
-    auto share = [tid, team](std::int64_t count, std::int64_t& lo, std::int64_t& hi) {
-      lo = count * tid / team;
-      hi = count * (tid + 1) / team;
-    };
+    struct End {  // releases the AMX tiles even if a phase throws
+      void (*end)();
+      ~End() {
+        if (end) end();
+      }
+    } end{kern.thread_end};
     for (std::int64_t jc = 0; jc < n; jc += NC) {
       const std::int64_t nc = std::min(NC, n - jc);
       const std::int64_t n_slivers = (nc + NR - 1) / NR;
@@ -87,37 +90,21 @@ void mixed_gemm_driver(std::int64_t m, std::int64_t n, std::int64_t k, TC alpha,
         const std::int64_t a_sliver = MR * kp * kern.a_elem_bytes;
         const std::int64_t b_sliver = NR * kp * kern.b_elem_bytes;
         const TC beta_pc = pc == 0 ? beta : TC(1);
-        barrier();  // everyone is done with the previous B panel
-        {
-          std::int64_t lo = 0, hi = 0;
-          share(n_slivers, lo, hi);
-          for (std::int64_t s = lo; s < hi; ++s) {
-            const std::int64_t j0 = s * NR;
-            kern.pack_b(std::min(NR, nc - j0), kc, b.p + pc * b.rs + (jc + j0) * b.cs, b.rs, b.cs,
-                        bp + s * b_sliver);
-          }
-        }
+        me.phase(n_slivers, [&](std::int64_t s) {
+          const std::int64_t j0 = s * NR;
+          kern.pack_b(std::min(NR, nc - j0), kc, b.p + pc * b.rs + (jc + j0) * b.cs, b.rs, b.cs,
+                      bp + s * b_sliver);
+        });
         for (std::int64_t ic = 0; ic < m; ic += MC) {
           const std::int64_t mc = std::min(MC, m - ic);
           const std::int64_t m_slivers = (mc + MR - 1) / MR;
           const bool split_ir = split_by_rows(m_slivers, n_slivers, mc, nc, team);
-          barrier();  // the previous A block is no longer read
-          {
-            std::int64_t lo = 0, hi = 0;
-            share(m_slivers, lo, hi);
-            for (std::int64_t s = lo; s < hi; ++s) {
-              const std::int64_t i0 = s * MR;
-              kern.pack_a(std::min(MR, mc - i0), kc, a.p + (ic + i0) * a.rs + pc * a.cs, a.rs,
-                          a.cs, ap + s * a_sliver);
-            }
-          }
-          barrier();  // the packed blocks are complete
-          std::int64_t ir_lo = 0, ir_hi = m_slivers, jr_lo = 0, jr_hi = n_slivers;
-          if (split_ir)
-            share(m_slivers, ir_lo, ir_hi);
-          else
-            share(n_slivers, jr_lo, jr_hi);
-          for (std::int64_t ir = ir_lo; ir < ir_hi; ++ir) {
+          me.phase(m_slivers, [&](std::int64_t s) {
+            const std::int64_t i0 = s * MR;
+            kern.pack_a(std::min(MR, mc - i0), kc, a.p + (ic + i0) * a.rs + pc * a.cs, a.rs, a.cs,
+                        ap + s * a_sliver);
+          });
+          auto tiles = [&](std::int64_t ir, std::int64_t jr_lo, std::int64_t jr_hi) {
             const std::int64_t i0 = ir * MR, m_cur = std::min(MR, mc - i0);
             for (std::int64_t jr = jr_lo; jr < jr_hi; ++jr) {
               const std::int64_t j0 = jr * NR, n_cur = std::min(NR, nc - j0);
@@ -125,11 +112,20 @@ void mixed_gemm_driver(std::int64_t m, std::int64_t n, std::int64_t k, TC alpha,
                           c.p + (ic + i0) * c.rs + (jc + j0) * c.cs, c.rs, c.cs, m_cur, n_cur,
                           alpha, beta_pc);
             }
+          };
+          if (split_ir) {
+            me.phase(m_slivers, [&](std::int64_t ir) { tiles(ir, 0, n_slivers); });
+          } else {
+            const SliverChunks chunks(n_slivers, team);
+            me.phase(chunks.items(), [&](std::int64_t item) {
+              std::int64_t jr_lo = 0, jr_hi = 0;
+              chunks.range(item, jr_lo, jr_hi);
+              for (std::int64_t ir = 0; ir < m_slivers; ++ir) tiles(ir, jr_lo, jr_hi);
+            });
           }
         }
       }
     }
-    if (kern.thread_end) kern.thread_end();
   };
 
   run_team(nthreads, body);
