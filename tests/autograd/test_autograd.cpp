@@ -1,6 +1,9 @@
 // Autograd: every op against finite differences (gradcheck, in double), broadcasting and
 // non-contiguous inputs, accumulation, the graph's lifetime, and NoGradGuard.
 #include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <regex>
 
 #include "grad_util.hpp"
 
@@ -8,7 +11,7 @@ using ember::Tensor;
 
 // One entry per differentiable op: a test walks them all, so an op without a correct backward
 // fails here.
-TEST(Gradcheck, EveryOp) {
+void gradcheck_elementwise_and_reduce_ops() {
   ember::Generator g(1);
   struct OpCase {
     const char* name;
@@ -118,6 +121,8 @@ TEST(Gradcheck, EveryOp) {
   };
   for (const auto& c : cases) expect_grad_ok(c.f, c.in, c.name);
 }
+
+TEST(Gradcheck, EveryOp) { gradcheck_elementwise_and_reduce_ops(); }
 
 TEST(Gradcheck, NonContiguousInputs) {
   ember::Generator g(2);
@@ -302,4 +307,29 @@ TEST(Autograd, ExtremaShareTiesAndProdIsExactAtZero) {
   V z(Tensor<double>{-2, 0, 3}, true);
   ember::sum(ember::abs(z)).backward();
   EXPECT_EQ(values(z.grad()), (std::vector<double>{-1, 0, 1}));
+}
+
+// The one list: every op struct under include/ember/autograd (the literal its name() returns)
+// must be exercised by one of the gradcheck functions, so an op added without a checked backward
+// fails here, loudly and by name.
+TEST(Gradcheck, EveryDifferentiableOpIsChecked) {
+  covered_ops().clear();
+  gradcheck_elementwise_and_reduce_ops();
+  gradcheck_nn_ops();
+  gradcheck_shape_and_index_ops();
+  std::set<std::string> declared;
+  const std::regex literal("\"([a-z_0-9]+)\"");
+  for (const auto& entry :
+       std::filesystem::recursive_directory_iterator(EMBER_SOURCE_DIR "/include/ember/autograd")) {
+    if (!entry.is_regular_file()) continue;
+    std::ifstream in(entry.path());
+    for (std::string line; std::getline(in, line);) {
+      if (line.find("name() const override") == std::string::npos) continue;
+      for (std::sregex_iterator it(line.begin(), line.end(), literal), end; it != end; ++it)
+        declared.insert((*it)[1]);
+    }
+  }
+  EXPECT_GE(declared.size(), 45u) << "the op structs were not found under " EMBER_SOURCE_DIR;
+  for (const auto& name : declared)
+    EXPECT_TRUE(covered_ops().count(name)) << "op '" << name << "' has no gradcheck entry";
 }
