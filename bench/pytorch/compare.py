@@ -24,6 +24,7 @@ kernel through them). ember's side runs the project's own benchmark executable, 
 Needs /usr/bin/python3 with torch (Debian: apt-get install python3-torch).
 """
 import argparse
+import copy
 import json
 import os
 import statistics
@@ -130,14 +131,22 @@ def torch_worker(threads, precisions, cases, min_time):
             model.eval()
             for batch in (1, 64):
                 x = torch.randint(0, VOCAB, (batch, LEN))
+                net, note = model, ""
 
                 def infer():
                     with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16,
                                                                 enabled=autocast):
-                        model(x)
+                        net(x)
 
+                try:
+                    infer()
+                except RuntimeError:
+                    # PyTorch 1.13's fused encoder-layer inference path fails under CPU autocast
+                    # ("expected scalar type BFloat16 but found Float"): run a bf16 copy of the
+                    # model instead (bf16 weights and activations).
+                    net, note = copy.deepcopy(model).to(torch.bfloat16), "bf16 weights"
                 results.append({"case": case, "mode": f"infer_b{batch}", "precision": precision,
-                                "ms": timed(infer)})
+                                "ms": timed(infer), "note": note})
     json.dump(results, sys.stdout)
 
 
@@ -160,7 +169,7 @@ def run_ember(build, precisions, cases, threads, min_time):
     exe = os.path.join(build, "bench", "bench_models")
     if not os.path.exists(exe):
         sys.exit(f"compare.py: {exe} not found; build it: cmake --build {build} --target bench_models")
-    filt = "models/({})/.*/({})/t({})$".format("|".join(cases), "|".join(precisions),
+    filt = "models/({})/.*/({})/t({})(/|$)".format("|".join(cases), "|".join(precisions),
                                               "|".join(str(t) for t in threads))
     out = subprocess.run([exe, f"--benchmark_filter={filt}", "--benchmark_format=json",
                           "--benchmark_repetitions=5", "--benchmark_report_aggregates_only=true",
@@ -200,7 +209,7 @@ def main():
             key = (r["case"], r["mode"], r["precision"], t)
             rows.append({"case": f'{r["case"]}/{r["mode"]}', "threads": t,
                          "precision": r["precision"], "ember_ms": ember.get(key),
-                         "torch_ms": r["ms"]})
+                         "torch_ms": r["ms"], "torch_note": r.get("note", "")})
     if args.json:
         json.dump(rows, sys.stdout, indent=1)
         print()
@@ -208,13 +217,14 @@ def main():
     print("PyTorch", subprocess.run(["/usr/bin/python3", "-c", "import torch; print(torch.__version__)"],
                                     capture_output=True, text=True).stdout.strip(),
           "with OMP_WAIT_POLICY=passive, OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset")
-    print(f"| case | threads | precision | ember ms | PyTorch ms | PyTorch / ember |")
-    print(f"| --- | --- | --- | --- | --- | --- |")
+    print("| case | threads | precision | ember ms | PyTorch ms | PyTorch / ember |")
+    print("| --- | --- | --- | --- | --- | --- |")
     for r in rows:
         e, p = r["ember_ms"], r["torch_ms"]
         ratio = f"{p / e:.2f}×" if e else "–"
         es = f"{e:.3f}" if e is not None else "–"
-        print(f'| {r["case"]} | {r["threads"]} | {r["precision"]} | {es} | {p:.3f} | {ratio} |')
+        note = f' ({r["torch_note"]})' if r["torch_note"] else ""
+        print(f'| {r["case"]} | {r["threads"]} | {r["precision"]} | {es} | {p:.3f}{note} | {ratio} |')
 
 
 if __name__ == "__main__":

@@ -25,6 +25,15 @@
 
 #define EMBER_RESTRICT __restrict__
 
+// Small math functions called from element-wise loops: inlined always, so the loop around them
+// vectorises. Left to the heuristics, g++ 12 sometimes emits exp_fast as a call (one scalar
+// call per element: GELU's backward ran at 0.6 GB/s instead of 10 in one instantiation).
+#if defined(__GNUC__)
+#define EMBER_ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define EMBER_ALWAYS_INLINE inline
+#endif
+
 namespace ember {
 /// The library version as numbers, e.g. `ember::version_major == 0`.
 inline constexpr int version_major = EMBER_VERSION_MAJOR;

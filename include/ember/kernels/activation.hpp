@@ -22,11 +22,11 @@
 namespace ember::detail {
 
 template <class T>
-T gelu_value(T x) {
+EMBER_ALWAYS_INLINE T gelu_value(T x) {
   return T(0.5) * x * (T(1) + detail::erf(x * T(0.7071067811865476)));
 }
 template <class T>
-T gelu_grad(T x) {
+EMBER_ALWAYS_INLINE T gelu_grad(T x) {
   const T cdf = T(0.5) * (T(1) + detail::erf(x * T(0.7071067811865476)));
   const T pdf = T(0.3989422804014327) * detail::exp(T(-0.5) * x * x);
   return cdf + x * pdf;

@@ -21,9 +21,11 @@
 #include <cstdint>
 #include <type_traits>
 
+#include "ember/config.hpp"
+
 namespace ember::detail {
 
-inline float exp_fast(float x) {
+EMBER_ALWAYS_INLINE float exp_fast(float x) {
   constexpr float kLog2e = 1.44269504088896341f;
   constexpr float kLn2Hi = 0.693359375f;  // few mantissa bits: n·kLn2Hi is exact
   constexpr float kLn2Lo = -2.12194440e-4f;
@@ -62,7 +64,7 @@ inline float exp_fast(float x) {
 ///             (fit error 9.6e-9 of erfc·e^{x²}); x² is split into hi + lo with an FMA, so the
 ///             exponent carries no rounding error (3 ulp otherwise near |x| = 4).
 ///   |x| ≥ 3.92: erf rounds to ±1 in float; |x| is clamped to 4 for the polynomial.
-inline float erf_fast(float x) {
+EMBER_ALWAYS_INLINE float erf_fast(float x) {
   const float ax = x < 0.0f ? -x : x;
   // Small region.
   const float t = x * x;
@@ -101,7 +103,7 @@ inline float erf_fast(float x) {
 /// tanh(x) in float arithmetic, branch-free.
 ///   |x| < 0.6: x · P(x²), P of degree 5 (fit error 2.5e-9 relative);
 ///   |x| ≥ 0.6: ±(1 - 2 / (e^{2|x|} + 1)), with |x| clamped to 10 (tanh rounds to ±1 there).
-inline float tanh_fast(float x) {
+EMBER_ALWAYS_INLINE float tanh_fast(float x) {
   const float t = x * x;
   float p = -0.00584964391f;
   p = p * t + 0.02075134911f;
@@ -121,21 +123,21 @@ inline float tanh_fast(float x) {
 /// exp, erf, tanh for a compute type: the vectorisable forms above for float (and so for
 /// bfloat16, whose compute type is float), libm for double.
 template <class T>
-T exp(T x) {
+EMBER_ALWAYS_INLINE T exp(T x) {
   if constexpr (std::is_same_v<T, float>)
     return exp_fast(x);
   else
     return std::exp(x);
 }
 template <class T>
-T erf(T x) {
+EMBER_ALWAYS_INLINE T erf(T x) {
   if constexpr (std::is_same_v<T, float>)
     return erf_fast(x);
   else
     return std::erf(x);
 }
 template <class T>
-T tanh(T x) {
+EMBER_ALWAYS_INLINE T tanh(T x) {
   if constexpr (std::is_same_v<T, float>)
     return tanh_fast(x);
   else
