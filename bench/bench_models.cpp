@@ -108,7 +108,7 @@ std::unique_ptr<Model> make(const std::string& kind, ember::Generator& g) {
   return std::make_unique<Transformer>(g);
 }
 
-void BM_train(benchmark::State& state, std::string kind, ember::Precision precision, int threads) {
+void BM_train(benchmark::State& state, const std::string& kind, ember::Precision precision, int threads) {
   ember::set_num_threads(threads);
   ember::MatmulPrecisionGuard guard(precision);
   ember::Generator g(5);
@@ -129,7 +129,7 @@ void BM_train(benchmark::State& state, std::string kind, ember::Precision precis
   for (auto _ : state) step();
 }
 
-void BM_infer(benchmark::State& state, std::string kind, ember::Precision precision, int threads,
+void BM_infer(benchmark::State& state, const std::string& kind, ember::Precision precision, int threads,
               std::int64_t batch) {
   ember::set_num_threads(threads);
   ember::MatmulPrecisionGuard guard(precision);

@@ -198,6 +198,7 @@ TEST(Allocator, BlocksStayPrivateUnderThreads) {
   constexpr int kThreads = 4, kRounds = 400;
   std::vector<int> bad(kThreads, 0);
   std::vector<std::thread> pool;
+  pool.reserve(kThreads);
   for (int t = 0; t < kThreads; ++t) {
     pool.emplace_back([t, &bad] {
       ember::Generator g(static_cast<std::uint64_t>(100 + t));

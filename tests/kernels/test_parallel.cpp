@@ -111,6 +111,7 @@ TEST(Parallel, PoolTeamsFromManyCallersAndNesting) {
   // and a parallel_for inside a parallel_for runs serially: every element still done once.
   ember::set_num_threads(2);
   std::vector<std::thread> users;
+  users.reserve(4);
   std::atomic<int> bad{0};
   for (int u = 0; u < 4; ++u) {
     users.emplace_back([&bad] {
