@@ -26,7 +26,7 @@ namespace ember {
 namespace detail {
 
 /// Element-wise work below this many elements per thread stays on one thread: at ~1 ns per
-/// element the fork/join of an OpenMP region (a few µs) would dominate.
+/// element the dispatch and join of a team (a few µs) would dominate.
 inline constexpr std::int64_t kGrainElementwise = 32768;
 
 template <std::size_t N, class Kernel>
