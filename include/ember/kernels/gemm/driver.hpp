@@ -184,6 +184,23 @@ struct SliverChunks {
   }
 };
 
+/// The compute phase of one block: tiles(ir, jr_lo, jr_hi) over the m_slivers × n_slivers grid of
+/// micro-tiles, split by A slivers when split_by_rows says so, else by chunks of B slivers.
+template <class Tiles>
+void compute_phase(PhasedWork::Member& me, std::int64_t m_slivers, std::int64_t n_slivers,
+                   std::int64_t mc, std::int64_t nc, int team, Tiles&& tiles) {
+  if (split_by_rows(m_slivers, n_slivers, mc, nc, team)) {
+    me.phase(m_slivers, [&](std::int64_t ir) { tiles(ir, 0, n_slivers); });
+    return;
+  }
+  const SliverChunks chunks(n_slivers, team);
+  me.phase(chunks.items(), [&](std::int64_t item) {
+    std::int64_t jr_lo = 0, jr_hi = 0;
+    chunks.range(item, jr_lo, jr_hi);
+    for (std::int64_t ir = 0; ir < m_slivers; ++ir) tiles(ir, jr_lo, jr_hi);
+  });
+}
+
 /// The five loops. `kernels` follows the contract in ukernel_ref.hpp; `bs` gives its tile.
 template <class T>
 void gemm_driver(std::int64_t m, std::int64_t n, std::int64_t k, T alpha, MatRef<const T> a,
@@ -254,7 +271,6 @@ void gemm_driver(std::int64_t m, std::int64_t n, std::int64_t k, T alpha, MatRef
         for (std::int64_t ic = 0; ic < m; ic += MC) {
           const std::int64_t mc = std::min(MC, m - ic);
           const std::int64_t m_slivers = (mc + MR - 1) / MR;
-          const bool split_ir = split_by_rows(m_slivers, n_slivers, mc, nc, team);
           if (plan.pack_a) {
             me.phase(m_slivers, [&](std::int64_t s) {
               const std::int64_t i0 = s * MR;
@@ -281,16 +297,7 @@ void gemm_driver(std::int64_t m, std::int64_t n, std::int64_t k, T alpha, MatRef
                    c.rs, c.cs, m_cur, n_cur, alpha, beta_pc);
             }
           };
-          if (split_ir) {
-            me.phase(m_slivers, [&](std::int64_t ir) { tiles(ir, 0, n_slivers); });
-          } else {
-            const SliverChunks chunks(n_slivers, team);
-            me.phase(chunks.items(), [&](std::int64_t item) {
-              std::int64_t jr_lo = 0, jr_hi = 0;
-              chunks.range(item, jr_lo, jr_hi);
-              for (std::int64_t ir = 0; ir < m_slivers; ++ir) tiles(ir, jr_lo, jr_hi);
-            });
-          }
+          compute_phase(me, m_slivers, n_slivers, mc, nc, team, tiles);
         }
       }
     }

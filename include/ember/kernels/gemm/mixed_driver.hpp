@@ -98,7 +98,6 @@ void mixed_gemm_driver(std::int64_t m, std::int64_t n, std::int64_t k, TC alpha,
         for (std::int64_t ic = 0; ic < m; ic += MC) {
           const std::int64_t mc = std::min(MC, m - ic);
           const std::int64_t m_slivers = (mc + MR - 1) / MR;
-          const bool split_ir = split_by_rows(m_slivers, n_slivers, mc, nc, team);
           me.phase(m_slivers, [&](std::int64_t s) {
             const std::int64_t i0 = s * MR;
             kern.pack_a(std::min(MR, mc - i0), kc, a.p + (ic + i0) * a.rs + pc * a.cs, a.rs, a.cs,
@@ -113,16 +112,7 @@ void mixed_gemm_driver(std::int64_t m, std::int64_t n, std::int64_t k, TC alpha,
                           alpha, beta_pc);
             }
           };
-          if (split_ir) {
-            me.phase(m_slivers, [&](std::int64_t ir) { tiles(ir, 0, n_slivers); });
-          } else {
-            const SliverChunks chunks(n_slivers, team);
-            me.phase(chunks.items(), [&](std::int64_t item) {
-              std::int64_t jr_lo = 0, jr_hi = 0;
-              chunks.range(item, jr_lo, jr_hi);
-              for (std::int64_t ir = 0; ir < m_slivers; ++ir) tiles(ir, jr_lo, jr_hi);
-            });
-          }
+          compute_phase(me, m_slivers, n_slivers, mc, nc, team, tiles);
         }
       }
     }
