@@ -141,7 +141,6 @@ class CachingAllocator {
   void release(void* p, std::size_t class_bytes) noexcept {
     std::size_t ignored = 0;
     const int cls = size_class(class_bytes, ignored);
-    bool keep = false;
     {
       std::lock_guard<std::mutex> lock(mutex_);
       stats_.bytes_in_use -= static_cast<std::int64_t>(class_bytes);
@@ -150,19 +149,18 @@ class CachingAllocator {
               static_cast<std::int64_t>(limit_.load(std::memory_order_relaxed))) {
         try {
           free_[cls].push_back(p);
-          keep = true;
+          // Poisoned while the lock is held: once it is released another thread may take the
+          // block and unpoison it (poisoning after the unlock raced with that).
+#if EMBER_ASAN
+          ASAN_POISON_MEMORY_REGION(p, class_bytes);
+#endif
           stats_.bytes_cached += static_cast<std::int64_t>(class_bytes);
           ++stats_.blocks_cached;
+          return;
         } catch (...) {  // the free list itself could not grow: give the block back instead
         }
       }
-      if (!keep) ++stats_.system_frees;
-    }
-    if (keep) {
-#if EMBER_ASAN
-      ASAN_POISON_MEMORY_REGION(p, class_bytes);
-#endif
-      return;
+      ++stats_.system_frees;
     }
     std::free(p);
   }
