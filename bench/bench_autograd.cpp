@@ -11,6 +11,9 @@
 //
 //   * encoder/step_contended: the same step beside a busy process (contention.hpp).
 //   * encoder/step_bf16: the same step under MatmulPrecisionGuard(Precision::bf16).
+//   * attention/{fused,composed}: attention alone (forward + backward, padding mask, dropout 0.1),
+//     the fused op against the composed graph it replaced, at the encoder/step shape and at the
+//     pretraining shape (batch 64, length 128, width 256).
 //   * linear_stack/{fp32,int8_dynamic}: inference of 768 → 3072 → 768 at batch 64, fp32 and
 //     dynamically quantised.
 //
@@ -100,6 +103,46 @@ void BM_encoder_step(benchmark::State& state, ember::Precision precision, bool c
   report_flops(state, 2.0 * 3 * fwd_macs, threads);
 }
 
+// Attention alone, forward + backward with respect to q, k and v, with a padding mask and
+// dropout 0.1 on the weights: the fused op (scaled_dot_product_attention) against the graph it
+// replaced (split heads by permute, matmul, masked_fill, softmax, dropout, matmul, merge).
+// Args: threads, batch, sequence length, model width (4 heads). GFLOP/s of the two T×T-sized
+// products of the forward and the four of the backward (2 flops per MAC).
+void BM_attention(benchmark::State& state, bool fused) {
+  const int threads = static_cast<int>(state.range(0));
+  const std::int64_t B = state.range(1), T = state.range(2), D = state.range(3), H = 4;
+  ember::set_num_threads(threads);
+  ember::Generator g(4), drop(5);
+  ember::Var<float> q(ember::randn<float>({B, T, D}, g), true), k(ember::randn<float>({B, T, D}, g), true),
+      v(ember::randn<float>({B, T, D}, g), true);
+  ember::Tensor<bool> pad = ember::zeros<bool>({B, T});
+  for (std::int64_t b = 0; b < B; b += 2) pad.narrow(0, b, 1).narrow(1, T / 2, T / 2).fill_(true);
+  ember::Tensor<bool> pad4 = pad.view({B, 1, 1, T});
+  const ember::Var<float> dy(ember::randn<float>({B, T, D}, g));
+  for (auto _ : state) {
+    ember::Var<float> out;
+    if (fused) {
+      ember::AttentionOptions<float> o;
+      o.heads = H;
+      o.key_padding_mask = pad;
+      o.dropout = 0.1;
+      out = ember::scaled_dot_product_attention(q, k, v, o, drop);
+    } else {
+      auto split = [&](const ember::Var<float>& y) {
+        return ember::permute(ember::reshape(y, {B, T, H, D / H}), {0, 2, 1, 3});
+      };
+      auto s = ember::matmul(split(q * (1.0f / std::sqrt(static_cast<float>(D / H)))),
+                             ember::transpose(split(k), -1, -2));
+      s = ember::masked_fill(s, pad4, std::numeric_limits<float>::lowest());
+      auto p = ember::dropout(ember::softmax(s, -1), 0.1, true, drop);
+      out = ember::reshape(ember::permute(ember::matmul(p, split(v)), {0, 2, 1, 3}), {B, T, D});
+    }
+    ember::sum(out * dy).backward();
+    benchmark::DoNotOptimize(q.grad().data());
+  }
+  report_flops(state, 2.0 * 3 * (2.0 * B * T * T * D), threads);
+}
+
 // Inference of a linear stack (batch 64: 768 → 3072 → ReLU → 768, a transformer block's
 // feed-forward) in fp32 and dynamically quantised to int8 (nn::quantize_dynamic), in GFLOP/s
 // of its two GEMMs.
@@ -134,6 +177,14 @@ BENCHMARK_CAPTURE(BM_encoder_step, contended, ember::Precision::fp32, true)
     ->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_encoder_step, bf16, ember::Precision::bf16)->Name("encoder/step_bf16")
     ->ArgName("t")->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_attention, fused, true)->Name("attention/fused")
+    ->ArgNames({"t", "B", "T", "D"})->Args({1, 32, 64, 128})->Args({2, 32, 64, 128})
+    ->Args({1, 64, 128, 256})->Args({2, 64, 128, 256})->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_attention, composed, false)->Name("attention/composed")
+    ->ArgNames({"t", "B", "T", "D"})->Args({1, 32, 64, 128})->Args({2, 32, 64, 128})
+    ->Args({1, 64, 128, 256})->Args({2, 64, 128, 256})->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_qlinear_stack, fp32, false)->Name("linear_stack/fp32")->ArgName("t")->Arg(1)->Arg(2)->UseRealTime()
     ->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(BM_qlinear_stack, int8, true)->Name("linear_stack/int8_dynamic")->ArgName("t")->Arg(1)->Arg(2)

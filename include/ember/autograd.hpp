@@ -4,6 +4,7 @@
 
 #include "ember/autograd/engine.hpp"
 #include "ember/autograd/gradcheck.hpp"
+#include "ember/autograd/ops/attention.hpp"
 #include "ember/autograd/ops/elementwise.hpp"
 #include "ember/autograd/ops/matmul.hpp"
 #include "ember/autograd/ops/nn.hpp"

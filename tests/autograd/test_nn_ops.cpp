@@ -72,6 +72,33 @@ void gradcheck_nn_ops() {
   Tensor<bool> pad{{false, false, true}, {true, true, true}};
   expect_grad_ok([&](const Inputs& v) { return ember::masked_mean(v[0], pad); },
                  {leaf({2, 3, 4}, g)}, "masked_mean");
+  // Fused attention: padded keys (and a row with none), causal, cross-attention with dv != dk,
+  // dropout (a fresh generator per evaluation: the same mask each time).
+  Tensor<bool> kpad{{false, false, true}, {true, true, true}};
+  auto attn_opts = [&](bool causal, double p) {
+    ember::AttentionOptions<double> o;
+    o.heads = 2;
+    o.key_padding_mask = kpad;
+    o.causal = causal;
+    o.dropout = p;
+    return o;
+  };
+  for (bool causal : {false, true}) {
+    expect_grad_ok(
+        [&](const Inputs& v) {
+          return ember::scaled_dot_product_attention(v[0], v[1], v[2], attn_opts(causal, 0.0));
+        },
+        {leaf({2, 3, 4}, g), leaf({2, 3, 4}, g), leaf({2, 3, 6}, g)},
+        causal ? "scaled_dot_product_attention causal" : "scaled_dot_product_attention");
+  }
+  expect_grad_ok(
+      [&](const Inputs& v) {
+        ember::Generator mask_gen(19);
+        return ember::scaled_dot_product_attention(v[0], v[1], v[2], attn_opts(false, 0.4),
+                                                   mask_gen);
+      },
+      {leaf({2, 4, 4}, g), leaf({2, 3, 4}, g), leaf({2, 3, 2}, g)},
+      "scaled_dot_product_attention with dropout");
 }
 
 TEST(Gradcheck, EveryNnOp) { gradcheck_nn_ops(); }

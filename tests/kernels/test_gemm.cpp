@@ -376,3 +376,29 @@ TEST(Linear, MatchesMatmulPlusBias) {
   EXPECT_EMBER_ERROR(ember::linear(x, w, Tensor<double>{1, 2}),
                      "linear: bias [2] does not match out_features 4");
 }
+
+#if EMBER_GEMM_X86
+// The AVX packing routine writes exactly what the generic pack_a writes, for every layout, sliver
+// height and depth remainder, and nothing past the block (a guard zone stays untouched).
+TEST(GemmPack, AvxPackMatchesGenericPackByteForByte) {
+  if (ember::cpu_isa() < ember::Isa::Avx2) GTEST_SKIP() << "no AVX2 on this CPU";
+  ember::Generator g(11);
+  for (std::int64_t mr : {6L, 8L, 14L, 16L, 32L})
+    for (std::int64_t mc : {std::int64_t{1}, 3L, 4L, 5L, 7L, 8L, 9L, 13L, mr, mr + 1, 2 * mr + 3})
+      for (std::int64_t kc : {1L, 3L, 4L, 7L, 8L, 9L, 17L})
+        for (bool row_major : {true, false})
+          for (std::int64_t pad : {0L, 5L}) {
+            // Source mc×kc with leading dimension (row or column) plus `pad`.
+            const std::int64_t ld = (row_major ? kc : mc) + pad;
+            std::vector<float> src(static_cast<std::size_t>((row_major ? mc : kc) * ld));
+            for (auto& x : src) x = g.next_float();
+            const std::int64_t rs = row_major ? ld : 1, cs = row_major ? 1 : ld;
+            const std::int64_t slivers = (mc + mr - 1) / mr, size = slivers * mr * kc;
+            std::vector<float> want(static_cast<std::size_t>(size + 16), -7.0f), got = want;
+            ember::detail::pack_a<float>(mc, kc, src.data(), rs, cs, mr, want.data());
+            ember::detail::avx2::pack_f32(mc, kc, src.data(), rs, cs, mr, got.data());
+            ASSERT_EQ(want, got) << "mr=" << mr << " mc=" << mc << " kc=" << kc
+                                 << (row_major ? " row-major" : " column-major") << " pad=" << pad;
+          }
+}
+#endif

@@ -1,10 +1,11 @@
 // ember/nn/attention.hpp — multi-head self-attention with a padding mask.
 // Layer: nn. Shapes: B batch, T time, D model width, H heads, dh = D / H per head.
-//   q, k, v = x·Wqᵀ, x·Wkᵀ, x·Wvᵀ, each split into heads (B, H, T, dh)
-//   attn = softmax(q·kᵀ / √dh with padded keys set to the lowest float) (B, H, T, T)
-//   out = (attn·v merged back to (B, T, D))·Woᵀ
-// Padded keys get the lowest finite value rather than −∞, so a sequence that is all padding
-// gives uniform weights instead of NaN (PyTorch gives NaN there); any real key outweighs them.
+//   q, k, v = x·Wqᵀ + bq, x·Wkᵀ + bk, x·Wvᵀ + bv          (B, T, D), head h = columns h·dh…
+//   ctx = scaled_dot_product_attention(q, k, v)           (B, T, D): per head
+//         softmax(q_h·k_hᵀ / √dh over the unpadded keys), dropout, ·v_h — one fused op
+//         (autograd/ops/attention.hpp), no per-head copies
+//   out = ctx·Woᵀ + bo
+// A sequence that is all padding gets uniform weights instead of NaN (PyTorch gives NaN there).
 // Initialisation as torch.nn.MultiheadAttention: Xavier-uniform q/k/v weights, zero biases.
 #pragma once
 
@@ -12,6 +13,7 @@
 #include <limits>
 #include <memory>
 
+#include "ember/autograd/ops/attention.hpp"
 #include "ember/nn/init.hpp"
 #include "ember/nn/layers.hpp"
 
@@ -23,7 +25,7 @@ class MultiHeadSelfAttention : public Module<T> {
   /// `dropout` applies to the attention weights in training (its stream seeded from `gen`).
   MultiHeadSelfAttention(std::int64_t d_model, std::int64_t heads, double dropout = 0.0,
                          Generator& gen = default_generator())
-      : d_(d_model), heads_(heads) {
+      : d_(d_model), heads_(heads), dropout_(dropout) {
     EMBER_CHECK(d_model > 0 && heads > 0 && d_model % heads == 0, "MultiHeadSelfAttention",
                 "d_model ", d_model, " must be a positive multiple of heads ", heads);
     wq_ = this->register_module("wq", std::make_shared<Linear<T>>(d_model, d_model, true, gen));
@@ -32,8 +34,9 @@ class MultiHeadSelfAttention : public Module<T> {
     wo_ = this->register_module("wo", std::make_shared<Linear<T>>(d_model, d_model, true, gen));
     for (auto* l : {wq_.get(), wk_.get(), wv_.get()}) init::xavier_uniform_(l->weight(), gen);
     for (auto* l : {wq_.get(), wk_.get(), wv_.get(), wo_.get()}) init::constant_(l->bias(), 0.0);
-    dropout_ = this->register_module(
-        "dropout", std::make_shared<Dropout<T>>(dropout, gen.next_u64()));
+    EMBER_CHECK(dropout >= 0 && dropout < 1, "MultiHeadSelfAttention", "dropout ", dropout,
+                " is outside [0, 1)");
+    gen_.manual_seed(gen.next_u64());
   }
 
   /// x (B, T, D); padding_mask (B, T), true at padded positions (keys there are ignored), or
@@ -41,22 +44,15 @@ class MultiHeadSelfAttention : public Module<T> {
   Var<T> forward(const Var<T>& x, const Tensor<bool>& padding_mask = Tensor<bool>()) {
     EMBER_CHECK(x.dim() == 3 && x.size(2) == d_, "MultiHeadSelfAttention", "expects x (B, T, ",
                 d_, "), got ", x.shape());
-    const std::int64_t B = x.size(0), T_ = x.size(1), dh = d_ / heads_;
-    auto split = [&](const Var<T>& y) {  // (B, T, D) → (B, H, T, dh)
-      return permute(reshape(y, {B, T_, heads_, dh}), {0, 2, 1, 3});
-    };
-    Var<T> q = split((*wq_)(x) * (1.0 / std::sqrt(static_cast<double>(dh))));
-    Var<T> k = split((*wk_)(x)), v = split((*wv_)(x));
-    Var<T> scores = matmul(q, transpose(k, -1, -2));  // (B, H, T, T)
+    const std::int64_t B = x.size(0), T_ = x.size(1);
     if (padding_mask.numel() > 0) {
       EMBER_CHECK(padding_mask.shape() == Shape({B, T_}), "MultiHeadSelfAttention",
                   "padding mask ", padding_mask.shape(), " does not match x ", x.shape());
-      scores = masked_fill(scores, padding_mask.view({B, 1, 1, T_}),
-                           std::numeric_limits<T>::lowest());
     }
-    Var<T> attn = (*dropout_)(softmax(scores, -1));
-    Var<T> ctx = permute(matmul(attn, v), {0, 2, 1, 3});  // (B, T, H, dh)
-    return (*wo_)(reshape(ctx, {B, T_, d_}));
+    AttentionOptions<T> o{.heads = heads_, .key_padding_mask = padding_mask, .causal = false,
+                          .dropout = dropout_, .training = this->is_training(), .scale = {}};
+    Var<T> ctx = scaled_dot_product_attention((*wq_)(x), (*wk_)(x), (*wv_)(x), o, gen_);
+    return (*wo_)(ctx);
   }
   Var<T> operator()(const Var<T>& x, const Tensor<bool>& padding_mask = Tensor<bool>()) {
     return forward(x, padding_mask);
@@ -66,7 +62,8 @@ class MultiHeadSelfAttention : public Module<T> {
  private:
   std::int64_t d_, heads_;
   std::shared_ptr<Linear<T>> wq_, wk_, wv_, wo_;
-  std::shared_ptr<Dropout<T>> dropout_;
+  double dropout_;
+  Generator gen_;  // the attention-weight dropout stream
 };
 
 }  // namespace ember::nn

@@ -97,12 +97,18 @@ struct UKernelSet {
 /// A full MR×NR kernel and, optionally, kernels with fewer rows for the last A sliver of a
 /// block (same NR and packed layout): with MR = 14, m = 32 would otherwise compute 42 rows for
 /// 32 (76% useful work); with 4- and 8-row edge kernels it computes exactly 32.
+/// pack_a's signature; a family may bring its own (pack_avx2.hpp transposes with shuffles).
+template <class T>
+using PackFn = void (*)(std::int64_t mc, std::int64_t kc, const T* a, std::int64_t rs_a,
+                        std::int64_t cs_a, std::int64_t mr, T* ap);
+
 template <class T>
 struct UKernelFamily {
   UKernelSet<T> full;
   int n_edges = 0;
   std::int64_t edge_rows[2] = {0, 0};  // ascending
   UKernelSet<T> edge[2] = {};
+  PackFn<T> pack = nullptr;  // null: pack_a
 
   const UKernelSet<T>& for_rows(std::int64_t m_cur) const {
     for (int e = 0; e < n_edges; ++e) {
@@ -221,6 +227,8 @@ void gemm_driver(std::int64_t m, std::int64_t n, std::int64_t k, T alpha, MatRef
   const std::int64_t NC = ((n + n_panels - 1) / n_panels + NR - 1) / NR * NR;
   const std::int64_t KC = std::max<std::int64_t>(1, bs.kc);
   const PackPlan plan = plan_packing(m, n, k, a.cs, b.cs, bs);
+  // B slivers are laid out as A slivers of Bᵀ (pack.hpp), so one routine packs both.
+  const PackFn<T> pack = kernels.pack != nullptr ? kernels.pack : &pack_a<T>;
   const std::int64_t mc_max = std::min(MC, (m + MR - 1) / MR * MR);
   const std::int64_t nc_max = std::min(NC, (n + NR - 1) / NR * NR);
   const std::int64_t kc_max = std::min(KC, k);
@@ -249,8 +257,8 @@ void gemm_driver(std::int64_t m, std::int64_t n, std::int64_t k, T alpha, MatRef
         if (plan.pack_b) {
           me.phase(n_slivers, [&](std::int64_t s) {
             const std::int64_t j0 = s * NR;
-            pack_b(kc, std::min(NR, nc - j0), b.p + pc * b.rs + (jc + j0) * b.cs, b.rs, b.cs, NR,
-                   bp + s * NR * kc);
+            pack(std::min(NR, nc - j0), kc, b.p + pc * b.rs + (jc + j0) * b.cs, b.cs, b.rs, NR,
+                 bp + s * NR * kc);
           });
         }
         // In-place B slivers must be full width: a partial edge sliver (k×NR, zero-padded) is
@@ -262,8 +270,8 @@ void gemm_driver(std::int64_t m, std::int64_t n, std::int64_t k, T alpha, MatRef
           if (edge_block != block) {
             b_edge = static_cast<T*>(
                 gemm_scratch(2).get(sizeof(T) * static_cast<std::size_t>(NR * kc)));
-            pack_b(kc, n_edge, b.p + pc * b.rs + (jc + (n_slivers - 1) * NR) * b.cs, b.rs, b.cs,
-                   NR, b_edge);
+            pack(n_edge, kc, b.p + pc * b.rs + (jc + (n_slivers - 1) * NR) * b.cs, b.cs, b.rs,
+                 NR, b_edge);
             edge_block = block;
           }
           return b_edge;
@@ -274,8 +282,8 @@ void gemm_driver(std::int64_t m, std::int64_t n, std::int64_t k, T alpha, MatRef
           if (plan.pack_a) {
             me.phase(m_slivers, [&](std::int64_t s) {
               const std::int64_t i0 = s * MR;
-              pack_a(std::min(MR, mc - i0), kc, a.p + (ic + i0) * a.rs + pc * a.cs, a.rs, a.cs, MR,
-                     ap + s * MR * kc);
+              pack(std::min(MR, mc - i0), kc, a.p + (ic + i0) * a.rs + pc * a.cs, a.rs, a.cs, MR,
+                   ap + s * MR * kc);
             });
           }
           // Micro-tiles ir × [jr_lo, jr_hi): A sliver kept in L1, B slivers from L2.

@@ -1,0 +1,236 @@
+// ember/kernels/attention.hpp — fused multi-head scaled dot-product attention, forward and
+// backward, on raw pointers.
+// Layer: kernels. Shapes: B batch, H heads, Tq queries, Tk keys, dk = query/key width per head,
+// dv = value width per head. Head h of q is the column block [h·dk, (h+1)·dk) of q's rows, so
+// q, k, v are read in their projection layout (B, T, H·d) — with any batch and row stride, e.g.
+// three views into one fused (B, T, 3·D) projection — and no (B, H, T, d) copy is made.
+//
+// For each (b, h), one task on one thread, every intermediate in that thread's cache:
+//   S  = scale · Q Kᵀ                         (Tq, Tk)     GEMM
+//   P  = softmax over the valid keys of S      (Tq, Tk)     invalid: padded (key_pad[b, j]) or,
+//                                                           if causal, j > i; P = 0 there
+//   Pd = P ⊙ keep / (1 − p)                    dropout; keep from a Philox counter (b·H+h, i, j)
+//   O  = Pd V                                  (Tq, dv)     GEMM, written into out (B, Tq, H·dv)
+// A query row with no valid key gets uniform weights 1/Tk over all keys (finite, never NaN; the
+// row is padding) and no gradient through the scores.
+// Backward, per (b, h), from the saved P and keep mask:
+//   dV = Pdᵀ dO,  dPd = dO Vᵀ,  dP = dPd ⊙ keep / (1 − p),
+//   dS = P ⊙ (dP − rowsum(P ⊙ dP)),  dQ = scale · dS K,  dK = scale · dSᵀ Q.
+// The five GEMMs per (b, h) are ember::gemm calls, serial inside the task (the tasks are the
+// parallelism: B·H of them); matmul_precision() applies to them as to every fp32 GEMM.
+//
+// Against the composed graph (projections split into heads by permute + contiguous copies, a
+// batched matmul, masked_fill, softmax, dropout with a float mask, a second batched matmul and a
+// merge copy): the T×T matrices are written once (P, kept for backward) instead of five times,
+// the dropout mask is one byte per weight instead of four, and no head is copied.
+// Target: the attention part of bench_autograd encoder/step at ≤ 40% of its composed cost.
+// Reached: see README, "Training step" (encoder/step before/after this kernel).
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+#include "ember/core/random.hpp"
+#include "ember/kernels/gemm/gemm.hpp"
+#include "ember/kernels/math.hpp"
+#include "ember/kernels/parallel.hpp"
+#include "ember/kernels/reduce.hpp"
+
+namespace ember::kernels {
+
+/// Where attention's operands are and what it computes. Element (b, t, c) of q lives at
+/// q[b·q_sb + t·q_st + c] (c < H·dk); likewise k (c < H·dk) and v (c < H·dv), over Tk rows.
+template <class T>
+struct AttentionArgs {
+  std::int64_t B = 0, H = 0, Tq = 0, Tk = 0, dk = 0, dv = 0;
+  const T* q = nullptr;
+  std::int64_t q_sb = 0, q_st = 0;
+  const T* k = nullptr;
+  std::int64_t k_sb = 0, k_st = 0;
+  const T* v = nullptr;
+  std::int64_t v_sb = 0, v_st = 0;
+  const bool* key_pad = nullptr;  // (B, Tk) contiguous, true at padding; null: none
+  bool causal = false;            // query i sees keys j ≤ i (top-left aligned, as PyTorch)
+  T scale = T(1);
+  double dropout = 0.0;           // drop probability for the attention weights
+  std::uint64_t seed = 0;         // Philox key of the dropout mask
+};
+
+namespace detail_attention {
+
+// keep[j] = 1 when the weight (bh, i, j) survives dropout, 0 when it is dropped. The row is cut
+// into chunks of 128 weights; chunk c's lane l (< 16) is the Philox block at counter
+// (16·c + l, i, bh, bh >> 32) under the key `seed`. Each 32-bit word gives two 16-bit draws: the
+// low half of word e decides weight 128·c + 16·e + l, the high half weight 128·c + 64 + 16·e + l;
+// a draw ≥ p·2¹⁶ keeps (so p is used to 1/65536: 0.1 drops with probability 0.100006). A pure
+// function of the coordinates, so thread scheduling cannot change a mask; the lane-major order
+// makes every store loop contiguous. Two draws per word halve the Philox work, which was the
+// larger half of the fused forward's own time.
+inline void dropout_row(std::uint8_t* keep, std::int64_t n, std::uint64_t bh, std::int64_t i,
+                        std::uint64_t seed, double p) {
+  const std::uint32_t threshold = static_cast<std::uint32_t>(p * 65536.0);
+  const Generator::Key key{static_cast<std::uint32_t>(seed), static_cast<std::uint32_t>(seed >> 32)};
+  constexpr int kLanes = 16, kChunk = 8 * kLanes;
+  for (std::int64_t c = 0; c * kChunk < n; ++c) {
+    std::uint32_t w[4][kLanes];
+    for (int l = 0; l < kLanes; ++l) {
+      w[0][l] = static_cast<std::uint32_t>(c * kLanes + l);
+      w[1][l] = static_cast<std::uint32_t>(i);
+      w[2][l] = static_cast<std::uint32_t>(bh);
+      w[3][l] = static_cast<std::uint32_t>(bh >> 32);
+    }
+    Generator::philox_lanes<kLanes>(w[0], w[1], w[2], w[3], key);
+    // Decisions as 32-bit 0/1 first (compares on whole vectors), then narrowed to bytes in
+    // one loop: deciding straight into bytes made g++ insert them one at a time.
+    std::uint32_t keep32[kChunk];
+    for (int e = 0; e < 4; ++e) {
+      for (int l = 0; l < kLanes; ++l) {
+        keep32[e * kLanes + l] = (w[e][l] & 0xffffu) >= threshold ? 1u : 0u;
+        keep32[4 * kLanes + e * kLanes + l] = (w[e][l] >> 16) >= threshold ? 1u : 0u;
+      }
+    }
+    const std::int64_t len = std::min<std::int64_t>(kChunk, n - c * kChunk);
+    std::uint8_t* out = keep + c * kChunk;
+    for (std::int64_t k = 0; k < len; ++k) out[k] = static_cast<std::uint8_t>(keep32[k]);
+  }
+}
+
+// Per batch row b: valid[j] = 1 or 0 (T), and the first valid key (Tk when none).
+template <class T>
+std::int64_t key_validity(const bool* pad, std::int64_t Tk, T* valid) {
+  std::int64_t first = Tk;
+  for (std::int64_t j = 0; j < Tk; ++j) {
+    const bool ok = pad == nullptr || !pad[j];
+    valid[j] = ok ? T(1) : T(0);
+    if (ok && first == Tk) first = j;
+  }
+  return first;
+}
+
+// The keys row i may see: [0, len) (then also valid[j]); len = Tk unless causal.
+inline std::int64_t row_len(bool causal, std::int64_t i, std::int64_t Tk) {
+  return causal ? std::min(i + 1, Tk) : Tk;
+}
+
+}  // namespace detail_attention
+
+/// Forward. out: (B, Tq, H·dv) contiguous. probs: (B, H, Tq, Tk) contiguous, receives P (for
+/// backward), or null. keep: (B, H, Tq, Tk) bytes, receives the dropout mask, or null (allowed
+/// only when a.dropout == 0 or probs is null).
+template <class T>
+void attention_forward(const AttentionArgs<T>& a, T* out, T* probs, std::uint8_t* keep) {
+  using CT = compute_t<T>;
+  const std::int64_t B = a.B, H = a.H, Tq = a.Tq, Tk = a.Tk, TT = Tq * Tk;
+  if (B * H * Tq == 0) return;
+  const bool drop = a.dropout > 0;
+  const T keep_scale = drop ? static_cast<T>(1.0 / (1.0 - a.dropout)) : T(1);
+  const std::int64_t out_rs = H * a.dv;
+  parallel_for(0, B * H, 1, [&](std::int64_t lo, std::int64_t hi) {
+    // Scratch: S/P when probs is null, Pd when dropping, the valid-key row, a mask row.
+    std::vector<T> s_buf(probs == nullptr ? static_cast<std::size_t>(TT) : 0);
+    std::vector<T> pd_buf(drop ? static_cast<std::size_t>(TT) : 0);
+    std::vector<T> valid(static_cast<std::size_t>(Tk));
+    std::vector<std::uint8_t> keep_row(drop && keep == nullptr ? static_cast<std::size_t>(Tk) : 0);
+    for (std::int64_t bh = lo; bh < hi; ++bh) {
+      const std::int64_t b = bh / H, h = bh % H;
+      const std::int64_t first_valid = detail_attention::key_validity(
+          a.key_pad == nullptr ? nullptr : a.key_pad + b * Tk, Tk, valid.data());
+      T* p = probs != nullptr ? probs + bh * TT : s_buf.data();
+      const T* qb = a.q + b * a.q_sb + h * a.dk;
+      const T* kb = a.k + b * a.k_sb + h * a.dk;
+      const T* vb = a.v + b * a.v_sb + h * a.dv;
+      // S = scale · Q Kᵀ.
+      gemm<T>(Tq, Tk, a.dk, a.scale, qb, a.q_st, 1, kb, 1, a.k_st, T(0), p, Tk, 1);
+      for (std::int64_t i = 0; i < Tq; ++i) {
+        T* row = p + i * Tk;
+        const std::int64_t len = detail_attention::row_len(a.causal, i, Tk);
+        if (first_valid >= len) {  // no valid key: uniform weights
+          std::fill(row, row + Tk, static_cast<T>(CT(1) / static_cast<CT>(Tk)));
+        } else {
+          // Invalid keys to −∞ (a select, so the loop vectorises), then the row maximum.
+          for (std::int64_t j = 0; j < len; ++j)
+            row[j] = valid[j] != T(0) ? row[j] : -std::numeric_limits<T>::infinity();
+          const CT m = ember::detail::dense_extremum</*IsMax=*/true>(row, len);
+          for (std::int64_t j = 0; j < len; ++j)
+            row[j] = static_cast<T>(ember::detail::exp(static_cast<CT>(row[j]) - m)) * valid[j];
+          std::fill(row + len, row + Tk, T(0));
+          const CT inv = CT(1) / ember::detail::SumOp<T>::pairwise_sum(row, len);
+          for (std::int64_t j = 0; j < len; ++j) row[j] = static_cast<T>(static_cast<CT>(row[j]) * inv);
+        }
+        if (drop) {
+          std::uint8_t* kr = keep != nullptr ? keep + bh * TT + i * Tk : keep_row.data();
+          detail_attention::dropout_row(kr, Tk, static_cast<std::uint64_t>(bh), i, a.seed,
+                                        a.dropout);
+          T* pd = pd_buf.data() + i * Tk;
+          for (std::int64_t j = 0; j < Tk; ++j) pd[j] = row[j] * (static_cast<T>(kr[j]) * keep_scale);
+        }
+      }
+      // O = Pd V, straight into head h's columns of out.
+      gemm<T>(Tq, a.dv, Tk, T(1), drop ? pd_buf.data() : p, Tk, 1, vb, a.v_st, 1, T(0),
+              out + b * Tq * out_rs + h * a.dv, out_rs, 1);
+    }
+  });
+}
+
+/// Backward. dout: (B, Tq, H·dv) contiguous; probs and keep as saved by attention_forward (keep
+/// may be null when a.dropout == 0). dq: (B, Tq, H·dk), dk: (B, Tk, H·dk), dv: (B, Tk, H·dv),
+/// contiguous, fully overwritten.
+template <class T>
+void attention_backward(const AttentionArgs<T>& a, const T* dout, const T* probs,
+                        const std::uint8_t* keep, T* dq, T* dk, T* dv) {
+  const std::int64_t B = a.B, H = a.H, Tq = a.Tq, Tk = a.Tk, TT = Tq * Tk;
+  if (B * H == 0) return;
+  const bool drop = a.dropout > 0;
+  const T keep_scale = drop ? static_cast<T>(1.0 / (1.0 - a.dropout)) : T(1);
+  const std::int64_t o_rs = H * a.dv, qk_rs = H * a.dk;
+  parallel_for(0, B * H, 1, [&](std::int64_t lo, std::int64_t hi) {
+    std::vector<T> pd_buf(drop ? static_cast<std::size_t>(TT) : 0);
+    std::vector<T> ds(static_cast<std::size_t>(TT));
+    std::vector<T> valid(static_cast<std::size_t>(Tk));
+    for (std::int64_t bh = lo; bh < hi; ++bh) {
+      const std::int64_t b = bh / H, h = bh % H;
+      const std::int64_t first_valid = detail_attention::key_validity(
+          a.key_pad == nullptr ? nullptr : a.key_pad + b * Tk, Tk, valid.data());
+      const T* p = probs + bh * TT;
+      const std::uint8_t* kp = drop ? keep + bh * TT : nullptr;
+      const T* pd = p;
+      if (drop) {
+        for (std::int64_t e = 0; e < TT; ++e) pd_buf[e] = p[e] * (static_cast<T>(kp[e]) * keep_scale);
+        pd = pd_buf.data();
+      }
+      const T* qb = a.q + b * a.q_sb + h * a.dk;
+      const T* kb = a.k + b * a.k_sb + h * a.dk;
+      const T* vb = a.v + b * a.v_sb + h * a.dv;
+      const T* dob = dout + b * Tq * o_rs + h * a.dv;
+      // dV = Pdᵀ dO.
+      gemm<T>(Tk, a.dv, Tq, T(1), pd, 1, Tk, dob, o_rs, 1, T(0), dv + b * Tk * o_rs + h * a.dv,
+              o_rs, 1);
+      // dPd = dO Vᵀ (into ds), then dS row by row.
+      gemm<T>(Tq, Tk, a.dv, T(1), dob, o_rs, 1, vb, 1, a.v_st, T(0), ds.data(), Tk, 1);
+      for (std::int64_t i = 0; i < Tq; ++i) {
+        T* d = ds.data() + i * Tk;
+        const T* pr = p + i * Tk;
+        if (first_valid >= detail_attention::row_len(a.causal, i, Tk)) {
+          std::fill(d, d + Tk, T(0));  // uniform weights on a row without keys: no gradient
+          continue;
+        }
+        if (drop) {
+          const std::uint8_t* kr = kp + i * Tk;
+          for (std::int64_t j = 0; j < Tk; ++j) d[j] *= static_cast<T>(kr[j]) * keep_scale;
+        }
+        for (std::int64_t j = 0; j < Tk; ++j) d[j] *= pr[j];  // P ⊙ dP
+        const T c = static_cast<T>(ember::detail::SumOp<T>::pairwise_sum(d, Tk));
+        for (std::int64_t j = 0; j < Tk; ++j) d[j] -= pr[j] * c;
+      }
+      // dQ = scale · dS K, dK = scale · dSᵀ Q.
+      gemm<T>(Tq, a.dk, Tk, a.scale, ds.data(), Tk, 1, kb, a.k_st, 1, T(0),
+              dq + b * Tq * qk_rs + h * a.dk, qk_rs, 1);
+      gemm<T>(Tk, a.dk, Tq, a.scale, ds.data(), 1, Tk, qb, a.q_st, 1, T(0),
+              dk + b * Tk * qk_rs + h * a.dk, qk_rs, 1);
+    }
+  });
+}
+
+}  // namespace ember::kernels
