@@ -229,6 +229,27 @@ TEST(NnOps, DropoutIsSeededScaledAndOffInEval) {
   auto e = ember::dropout(x, 0.25, /*training=*/false);
   EXPECT_TRUE(ember::equal(e.data(), x.data()));
   EXPECT_EMBER_ERROR(ember::dropout(x, 1.0, true), "dropout: probability 1 is outside [0, 1)");
+  // Several counter rows (16 384 elements each): the same mask on 1 and 2 threads, the kept
+  // fraction within 5 standard deviations, and the gradient is the mask times 1/(1 − p).
+  const int threads_before = ember::num_threads();
+  Tensor<float> big = ember::ones<float>({5, 20000});
+  Tensor<float> first;
+  for (int threads : {1, 2}) {
+    ember::set_num_threads(threads);
+    ember::Generator gen(8);
+    ember::Var<float> xb(big, true);
+    auto y = ember::dropout(xb, 0.1, true, gen);
+    ember::sum(y).backward();
+    EXPECT_TRUE(ember::equal(xb.grad(), y.data()));
+    if (threads == 1) {
+      first = y.data();
+      const double kept = ember::sum((y.data() > 0.0f).to<double>()).item();
+      EXPECT_NEAR(kept, 90000, 5 * std::sqrt(100000 * 0.1 * 0.9));
+    } else {
+      EXPECT_TRUE(ember::equal(first, y.data()));
+    }
+  }
+  ember::set_num_threads(threads_before);
 }
 
 void gradcheck_shape_and_index_ops() {

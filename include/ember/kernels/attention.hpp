@@ -9,7 +9,8 @@
 //   S  = scale · Q Kᵀ                         (Tq, Tk)     GEMM
 //   P  = softmax over the valid keys of S      (Tq, Tk)     invalid: padded (key_pad[b, j]) or,
 //                                                           if causal, j > i; P = 0 there
-//   Pd = P ⊙ keep / (1 − p)                    dropout; keep from a Philox counter (b·H+h, i, j)
+//   Pd = P ⊙ keep / (1 − p)                    dropout; keep from a Philox counter (b·H+h, i, j),
+//                                                           dropout.hpp
 //   O  = Pd V                                  (Tq, dv)     GEMM, written into out (B, Tq, H·dv)
 // A query row with no valid key gets uniform weights 1/Tk over all keys (finite, never NaN; the
 // row is padding) and no gradient through the scores.
@@ -33,6 +34,7 @@
 #include <vector>
 
 #include "ember/core/random.hpp"
+#include "ember/kernels/dropout.hpp"
 #include "ember/kernels/gemm/gemm.hpp"
 #include "ember/kernels/math.hpp"
 #include "ember/kernels/parallel.hpp"
@@ -60,41 +62,13 @@ struct AttentionArgs {
 
 namespace detail_attention {
 
-// keep[j] = 1 when the weight (bh, i, j) survives dropout, 0 when it is dropped. The row is cut
-// into chunks of 128 weights; chunk c's lane l (< 16) is the Philox block at counter
-// (16·c + l, i, bh, bh >> 32) under the key `seed`. Each 32-bit word gives two 16-bit draws: the
-// low half of word e decides weight 128·c + 16·e + l, the high half weight 128·c + 64 + 16·e + l;
-// a draw ≥ p·2¹⁶ keeps (so p is used to 1/65536: 0.1 drops with probability 0.100006). A pure
-// function of the coordinates, so thread scheduling cannot change a mask; the lane-major order
-// makes every store loop contiguous. Two draws per word halve the Philox work, which was the
-// larger half of the fused forward's own time.
+// The dropout mask of row i of head bh: dropout.hpp's counter layout with coordinates
+// (i, bh, bh >> 32), so the mask of weight (bh, i, j) does not depend on the thread count.
 inline void dropout_row(std::uint8_t* keep, std::int64_t n, std::uint64_t bh, std::int64_t i,
                         std::uint64_t seed, double p) {
-  const std::uint32_t threshold = static_cast<std::uint32_t>(p * 65536.0);
-  const Generator::Key key{static_cast<std::uint32_t>(seed), static_cast<std::uint32_t>(seed >> 32)};
-  constexpr int kLanes = 16, kChunk = 8 * kLanes;
-  for (std::int64_t c = 0; c * kChunk < n; ++c) {
-    std::uint32_t w[4][kLanes];
-    for (int l = 0; l < kLanes; ++l) {
-      w[0][l] = static_cast<std::uint32_t>(c * kLanes + l);
-      w[1][l] = static_cast<std::uint32_t>(i);
-      w[2][l] = static_cast<std::uint32_t>(bh);
-      w[3][l] = static_cast<std::uint32_t>(bh >> 32);
-    }
-    Generator::philox_lanes<kLanes>(w[0], w[1], w[2], w[3], key);
-    // Decisions as 32-bit 0/1 first (compares on whole vectors), then narrowed to bytes in
-    // one loop: deciding straight into bytes made g++ insert them one at a time.
-    std::uint32_t keep32[kChunk];
-    for (int e = 0; e < 4; ++e) {
-      for (int l = 0; l < kLanes; ++l) {
-        keep32[e * kLanes + l] = (w[e][l] & 0xffffu) >= threshold ? 1u : 0u;
-        keep32[4 * kLanes + e * kLanes + l] = (w[e][l] >> 16) >= threshold ? 1u : 0u;
-      }
-    }
-    const std::int64_t len = std::min<std::int64_t>(kChunk, n - c * kChunk);
-    std::uint8_t* out = keep + c * kChunk;
-    for (std::int64_t k = 0; k < len; ++k) out[k] = static_cast<std::uint8_t>(keep32[k]);
-  }
+  dropout_keep_row(keep, n, dropout_key(seed), static_cast<std::uint32_t>(i),
+                   static_cast<std::uint32_t>(bh), static_cast<std::uint32_t>(bh >> 32),
+                   dropout_threshold(p));
 }
 
 // Per batch row b: valid[j] = 1 or 0 (T), and the first valid key (Tk when none).
@@ -133,6 +107,7 @@ void attention_forward(const AttentionArgs<T>& a, T* out, T* probs, std::uint8_t
     std::vector<T> pd_buf(drop ? static_cast<std::size_t>(TT) : 0);
     std::vector<T> valid(static_cast<std::size_t>(Tk));
     std::vector<std::uint8_t> keep_row(drop && keep == nullptr ? static_cast<std::size_t>(Tk) : 0);
+    const T* vp = valid.data();
     for (std::int64_t bh = lo; bh < hi; ++bh) {
       const std::int64_t b = bh / H, h = bh % H;
       const std::int64_t first_valid = detail_attention::key_validity(
@@ -151,10 +126,10 @@ void attention_forward(const AttentionArgs<T>& a, T* out, T* probs, std::uint8_t
         } else {
           // Invalid keys to −∞ (a select, so the loop vectorises), then the row maximum.
           for (std::int64_t j = 0; j < len; ++j)
-            row[j] = valid[j] != T(0) ? row[j] : -std::numeric_limits<T>::infinity();
+            row[j] = vp[j] != T(0) ? row[j] : -std::numeric_limits<T>::infinity();
           const CT m = ember::detail::dense_extremum</*IsMax=*/true>(row, len);
           for (std::int64_t j = 0; j < len; ++j)
-            row[j] = static_cast<T>(ember::detail::exp(static_cast<CT>(row[j]) - m)) * valid[j];
+            row[j] = static_cast<T>(ember::detail::exp(static_cast<CT>(row[j]) - m)) * vp[j];
           std::fill(row + len, row + Tk, T(0));
           const CT inv = CT(1) / ember::detail::SumOp<T>::pairwise_sum(row, len);
           for (std::int64_t j = 0; j < len; ++j) row[j] = static_cast<T>(static_cast<CT>(row[j]) * inv);
@@ -197,8 +172,9 @@ void attention_backward(const AttentionArgs<T>& a, const T* dout, const T* probs
       const std::uint8_t* kp = drop ? keep + bh * TT : nullptr;
       const T* pd = p;
       if (drop) {
-        for (std::int64_t e = 0; e < TT; ++e) pd_buf[e] = p[e] * (static_cast<T>(kp[e]) * keep_scale);
-        pd = pd_buf.data();
+        T* pdw = pd_buf.data();
+        for (std::int64_t e = 0; e < TT; ++e) pdw[e] = p[e] * (static_cast<T>(kp[e]) * keep_scale);
+        pd = pdw;
       }
       const T* qb = a.q + b * a.q_sb + h * a.dk;
       const T* kb = a.k + b * a.k_sb + h * a.dk;
