@@ -19,16 +19,23 @@ using ember::detail::CachingAllocator;
 /// Restores the allocator's switch and cap when a test ends.
 class AllocatorState {
  public:
-  AllocatorState() : caching_(ember::allocator_caching()), limit_(ember::allocator_cache_limit()) {}
+  AllocatorState()
+      : caching_(ember::allocator_caching()),
+        auto_(ember::allocator_cache_limit_is_auto()),
+        limit_(ember::allocator_cache_limit()) {}
   ~AllocatorState() {
     ember::set_allocator_caching(caching_);
-    ember::set_allocator_cache_limit(limit_);
+    if (auto_)
+      ember::set_allocator_cache_limit_auto();
+    else
+      ember::set_allocator_cache_limit(limit_);
   }
   AllocatorState(const AllocatorState&) = delete;
   AllocatorState& operator=(const AllocatorState&) = delete;
 
  private:
   bool caching_;
+  bool auto_;
   std::size_t limit_;
 };
 
@@ -138,6 +145,30 @@ TEST(Allocator, CapSendsBlocksBackToTheSystem) {
   EXPECT_EQ(s.blocks_cached, 0);
   EXPECT_EQ(s.bytes_cached, 0);
   EXPECT_EQ(s.system_frees, 4);
+}
+
+TEST(Allocator, DefaultCapFollowsTheMostBytesEverInUse) {
+  AllocatorState restore;
+  ember::set_allocator_caching(true);
+  ember::empty_allocator_cache();
+  ember::set_allocator_cache_limit_auto(std::size_t{1} << 20);  // floor 1 MiB
+  EXPECT_TRUE(ember::allocator_cache_limit_is_auto());
+  // A block larger than the cap in force: in use, it raises the peak, and so the cap; freed,
+  // it stays cached (a fixed cap would have sent it back to the system). Never touched, so only
+  // address space is used.
+  const std::size_t before = ember::allocator_cache_limit();
+  const std::int64_t n = static_cast<std::int64_t>(before / sizeof(float)) + (1 << 20);
+  ember::reset_allocator_stats();
+  { auto big = ember::empty<float>({n}); }
+  auto s = ember::allocator_stats();
+  EXPECT_EQ(s.system_frees, 0);
+  EXPECT_EQ(s.blocks_cached, 1);
+  EXPECT_GE(ember::allocator_cache_limit(), static_cast<std::size_t>(n) * sizeof(float));
+  // A fixed cap turns the policy off and trims at once.
+  ember::set_allocator_cache_limit(std::size_t{1} << 20);
+  EXPECT_FALSE(ember::allocator_cache_limit_is_auto());
+  EXPECT_EQ(ember::allocator_cache_limit(), std::size_t{1} << 20);
+  EXPECT_EQ(ember::allocator_stats().blocks_cached, 0);
 }
 
 TEST(Allocator, OffMeansEveryBlockFromTheSystem) {
