@@ -188,7 +188,12 @@ void BM_mlm_step(benchmark::State& state, ember::Precision precision, int thread
     benchmark::DoNotOptimize(loss.data().data());
   };
   for (int i = 0; i < 2; ++i) step();
+  ember::reset_allocator_stats();
   for (auto _ : state) step();
+  // Steady state: a step should take every block from the allocator's cache.
+  state.counters["sys_allocs_per_step"] =
+      static_cast<double>(ember::allocator_stats().system_allocations) /
+      static_cast<double>(state.iterations());
   const double tokens = static_cast<double>(B * T), layer_params = 4.0 * D * D + 2.0 * D * F;
   const double flops = 6 * L * layer_params * tokens + L * 6 * 2.0 * B * T * T * D +
                        6 * static_cast<double>(M) * D * V;

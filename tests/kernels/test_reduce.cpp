@@ -175,3 +175,28 @@ TEST(Reduce, DenseMaxMinMatchNaiveWithSignsZerosAndInfinities) {
   EXPECT_TRUE(std::isnan(ember::max(nan_last).item()));
   EXPECT_TRUE(std::isnan(ember::min(nan_last).item()));
 }
+
+// The linear layer's bias-gradient kernel: against a double sum, on a padded row stride, with
+// the same bits on 1 and 2 threads.
+TEST(ColumnSums, MatchesDoubleAndIgnoresTheThreadCount) {
+  ember::Generator g(31);
+  const int threads_before = ember::num_threads();
+  for (auto [n, m] : {std::pair<std::int64_t, std::int64_t>{1, 1}, {3, 70}, {200, 5}, {1000, 300}}) {
+    const std::int64_t ld = m + 3;
+    std::vector<float> x(static_cast<std::size_t>(n * ld));
+    for (auto& v : x) v = g.next_float() - 0.5f;
+    std::vector<float> out1(static_cast<std::size_t>(m)), out2(out1.size());
+    ember::set_num_threads(1);
+    ember::detail::column_sums(x.data(), n, m, ld, out1.data());
+    ember::set_num_threads(2);
+    ember::detail::column_sums(x.data(), n, m, ld, out2.data());
+    EXPECT_EQ(out1, out2);
+    for (std::int64_t j = 0; j < m; ++j) {
+      double ref = 0;
+      for (std::int64_t i = 0; i < n; ++i) ref += x[static_cast<std::size_t>(i * ld + j)];
+      EXPECT_NEAR(out1[static_cast<std::size_t>(j)], ref, 1e-5 * static_cast<double>(n) + 1e-6)
+          << n << "x" << m << " column " << j;
+    }
+  }
+  ember::set_num_threads(threads_before);
+}

@@ -14,6 +14,7 @@
 // axis=None). `keepdim` keeps reduced axes with size 1.
 #pragma once
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <limits>
@@ -279,6 +280,36 @@ void check_nonempty_reduction(const Tensor<T>& x, const Axes& axes, std::string_
     EMBER_CHECK(!(plan.reduced[d] && x.shape()[d] == 0), op,
                 "cannot reduce over the empty dimension ", d, " of ", x.shape());
   }
+}
+
+/// out[j] = Σ_i x[i·ld + j] for an n×m block (rows of m contiguous values, row stride ld): the
+/// bias gradient of a linear layer. Columns are split between threads and each column is summed
+/// by one thread, in blocks of 64 rows added into the total (blocked summation: the error grows
+/// with n/64 + 64 rather than n), so the result does not depend on the thread count. The
+/// generic reduction summed these columns one element at a time (2.9% of the MLM step).
+template <class T>
+void column_sums(const T* x, std::int64_t n, std::int64_t m, std::int64_t ld, T* out) {
+  using CT = compute_t<T>;
+  constexpr std::int64_t kCols = 64, kRows = 64;
+  const std::int64_t blocks = (m + kCols - 1) / kCols;
+  const std::int64_t grain = std::max<std::int64_t>(1, kGrainElementwise / std::max<std::int64_t>(1, n * kCols));
+  parallel_for(0, blocks, grain, [&](std::int64_t lo, std::int64_t hi) {
+    CT total[kCols], part[kCols];
+    for (std::int64_t blk = lo; blk < hi; ++blk) {
+      const std::int64_t j0 = blk * kCols, w = std::min(kCols, m - j0);
+      std::fill(total, total + w, CT(0));
+      for (std::int64_t r0 = 0; r0 < n; r0 += kRows) {
+        std::fill(part, part + w, CT(0));
+        const std::int64_t r1 = std::min(n, r0 + kRows);
+        for (std::int64_t r = r0; r < r1; ++r) {
+          const T* row = x + r * ld + j0;
+          for (std::int64_t j = 0; j < w; ++j) part[j] += static_cast<CT>(row[j]);
+        }
+        for (std::int64_t j = 0; j < w; ++j) total[j] += part[j];
+      }
+      for (std::int64_t j = 0; j < w; ++j) out[j0 + j] = static_cast<T>(total[j]);
+    }
+  });
 }
 
 }  // namespace detail

@@ -599,7 +599,11 @@ struct Conv1d : Node<T> {
       Tensor<T> cols = unfold(x, K, stride, padding, dilation, l_out);
       grads[1] = ember::matmul(g.transpose(0, 1), cols).view({O, C, K});
     }
-    if (grads.size() > 2 && this->needs_grad[2]) grads[2] = ember::sum(g, {0});
+    if (grads.size() > 2 && this->needs_grad[2]) {
+      const Tensor<T> gc = g.contiguous();  // (rows, features): the bias gradient sums rows
+      grads[2] = Tensor<T>::empty({gc.size(1)});
+      detail::column_sums(gc.data(), gc.size(0), gc.size(1), gc.size(1), grads[2].data());
+    }
     return grads;
   }
   const char* name() const override { return "conv1d"; }
@@ -639,7 +643,11 @@ struct Linear : Node<T> {
     if (this->needs_grad[1]) {
       grads[1] = ember::matmul(g.transpose(0, 1), x.reshape({-1, x.size(-1)}));
     }
-    if (grads.size() > 2 && this->needs_grad[2]) grads[2] = ember::sum(g, {0});
+    if (grads.size() > 2 && this->needs_grad[2]) {
+      const Tensor<T> gc = g.contiguous();  // (rows, features): the bias gradient sums rows
+      grads[2] = Tensor<T>::empty({gc.size(1)});
+      detail::column_sums(gc.data(), gc.size(0), gc.size(1), gc.size(1), grads[2].data());
+    }
     return grads;
   }
   const char* name() const override { return "linear"; }

@@ -97,6 +97,30 @@ struct UKernelSet {
 /// A full MR×NR kernel and, optionally, kernels with fewer rows for the last A sliver of a
 /// block (same NR and packed layout): with MR = 14, m = 32 would otherwise compute 42 rows for
 /// 32 (76% useful work); with 4- and 8-row edge kernels it computes exactly 32.
+/// Work done on each finished micro-tile of C (after its last depth block, while the tile is in
+/// L1): C(i, j) += bias[j]. Saves the separate pass over C that a bias costs otherwise (linear
+/// layers wrote the bias into every row of the output, then ran the GEMM with beta = 1).
+template <class T>
+struct Epilogue {
+  const T* bias = nullptr;  // one per column of C, contiguous
+};
+
+/// Applies `ep` to the m_cur×n_cur tile at c whose first column is column j0 of C.
+template <class T>
+inline void apply_epilogue(const Epilogue<T>& ep, T* c, std::int64_t rs_c, std::int64_t cs_c,
+                           std::int64_t m_cur, std::int64_t n_cur, std::int64_t j0) {
+  if (ep.bias == nullptr) return;
+  const T* bias = ep.bias + j0;
+  for (std::int64_t i = 0; i < m_cur; ++i) {
+    T* row = c + i * rs_c;
+    if (cs_c == 1) {
+      for (std::int64_t j = 0; j < n_cur; ++j) row[j] += bias[j];
+    } else {
+      for (std::int64_t j = 0; j < n_cur; ++j) row[j * cs_c] += bias[j];
+    }
+  }
+}
+
 /// pack_a's signature; a family may bring its own (pack_avx2.hpp transposes with shuffles).
 template <class T>
 using PackFn = void (*)(std::int64_t mc, std::int64_t kc, const T* a, std::int64_t rs_a,
@@ -211,10 +235,12 @@ void compute_phase(PhasedWork::Member& me, std::int64_t m_slivers, std::int64_t 
 template <class T>
 void gemm_driver(std::int64_t m, std::int64_t n, std::int64_t k, T alpha, MatRef<const T> a,
                  MatRef<const T> b, T beta, MatRef<T> c, const GemmBlocking& bs,
-                 const UKernelFamily<T>& kernels, int nthreads) {
+                 const UKernelFamily<T>& kernels, int nthreads,
+                 const Epilogue<T>* ep = nullptr) {
   if (m == 0 || n == 0) return;
   if (k == 0 || alpha == T(0)) {
     scale_c(m, n, beta, c);
+    if (ep != nullptr) apply_epilogue(*ep, c.p, c.rs, c.cs, m, n, 0);
     return;
   }
   const std::int64_t MR = bs.mr, NR = bs.nr;
@@ -301,8 +327,11 @@ void gemm_driver(std::int64_t m, std::int64_t n, std::int64_t k, T alpha, MatRef
                 b_sliver = edge_sliver();
                 kern = set.fn[plan.pack_a][true];
               }
-              kern(kc, a_sliver, a.rs, b_sliver, b.rs, c.p + (ic + i0) * c.rs + (jc + j0) * c.cs,
-                   c.rs, c.cs, m_cur, n_cur, alpha, beta_pc);
+              T* c_tile = c.p + (ic + i0) * c.rs + (jc + j0) * c.cs;
+              kern(kc, a_sliver, a.rs, b_sliver, b.rs, c_tile, c.rs, c.cs, m_cur, n_cur, alpha,
+                   beta_pc);
+              if (ep != nullptr && pc + kc == k)
+                apply_epilogue(*ep, c_tile, c.rs, c.cs, m_cur, n_cur, jc + j0);
             }
           };
           compute_phase(me, m_slivers, n_slivers, mc, nc, team, tiles);

@@ -113,22 +113,23 @@ GemmBlocking effective_blocking(GemmBlocking bs) {
 template <class TA, class TB, class TC>
 void gemm_mixed_with(const MixedKernel<TA, TB, TC>& row, std::int64_t m, std::int64_t n,
                      std::int64_t k, TC alpha, MatRef<const TA> a, MatRef<const TB> b, TC beta,
-                     MatRef<TC> c, int nthreads) {
+                     MatRef<TC> c, int nthreads, const Epilogue<TC>* ep = nullptr) {
   mixed_gemm_driver<TA, TB, TC>(m, n, k, alpha, a, b, beta, c, row,
-                                effective_blocking<TC>(row.blocking), nthreads);
+                                effective_blocking<TC>(row.blocking), nthreads, ep);
 }
 
 template <class T>
 void gemm_dispatch(std::int64_t m, std::int64_t n, std::int64_t k, T alpha, MatRef<const T> a,
-                   MatRef<const T> b, T beta, MatRef<T> c, int nthreads) {
+                   MatRef<const T> b, T beta, MatRef<T> c, int nthreads,
+                   const Epilogue<T>* ep = nullptr) {
   if constexpr (std::is_same_v<T, float>) {
     if (matmul_precision() == Precision::bf16) {
-      gemm_mixed_with(bf16_kernel<float>(), m, n, k, alpha, a, b, beta, c, nthreads);
+      gemm_mixed_with(bf16_kernel<float>(), m, n, k, alpha, a, b, beta, c, nthreads, ep);
       return;
     }
     const GemmKernelF32& kern = kernel_table(gemm_isa());
     gemm_driver<float>(m, n, k, alpha, a, b, beta, c, effective_blocking<T>(kern.blocking),
-                       kern.kernels, nthreads);
+                       kern.kernels, nthreads, ep);
   } else if constexpr (std::is_same_v<T, bfloat16>) {
     // bf16 tensors (torch semantics: bf16 in, bf16 out): exact products and fp32 sums into an
     // fp32 copy of C, rounded to bf16 once at the end.
@@ -142,14 +143,16 @@ void gemm_dispatch(std::int64_t m, std::int64_t n, std::int64_t k, T alpha, MatR
                     static_cast<float>(beta), MatRef<float>{acc.data(), n, 1}, nthreads);
     for (std::int64_t i = 0; i < m; ++i)
       for (std::int64_t j = 0; j < n; ++j)
-        c.p[i * c.rs + j * c.cs] = bfloat16(acc[static_cast<std::size_t>(i * n + j)]);
+        c.p[i * c.rs + j * c.cs] =
+            bfloat16(acc[static_cast<std::size_t>(i * n + j)] +
+                     (ep != nullptr && ep->bias != nullptr ? static_cast<float>(ep->bias[j]) : 0.0f));
   } else {
     constexpr int kMR = 4, kNR = 8;
     static constexpr UKernelFamily<T> portable_kernels{
         kernel_set<T, RefKernel<T, kMR, kNR>::template K>()};
     gemm_driver<T>(m, n, k, alpha, a, b, beta, c,
                    effective_blocking<T>(GemmBlocking{kMR, kNR, 128, 256, 2048}), portable_kernels,
-                   nthreads);
+                   nthreads, ep);
   }
 }
 
@@ -346,7 +349,8 @@ Tensor<T> matmul(const Tensor<T>& a_in, const Tensor<T>& b_in) {
 }
 
 /// y = x·wᵀ + bias (torch.nn.functional.linear): x [..., in], w [out, in], bias [out] (optional,
-/// pass an empty tensor to skip) → y [..., out]. One gemm with beta = 1 over the bias rows.
+/// pass an empty tensor to skip) → y [..., out]. One GEMM; the bias is added to each tile of y
+/// as it is finished.
 template <Numeric T>
 Tensor<T> linear(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& bias = Tensor<T>()) {
   EMBER_CHECK(x.dim() >= 1 && w.dim() == 2, "linear", "expects x [..., in] and w [out, in], got ",
@@ -362,10 +366,15 @@ Tensor<T> linear(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& bias =
   Shape out_shape = x.shape();
   out_shape[out_shape.rank() - 1] = out_features;
   Tensor<T> y = Tensor<T>::empty(out_shape);
-  Tensor<T> x2 = x.reshape({-1, in});
-  Tensor<T> y2 = y.view({-1, out_features});
-  if (has_bias) y2.copy_(bias);
-  gemm<T>(T(1), x2, w.t(), has_bias ? T(1) : T(0), y2);
+  if (y.numel() == 0) return y;
+  const std::int64_t rows = y.numel() / out_features;  // explicit: in = 0 makes -1 ambiguous
+  Tensor<T> x2 = x.reshape({rows, in});
+  // The bias is added to each micro-tile as the GEMM finishes it (detail::Epilogue).
+  const Tensor<T> b = has_bias ? bias.contiguous() : Tensor<T>();
+  const detail::Epilogue<T> ep{has_bias ? b.data() : nullptr};
+  detail::gemm_dispatch<T>(rows, out_features, in, T(1), {x2.data(), x2.stride(0), x2.stride(1)},
+                           {w.data(), w.stride(1), w.stride(0)}, T(0), {y.data(), out_features, 1},
+                           detail::gemm_threads(rows, out_features, in), &ep);
   return y;
 }
 

@@ -52,10 +52,12 @@ inline std::int64_t round_up(std::int64_t x, std::int64_t to) {
 template <class TA, class TB, class TC>
 void mixed_gemm_driver(std::int64_t m, std::int64_t n, std::int64_t k, TC alpha,
                        MatRef<const TA> a, MatRef<const TB> b, TC beta, MatRef<TC> c,
-                       const MixedKernel<TA, TB, TC>& kern, GemmBlocking bs, int nthreads) {
+                       const MixedKernel<TA, TB, TC>& kern, GemmBlocking bs, int nthreads,
+                       const Epilogue<TC>* ep = nullptr) {
   if (m == 0 || n == 0) return;
   if (k == 0 || alpha == TC(0)) {
     scale_c(m, n, beta, c);
+    if (ep != nullptr) apply_epilogue(*ep, c.p, c.rs, c.cs, m, n, 0);
     return;
   }
   const std::int64_t MR = kern.mr, NR = kern.nr, G = kern.kgroup;
@@ -107,9 +109,11 @@ void mixed_gemm_driver(std::int64_t m, std::int64_t n, std::int64_t k, TC alpha,
             const std::int64_t i0 = ir * MR, m_cur = std::min(MR, mc - i0);
             for (std::int64_t jr = jr_lo; jr < jr_hi; ++jr) {
               const std::int64_t j0 = jr * NR, n_cur = std::min(NR, nc - j0);
-              kern.kernel(kp, ap + ir * a_sliver, bp + jr * b_sliver,
-                          c.p + (ic + i0) * c.rs + (jc + j0) * c.cs, c.rs, c.cs, m_cur, n_cur,
-                          alpha, beta_pc);
+              TC* c_tile = c.p + (ic + i0) * c.rs + (jc + j0) * c.cs;
+              kern.kernel(kp, ap + ir * a_sliver, bp + jr * b_sliver, c_tile, c.rs, c.cs, m_cur,
+                          n_cur, alpha, beta_pc);
+              if (ep != nullptr && pc + kc == k)
+                apply_epilogue(*ep, c_tile, c.rs, c.cs, m_cur, n_cur, jc + j0);
             }
           };
           compute_phase(me, m_slivers, n_slivers, mc, nc, team, tiles);
