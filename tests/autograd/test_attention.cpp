@@ -98,6 +98,27 @@ TEST(Attention, ReadsColumnViewsOfAFusedProjection) {
   EXPECT_TRUE(ember::allclose(a.data(), b.data(), 0, 0));
 }
 
+TEST(Attention, PackedQkvEqualsThreeViewsAndGivesOneGradient) {
+  ember::Generator g(28);
+  Tensor<bool> pad{{false, false, true, true}, {false, false, false, false}};
+  for (bool causal : {false, true}) {
+    V qkv = leaf({2, 4, 12}, g);
+    V packed = ember::scaled_dot_product_attention_qkv(qkv, opts(2, pad, causal));
+    Tensor<double> r = ember::randn<double>(packed.shape(), g);
+    ember::sum(packed * V(r)).backward();
+    const Tensor<double> grad_packed = qkv.grad().clone();
+    qkv.zero_grad();
+    V views = ember::scaled_dot_product_attention(ember::narrow(qkv, 2, 0, 4),
+                                                  ember::narrow(qkv, 2, 4, 4),
+                                                  ember::narrow(qkv, 2, 8, 4), opts(2, pad, causal));
+    ember::sum(views * V(r)).backward();
+    EXPECT_TRUE(ember::allclose(packed.data(), views.data(), 0, 0));
+    EXPECT_TRUE(ember::allclose(grad_packed, qkv.grad(), 1e-15, 1e-15));
+  }
+  EXPECT_EMBER_ERROR(ember::scaled_dot_product_attention_qkv(leaf({2, 4, 10}, g), opts(2)),
+                     "scaled_dot_product_attention_qkv: expects qkv (B, T, 3·H·d), got [2,4,10]");
+}
+
 // Issue 14: attention with padding masks equals attention on the unpadded sequence.
 TEST(Attention, PaddedBatchEqualsUnpaddedSequences) {
   ember::Generator g(23);

@@ -99,6 +99,12 @@ void gradcheck_nn_ops() {
       },
       {leaf({2, 4, 4}, g), leaf({2, 3, 4}, g), leaf({2, 3, 2}, g)},
       "scaled_dot_product_attention with dropout");
+  expect_grad_ok(
+      [&](const Inputs& v) {
+        ember::Generator mask_gen(23);
+        return ember::scaled_dot_product_attention_qkv(v[0], attn_opts(true, 0.3), mask_gen);
+      },
+      {leaf({2, 3, 12}, g)}, "scaled_dot_product_attention_qkv (packed), causal, dropout");
 }
 
 TEST(Gradcheck, EveryNnOp) { gradcheck_nn_ops(); }

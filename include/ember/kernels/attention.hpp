@@ -151,15 +151,20 @@ void attention_forward(const AttentionArgs<T>& a, T* out, T* probs, std::uint8_t
 
 /// Backward. dout: (B, Tq, H·dv) contiguous; probs and keep as saved by attention_forward (keep
 /// may be null when a.dropout == 0). dq: (B, Tq, H·dk), dk: (B, Tk, H·dk), dv: (B, Tk, H·dv),
-/// contiguous, fully overwritten.
+/// fully overwritten; row strides gq_st, gk_st, gv_st (0: contiguous rows, H·d), batch strides
+/// T times those — so the three can be column blocks of one fused (B, T, 3·D) gradient.
 template <class T>
 void attention_backward(const AttentionArgs<T>& a, const T* dout, const T* probs,
-                        const std::uint8_t* keep, T* dq, T* dk, T* dv) {
+                        const std::uint8_t* keep, T* dq, T* dk, T* dv, std::int64_t gq_st = 0,
+                        std::int64_t gk_st = 0, std::int64_t gv_st = 0) {
   const std::int64_t B = a.B, H = a.H, Tq = a.Tq, Tk = a.Tk, TT = Tq * Tk;
   if (B * H == 0) return;
   const bool drop = a.dropout > 0;
   const T keep_scale = drop ? static_cast<T>(1.0 / (1.0 - a.dropout)) : T(1);
-  const std::int64_t o_rs = H * a.dv, qk_rs = H * a.dk;
+  const std::int64_t o_rs = H * a.dv;
+  if (gq_st == 0) gq_st = H * a.dk;
+  if (gk_st == 0) gk_st = H * a.dk;
+  if (gv_st == 0) gv_st = H * a.dv;
   parallel_for(0, B * H, 1, [&](std::int64_t lo, std::int64_t hi) {
     std::vector<T> pd_buf(drop ? static_cast<std::size_t>(TT) : 0);
     std::vector<T> ds(static_cast<std::size_t>(TT));
@@ -181,8 +186,8 @@ void attention_backward(const AttentionArgs<T>& a, const T* dout, const T* probs
       const T* vb = a.v + b * a.v_sb + h * a.dv;
       const T* dob = dout + b * Tq * o_rs + h * a.dv;
       // dV = Pdᵀ dO.
-      gemm<T>(Tk, a.dv, Tq, T(1), pd, 1, Tk, dob, o_rs, 1, T(0), dv + b * Tk * o_rs + h * a.dv,
-              o_rs, 1);
+      gemm<T>(Tk, a.dv, Tq, T(1), pd, 1, Tk, dob, o_rs, 1, T(0), dv + b * Tk * gv_st + h * a.dv,
+              gv_st, 1);
       // dPd = dO Vᵀ (into ds), then dS row by row.
       gemm<T>(Tq, Tk, a.dv, T(1), dob, o_rs, 1, vb, 1, a.v_st, T(0), ds.data(), Tk, 1);
       for (std::int64_t i = 0; i < Tq; ++i) {
@@ -202,9 +207,9 @@ void attention_backward(const AttentionArgs<T>& a, const T* dout, const T* probs
       }
       // dQ = scale · dS K, dK = scale · dSᵀ Q.
       gemm<T>(Tq, a.dk, Tk, a.scale, ds.data(), Tk, 1, kb, a.k_st, 1, T(0),
-              dq + b * Tq * qk_rs + h * a.dk, qk_rs, 1);
+              dq + b * Tq * gq_st + h * a.dk, gq_st, 1);
       gemm<T>(Tk, a.dk, Tq, a.scale, ds.data(), 1, Tk, qb, a.q_st, 1, T(0),
-              dk + b * Tk * qk_rs + h * a.dk, qk_rs, 1);
+              dk + b * Tk * gk_st + h * a.dk, gk_st, 1);
     }
   });
 }

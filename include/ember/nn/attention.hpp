@@ -1,7 +1,8 @@
 // ember/nn/attention.hpp — multi-head self-attention with a padding mask.
 // Layer: nn. Shapes: B batch, T time, D model width, H heads, dh = D / H per head.
-//   q, k, v = x·Wqᵀ + bq, x·Wkᵀ + bk, x·Wvᵀ + bv          (B, T, D), head h = columns h·dh…
-//   ctx = scaled_dot_product_attention(q, k, v)           (B, T, D): per head
+//   q|k|v = x·[Wq; Wk; Wv]ᵀ + [bq; bk; bv]               (B, T, 3·D), one GEMM; head h of q
+//                                                        is columns h·dh… of the first block
+//   ctx = scaled_dot_product_attention_qkv(q|k|v)         (B, T, D): per head
 //         softmax(q_h·k_hᵀ / √dh over the unpadded keys), dropout, ·v_h — one fused op
 //         (autograd/ops/attention.hpp), no per-head copies
 //   out = ctx·Woᵀ + bo
@@ -51,7 +52,11 @@ class MultiHeadSelfAttention : public Module<T> {
     }
     AttentionOptions<T> o{.heads = heads_, .key_padding_mask = padding_mask, .causal = false,
                           .dropout = dropout_, .training = this->is_training(), .scale = {}};
-    Var<T> ctx = scaled_dot_product_attention((*wq_)(x), (*wk_)(x), (*wv_)(x), o, gen_);
+    // One GEMM for q, k and v (x read and packed once), attention reading the three column
+    // blocks in place; the weights stay three parameters (names and checkpoints unchanged).
+    const Var<T> w = cat(std::vector<Var<T>>{wq_->weight(), wk_->weight(), wv_->weight()}, 0);
+    const Var<T> b = cat(std::vector<Var<T>>{wq_->bias(), wk_->bias(), wv_->bias()}, 0);
+    Var<T> ctx = scaled_dot_product_attention_qkv(linear(x, w, b), o, gen_);
     return (*wo_)(ctx);
   }
   Var<T> operator()(const Var<T>& x, const Tensor<bool>& padding_mask = Tensor<bool>()) {
