@@ -11,6 +11,10 @@ Like for like: the same dropout (train mode) and optimiser (Adam with weight dec
 the sparse embeddings: torch.optim.SparseAdam for them, AdamW for the rest), sparse embedding
 gradients for the bag and the cnn, dense for the transformer.
 
+A fourth case, mlm_pretrain, is one masked-LM pretraining step at issue 14's reference shape
+(vocabulary 7450, d 256, 4 layers, ffn 1024, batch 64 × 128 tokens, tied head on 15% of the
+positions; AdamW), training only: `--cases mlm_pretrain` runs it alone.
+
 PyTorch runs in its best configuration, in one subprocess per thread count:
 OMP_NUM_THREADS = OPENBLAS_NUM_THREADS = MKL_NUM_THREADS = threads, torch.set_num_threads,
 OMP_WAIT_POLICY=passive (its 2-thread step is slower than its 1-thread step without it), and
@@ -34,7 +38,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-CASES = ["bag", "cnn", "transformer"]
+CASES = ["bag", "cnn", "transformer", "mlm_pretrain"]
 MODES = ["train", "infer_b1", "infer_b64"]
 VOCAB, LEN, TRAIN_BATCH = 8000, 64, 32
 
@@ -87,6 +91,47 @@ def torch_worker(threads, precisions, cases, min_time):
 
     makers = {"bag": Bag, "cnn": Cnn, "transformer": Transformer}
 
+    # Issue 14's reference shape (bench_models.cpp BM_mlm_step): vocabulary 7450, d 256, 4
+    # pre-norm layers, 4 heads, ffn 1024, GELU, dropout 0.1, batch 64 × 128 tokens, 15% of the
+    # positions scored by a head tied to the token embedding; AdamW. Train step only.
+    MV, MD, ML, MF, MT, MB = 7450, 256, 4, 1024, 128, 64
+
+    class Mlm(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.tok = nn.Embedding(MV, MD)
+            self.pos = nn.Embedding(MT, MD)
+            self.drop = nn.Dropout(0.1)
+            layer = nn.TransformerEncoderLayer(MD, 4, MF, 0.1, activation="gelu",
+                                               batch_first=True, norm_first=True)
+            self.enc = nn.TransformerEncoder(layer, ML, norm=nn.LayerNorm(MD),
+                                             enable_nested_tensor=False)
+            self.head_bias = nn.Parameter(torch.zeros(MV))
+
+        def forward(self, ids, masked):
+            x = self.drop(self.tok(ids) + self.pos(torch.arange(MT)))
+            h = self.enc(x).reshape(-1, MD).index_select(0, masked)
+            return nn.functional.linear(h, self.tok.weight, self.head_bias)
+
+    def mlm_results(precision):
+        autocast = precision == "bf16"
+        model = Mlm()
+        opt = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0.01)
+        ids = torch.randint(0, MV, (MB, MT))
+        m = MB * MT * 15 // 100
+        masked = torch.arange(m) * 100 // 15
+        targets = torch.randint(0, MV, (m,))
+
+        def step():
+            opt.zero_grad(set_to_none=True)
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+                loss = nn.functional.cross_entropy(model(ids, masked), targets)
+            loss.backward()
+            opt.step()
+
+        model.train()
+        return {"case": "mlm_pretrain", "mode": "train", "precision": precision, "ms": timed(step)}
+
     def timed(step):
         for _ in range(3):
             step()
@@ -105,6 +150,9 @@ def torch_worker(threads, precisions, cases, min_time):
     results = []
     for case in cases:
         for precision in precisions:
+            if case == "mlm_pretrain":
+                results.append(mlm_results(precision))
+                continue
             autocast = precision == "bf16"
             model = makers[case]()
             sparse = [p for n, p in model.named_parameters() if n.startswith(("bag.", "emb.")) and case != "transformer"]
