@@ -128,10 +128,11 @@ void BM_attention(benchmark::State& state, bool fused) {
       o.dropout = 0.1;
       out = ember::scaled_dot_product_attention(q, k, v, o, drop);
     } else {
+      const std::int64_t dh = D / H;
       auto split = [&](const ember::Var<float>& y) {
-        return ember::permute(ember::reshape(y, {B, T, H, D / H}), {0, 2, 1, 3});
+        return ember::permute(ember::reshape(y, {B, T, H, dh}), {0, 2, 1, 3});
       };
-      auto s = ember::matmul(split(q * (1.0f / std::sqrt(static_cast<float>(D / H)))),
+      auto s = ember::matmul(split(q * (1.0f / std::sqrt(static_cast<float>(dh)))),
                              ember::transpose(split(k), -1, -2));
       s = ember::masked_fill(s, pad4, std::numeric_limits<float>::lowest());
       auto p = ember::dropout(ember::softmax(s, -1), 0.1, true, drop);

@@ -43,7 +43,8 @@ ember::AttentionOptions<double> opts(std::int64_t heads, Tensor<bool> pad = {},
 // Values and gradients (of Σ out ⊙ R) of the fused op and the composed graph agree.
 void expect_matches_composed(const V& q, const V& k, const V& v,
                              const ember::AttentionOptions<double>& o, const char* what) {
-  const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(2) / o.heads));
+  const std::int64_t dk = q.size(2) / o.heads;  // head width
+  const double scale = 1.0 / std::sqrt(static_cast<double>(dk));
   ember::Generator g(9);
   V fused = ember::scaled_dot_product_attention(q, k, v, o);
   V ref = composed_attention(q, k, v, o.heads, o.key_padding_mask, o.causal, scale);
