@@ -9,9 +9,10 @@ set -euo pipefail
 # (scripts/test.sh --clang) and ThreadSanitizer with libomp's Archer (scripts/test.sh --tsan);
 # clang-tidy for scripts/tidy.sh.
 # The sentiment example: utf8proc (Unicode NFKC), CLI11 (command line), nlohmann-json (--json
-# output and model metadata), zlib (reads the gzip-compressed IMDB files).
+# output and model metadata), zlib (reads the gzip-compressed IMDB files and the pretraining
+# corpus), SentencePiece (subword vocabularies for the transformer).
 packages=(g++ cmake make libeigen3-dev libgtest-dev libbenchmark-dev clang libomp-dev libclang-rt-14-dev clang-tidy
-          libutf8proc-dev libcli11-dev nlohmann-json3-dev zlib1g-dev)
+          libutf8proc-dev libcli11-dev nlohmann-json3-dev zlib1g-dev libsentencepiece-dev)
 # The GEMM benchmark's peers (optional: bench_gemm skips a peer that is not installed);
 # oneDNN is the bf16 and int8 peer.
 if [ "${EMBER_WITH_PEERS:-1}" = "1" ]; then packages+=(libopenblas-dev libblis-dev libdnnl-dev); fi

@@ -72,6 +72,8 @@ void gradcheck_nn_ops() {
   Tensor<bool> pad{{false, false, true}, {true, true, true}};
   expect_grad_ok([&](const Inputs& v) { return ember::masked_mean(v[0], pad); },
                  {leaf({2, 3, 4}, g)}, "masked_mean");
+  expect_grad_ok([&](const Inputs& v) { return ember::masked_max(v[0], pad); },
+                 {leaf({2, 3, 4}, g)}, "masked_max");
   // Fused attention: padded keys (and a row with none), causal, cross-attention with dv != dk,
   // dropout (a fresh generator per evaluation: the same mask each time).
   Tensor<bool> kpad{{false, false, true}, {true, true, true}};
@@ -164,6 +166,18 @@ TEST(NnOps, MaskedMeanHandWorked) {
   EXPECT_EQ(values(m.data()), (std::vector<double>{2, 0}));  // (1 + 3) / 2; all padded → 0
   ember::sum(m).backward();
   EXPECT_EQ(values(x.grad()), (std::vector<double>{0.5, 0, 0.5, 0, 0, 0}));
+}
+
+TEST(NnOps, MaskedMaxHandWorked) {
+  // Row 0 keeps positions 0 and 2 (the padded 9 must not win); row 1 is all padding → 0.
+  V x(Tensor<double>{1, 9, 3, 4, 5, 6}.view({2, 3, 1}), true);
+  Tensor<bool> pad{{false, true, false}, {true, true, true}};
+  auto m = ember::masked_max(x, pad);
+  EXPECT_EQ(values(m.data()), (std::vector<double>{3, 0}));
+  ember::sum(m).backward();
+  EXPECT_EQ(values(x.grad()), (std::vector<double>{0, 0, 1, 0, 0, 0}));
+  EXPECT_EMBER_ERROR(ember::masked_max(x, Tensor<bool>{{false, true}}),
+                     "masked_max: expects x (B, T, D) and mask (B, T), got [2,3,1] and [1,2]");
 }
 
 TEST(NnOps, CrossEntropyHandWorked) {

@@ -84,6 +84,42 @@ TEST(Optim, AdamAndAdamW) {
   EXPECT_NEAR(l2.data().item(), 0.9, 1e-9);
 }
 
+TEST(Optim, AdamStateResumesExactly) {
+  // Five steps in one run equal three steps, a state() saved into a fresh optimiser over
+  // copied weights, and two more: the moments and the step count (bias correction) carry over.
+  auto grad_at = [](int s) { return Tensor<double>{0.5 * s, -3.0 + s, 0.25}; };
+  V a(Tensor<double>{1.0, -2.0, 0.5}, true), unused(Tensor<double>{7.0}, true);
+  optim::AdamW<double> whole({a, unused}, {.lr = 0.05, .weight_decay = 0.1});
+  for (int s = 1; s <= 5; ++s) {
+    set_grad(a, grad_at(s));
+    whole.step();
+  }
+  V b(Tensor<double>{1.0, -2.0, 0.5}, true), unused_b(Tensor<double>{7.0}, true);
+  optim::AdamW<double> first({b, unused_b}, {.lr = 0.05, .weight_decay = 0.1});
+  for (int s = 1; s <= 3; ++s) {
+    set_grad(b, grad_at(s));
+    first.step();
+  }
+  const auto st = first.state();
+  EXPECT_EQ(st.steps, 3);
+  EXPECT_EQ(st.m[1].numel(), 0);  // never had a gradient: no moments yet
+  V c(b.data().clone(), true), unused_c(Tensor<double>{7.0}, true);
+  optim::AdamW<double> second({c, unused_c}, {.lr = 0.05, .weight_decay = 0.1});
+  second.load_state(st);
+  for (int s = 4; s <= 5; ++s) {
+    set_grad(c, grad_at(s));
+    second.step();
+  }
+  EXPECT_EQ(c.data().to_vector(), a.data().to_vector());
+  EXPECT_EQ(second.steps(), 5);
+  auto bad = st;
+  bad.m[0] = Tensor<double>{1.0, 2.0};
+  EXPECT_EMBER_ERROR(second.load_state(bad), "Adam::load_state: parameter 0 has shape [3], its state [2]");
+  bad = st;
+  bad.v.pop_back();
+  EXPECT_EMBER_ERROR(second.load_state(bad), "Adam::load_state: state for 2 and 1 parameters, the optimiser has 2");
+}
+
 TEST(Optim, ParametersWithoutGradAreSkipped) {
   V a(Tensor<double>{1.0}, true), b(Tensor<double>{1.0}, true);
   optim::Adam<double> opt({a, b}, {.lr = 0.1});

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "mlm.hpp"
 #include "model.hpp"
 #include "pretrain.hpp"
 #include "train.hpp"
@@ -100,7 +101,28 @@ struct TrainArgs {
   int ngrams = 0;
   std::optional<bool> subwords;
   std::string weighting;
+  std::int64_t layers = 0, heads = 0, ffn = 0;  // transformer (0: the kind's default)
+  std::string pooling, init, vocab;              // transformer: --pooling, --init, --vocab
+  std::int64_t vocab_size = 8000;                // transformer without --vocab or --init
+  std::string precision = "auto";                // matrix products: bf16, fp32, auto (bf16 for the transformer)
   bool quiet = false;
+};
+
+/// `pretrain --objective mlm`: the transformer's shape and the run's settings.
+struct MlmArgs {
+  std::string vocab;  // a vocabulary (or encoder) file; empty: learn one from the text
+  std::int64_t vocab_size = 8000, max_len = 128, dim = 256, layers = 4, heads = 4, ffn = 1024;
+  double dropout = 0.1;
+  MlmOptions run;
+  bool resume = false;
+  std::string precision = "bf16";
+};
+
+/// `vocab`: learn a SentencePiece vocabulary.
+struct VocabArgs {
+  std::vector<std::string> texts;
+  std::string out = "vocab.safetensors", format = "text";
+  SubwordOptions opt;
 };
 
 /// The files `train` writes next to its model: the metrics table and the plot.
@@ -117,7 +139,7 @@ struct Cli {
   CLI::App app{
       "ember-sentiment: sentiment classifiers (fastText-style bag of words, TextCNN) on ember"};
   CLI::App *demo = nullptr, *train = nullptr, *pretrain = nullptr, *eval = nullptr,
-           *predict = nullptr;
+           *predict = nullptr, *vocab = nullptr;
 
   std::uint64_t demo_seed = 1;
   std::string data_dir;
@@ -128,7 +150,10 @@ struct Cli {
   std::vector<std::string> pretrain_texts;
   std::string vectors_out = "vectors.safetensors";
   PretrainOptions po;
+  std::string objective = "skipgram";
+  MlmArgs mlm;
   DataArgs pa;
+  VocabArgs va;
   bool pretrain_quiet = false;
 
   std::vector<std::string> model_paths;
@@ -156,8 +181,10 @@ struct Cli {
         ->required();
     train->add_option("--dev", ta.dev,
                       "dev data for early stopping (default: every 10th training example)");
-    train->add_option("--model", ta.model, "bow or cnn")
-        ->check(CLI::IsMember({"bow", "cnn"}))
+    std::vector<std::string> kinds;
+    for (const auto& k : model_kinds()) kinds.push_back(k.name);
+    train->add_option("--model", ta.model, model_kind_list())
+        ->check(CLI::IsMember(kinds))
         ->capture_default_str();
     train
         ->add_option(
@@ -166,7 +193,7 @@ struct Cli {
         ->capture_default_str();
     train->add_option("--epochs", ta.opt.epochs, "maximum epochs (bow 8, cnn 8)")
         ->check(integer_in(1, 10000));
-    train->add_option("--lr", ta.opt.lr, "peak AdamW learning rate (bow 0.003, cnn 0.002)")
+    train->add_option("--lr", ta.opt.lr, "peak AdamW learning rate (bow 0.003, cnn 0.002, transformer 1e-4)")
         ->check(number_in(0, 10, true));
     train->add_option("--batch", ta.opt.batch, "batch size")
         ->capture_default_str()
@@ -204,9 +231,9 @@ struct Cli {
         ->check(integer_in(1, ModelConfig::kMaxFilters));
     train->add_option("--widths", ta.widths, "cnn: filter widths (default 2 3 4)")
         ->check(integer_in(1, ModelConfig::kMaxWidth));
-    train->add_option("--dropout", ta.dropout, "cnn: dropout before the classifier (default 0.5)")
+    train->add_option("--dropout", ta.dropout, "cnn: dropout before the classifier (default 0.5); transformer: everywhere (0.1)")
         ->check(number_in(0, 0.99));
-    train->add_option("--max-len", ta.max_len, "cnn: tokens read per text (default 400)")
+    train->add_option("--max-len", ta.max_len, "cnn: tokens read per text (default 400); transformer: positions (128)")
         ->check(integer_in(1, ModelConfig::kMaxLen));
     train
         ->add_option("--embedding-std", ta.embedding_std,
@@ -215,6 +242,25 @@ struct Cli {
         ->check(number_in(1e-6, 100));
     train->add_option("--init-embeddings", ta.init_embeddings,
                       "cnn: start from vectors written by `pretrain` (their width unless --dim)");
+    train->add_option("--layers", ta.layers, "transformer: encoder layers (default 4)")
+        ->check(integer_in(1, ModelConfig::kMaxLayers));
+    train->add_option("--heads", ta.heads, "transformer: attention heads (default 4)")
+        ->check(integer_in(1, ModelConfig::kMaxDim));
+    train->add_option("--ffn", ta.ffn, "transformer: feed-forward width (default 1024)")
+        ->check(integer_in(1, ModelConfig::kMaxFfn));
+    train->add_option("--pooling", ta.pooling, "transformer: cls or mean (default cls)")
+        ->check(CLI::IsMember({"cls", "mean"}));
+    train->add_option("--init", ta.init,
+                      "transformer: fine-tune the encoder written by `pretrain --objective mlm` (its shape and vocabulary)");
+    train->add_option("--vocab", ta.vocab,
+                      "transformer from scratch: the vocabulary file written by `vocab` (default: learn one from --train)");
+    train->add_option("--vocab-size", ta.vocab_size, "transformer: pieces when learning a vocabulary from --train")
+        ->capture_default_str()
+        ->check(integer_in(6, SubwordVocab::kMaxSize));
+    train->add_option("--precision", ta.precision,
+                      "matrix products: bf16 (fp32 accumulation), fp32, or auto (bf16 for the transformer)")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"auto", "bf16", "fp32"}));
     train->add_option("--subwords", ta.subwords,
                       "bow: character 3-5-grams of English words (default off)");
     train->add_option("--min-count", ta.min_count, "drop tokens seen fewer times (bow 1, cnn 2)")
@@ -228,28 +274,81 @@ struct Cli {
     train->add_flag("--quiet", ta.quiet, "no progress output");
 
     pretrain = app.add_subcommand("pretrain",
-                                  "token vectors from unlabelled text (skip-gram, negative "
+                                  "from unlabelled text: a masked-language-model encoder for `train --model "
+                                  "transformer --init` (--objective mlm), or token vectors (skip-gram, negative "
                                   "sampling) for `train --init-embeddings`");
+    pretrain->add_option("--objective", objective, "skipgram or mlm")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"skipgram", "mlm"}));
     pretrain
         ->add_option(
             "--text", pretrain_texts,
             "text files (any dataset format, labels ignored; --format text: one text per line)")
         ->required();
-    pretrain->add_option("--out", vectors_out, "vectors file to write")->capture_default_str();
-    pretrain->add_option("--dim", po.dim, "vector width")
+    pretrain->add_option("--out", vectors_out, "vectors (skipgram) or encoder checkpoint (mlm) to write")
+        ->capture_default_str();
+    pretrain->add_option("--dim", po.dim, "vector width (skipgram 128, mlm 256)")
+        ->check(integer_in(1, ModelConfig::kMaxDim));
+    pretrain->add_option("--vocab", mlm.vocab, "mlm: vocabulary file from `vocab` (default: learn one from --text)");
+    pretrain->add_option("--vocab-size", mlm.vocab_size, "mlm: pieces when learning the vocabulary")
+        ->capture_default_str()
+        ->check(integer_in(6, SubwordVocab::kMaxSize));
+    pretrain->add_option("--max-len", mlm.max_len, "mlm: ids per packed sequence, [CLS] included")
+        ->capture_default_str()
+        ->check(integer_in(2, 4096));
+    pretrain->add_option("--layers", mlm.layers, "mlm: encoder layers")
+        ->capture_default_str()
+        ->check(integer_in(1, ModelConfig::kMaxLayers));
+    pretrain->add_option("--heads", mlm.heads, "mlm: attention heads")
         ->capture_default_str()
         ->check(integer_in(1, ModelConfig::kMaxDim));
+    pretrain->add_option("--ffn", mlm.ffn, "mlm: feed-forward width")
+        ->capture_default_str()
+        ->check(integer_in(1, ModelConfig::kMaxFfn));
+    pretrain->add_option("--dropout", mlm.dropout, "mlm: dropout")
+        ->capture_default_str()
+        ->check(number_in(0, 0.99));
+    pretrain->add_option("--batch", mlm.run.batch, "mlm: sequences per step")
+        ->capture_default_str()
+        ->check(integer_in(1, 1 << 16));
+    pretrain->add_option("--steps", mlm.run.steps, "mlm: the schedule's steps (default: --epochs over the text)")
+        ->check(integer_in(1, big));
+    pretrain->add_option("--warmup", mlm.run.warmup, "mlm: warmup, a fraction of the steps")
+        ->capture_default_str()
+        ->check(number_in(0, 1));
+    pretrain->add_option("--weight-decay", mlm.run.weight_decay, "mlm: AdamW weight decay")
+        ->capture_default_str()
+        ->check(number_in(0, 10));
+    pretrain->add_option("--clip", mlm.run.clip, "mlm: gradient-norm clip (0: off)")
+        ->capture_default_str()
+        ->check(number_in(0, 1e6));
+    pretrain->add_option("--max-minutes", mlm.run.max_minutes, "mlm: end this run after so many minutes (a checkpoint; --resume continues)")
+        ->check(number_in(0, 1e6, true));
+    pretrain->add_option("--checkpoint-minutes", mlm.run.checkpoint_minutes, "mlm: minutes between checkpoints")
+        ->capture_default_str()
+        ->check(number_in(0, 1e6, true));
+    pretrain->add_option("--eval-every", mlm.run.eval_every, "mlm: steps between held-back evaluations")
+        ->capture_default_str()
+        ->check(integer_in(1, big));
+    pretrain->add_option("--log-every", mlm.run.log_every, "mlm: steps between progress lines")
+        ->capture_default_str()
+        ->check(integer_in(1, big));
+    pretrain->add_option("--held-back", mlm.run.held_back, "mlm: sequences kept out of training to measure on")
+        ->capture_default_str()
+        ->check(integer_in(0, big));
+    pretrain->add_option("--precision", mlm.precision, "mlm: bf16 (matrix products in bfloat16, fp32 accumulation) or fp32")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"bf16", "fp32"}));
+    pretrain->add_flag("--resume", mlm.resume, "mlm: continue the checkpoint at --out");
     pretrain->add_option("--window", po.window, "context positions on each side (at most)")
         ->capture_default_str()
         ->check(integer_in(1, 100));
     pretrain->add_option("--negatives", po.negatives, "noise tokens per true pair")
         ->capture_default_str()
         ->check(integer_in(1, 100));
-    pretrain->add_option("--epochs", po.epochs, "passes over the text")
-        ->capture_default_str()
+    pretrain->add_option("--epochs", po.epochs, "passes over the text (skipgram 5, mlm 1)")
         ->check(integer_in(1, 10000));
-    pretrain->add_option("--lr", po.lr, "starting Adam learning rate (decays linearly)")
-        ->capture_default_str()
+    pretrain->add_option("--lr", po.lr, "peak learning rate, decays linearly (skipgram 0.005, mlm 5e-4)")
         ->check(number_in(0, 10, true));
     pretrain->add_option("--min-count", po.min_count, "drop tokens seen fewer times")
         ->capture_default_str()
@@ -264,6 +363,26 @@ struct Cli {
         ->capture_default_str()
         ->check(CLI::IsMember({"auto", "tsv", "glue", "sst2", "csv", "fasttext", "text"}));
     pretrain->add_flag("--quiet", pretrain_quiet, "no progress output");
+
+    vocab = app.add_subcommand("vocab", "learn a SentencePiece subword vocabulary for the transformer");
+    vocab->add_option("--text", va.texts, "text files (one text per line unless --format says otherwise)")->required();
+    vocab->add_option("--out", va.out, "vocabulary file to write")->capture_default_str();
+    vocab->add_option("--size", va.opt.size, "pieces, the 5 special ids included")
+        ->capture_default_str()
+        ->check(integer_in(6, SubwordVocab::kMaxSize));
+    vocab->add_option("--type", va.opt.type, "unigram, bpe or char")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"unigram", "bpe", "char"}));
+    vocab->add_option("--coverage", va.opt.character_coverage,
+                      "share of the characters seen that get a piece of their own (CJK: 0.9995)")
+        ->capture_default_str()
+        ->check(number_in(0.9, 1));
+    vocab->add_option("--max-texts", va.opt.max_sentences, "read at most this many texts")
+        ->capture_default_str()
+        ->check(integer_in(1, big));
+    vocab->add_option("--format", va.format, "auto, tsv, glue, csv, fasttext, text")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"auto", "tsv", "glue", "sst2", "csv", "fasttext", "text"}));
 
     eval = app.add_subcommand("eval",
                               "accuracy, per-class precision/recall/F1 and the confusion matrix");
@@ -298,29 +417,57 @@ struct Cli {
   /// output folders that do not exist. Throws std::runtime_error naming the options.
   void check() const {
     if (*train) {
-      const bool bow = ta.model == "bow";
-      const char* other = bow ? "cnn" : "bow";
-      for (const char* opt :
-           bow ? std::vector<const char*>{"--filters", "--widths", "--dropout", "--max-len",
-                                          "--embedding-std", "--init-embeddings"}
-               : std::vector<const char*>{"--buckets", "--ngrams", "--weighting", "--subwords"}) {
-        if (train->count(opt) > 0) {
-          throw std::runtime_error(std::string(opt) + " applies to --model " + other +
-                                   " only (this run trains " + ta.model + ")");
+      // An option that only other kinds read is an error, not ignored.
+      const ModelKind& mine = model_kind(ta.model);
+      for (const auto& k : model_kinds()) {
+        for (const auto& opt : k.options) {
+          const bool ours = std::find(mine.options.begin(), mine.options.end(), opt) != mine.options.end();
+          if (!ours && train->count(opt) > 0) {
+            std::string owners;
+            for (const auto& o : model_kinds()) {
+              if (std::find(o.options.begin(), o.options.end(), opt) != o.options.end()) {
+                owners += (owners.empty() ? "" : " or ") + o.name;
+              }
+            }
+            throw std::runtime_error(opt + " applies to --model " + owners + " only (this run trains " + ta.model + ")");
+          }
         }
+      }
+      if (!ta.init.empty() && !ta.vocab.empty()) {
+        throw std::runtime_error("--init brings its encoder's vocabulary: --vocab cannot be given with it");
       }
       const TrainOutputs out = train_outputs(ta.out);
       check_output_dir("--out", ta.out);
       ember::io::check_outputs(
-          {{"--train", ta.train}, {"--dev", ta.dev}, {"--init-embeddings", ta.init_embeddings}},
+          {{"--train", ta.train}, {"--dev", ta.dev}, {"--init-embeddings", ta.init_embeddings}, {"--init", ta.init},
+           {"--vocab", ta.vocab}},
           {{"--out", out.model}, {"the metrics table", out.metrics}, {"the plot", out.plot}},
           "train");
     }
     if (*pretrain) {
+      const bool is_mlm = objective == "mlm";
+      for (const char* opt : {"--vocab", "--vocab-size", "--max-len", "--layers", "--heads", "--ffn", "--dropout",
+                              "--steps", "--warmup", "--weight-decay", "--clip", "--max-minutes", "--checkpoint-minutes",
+                              "--eval-every", "--log-every", "--held-back", "--precision", "--resume", "--batch"}) {
+        if (!is_mlm && pretrain->count(opt) > 0) throw std::runtime_error(std::string(opt) + " applies to --objective mlm only");
+      }
+      for (const char* opt : {"--window", "--negatives", "--min-count", "--max-vocab"}) {
+        if (is_mlm && pretrain->count(opt) > 0) throw std::runtime_error(std::string(opt) + " applies to --objective skipgram only");
+      }
+      if (is_mlm && mlm.resume && !mlm.vocab.empty()) {
+        throw std::runtime_error("--resume continues the checkpoint's own vocabulary: --vocab cannot be given with it");
+      }
       std::vector<std::pair<std::string, std::string>> inputs;
       for (const auto& t : pretrain_texts) inputs.emplace_back("--text", t);
+      if (!mlm.vocab.empty()) inputs.emplace_back("--vocab", mlm.vocab);
       check_output_dir("--out", vectors_out);
       ember::io::check_outputs(inputs, {{"--out", vectors_out}}, "pretrain");
+    }
+    if (*vocab) {
+      std::vector<std::pair<std::string, std::string>> inputs;
+      for (const auto& t : va.texts) inputs.emplace_back("--text", t);
+      check_output_dir("--out", va.out);
+      ember::io::check_outputs(inputs, {{"--out", va.out}}, "vocab");
     }
   }
 

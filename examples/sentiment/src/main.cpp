@@ -1,7 +1,10 @@
 // ember-sentiment — train, evaluate and run sentiment classifiers built on ember.
 //
 //   ember-sentiment demo
+//   ember-sentiment vocab --text corpus.txt.gz --out vocab.safetensors
+//   ember-sentiment pretrain --objective mlm --text corpus.txt.gz --vocab vocab.safetensors --out encoder.safetensors
 //   ember-sentiment train --train train.tsv --dev dev.tsv --model bow --out model.safetensors
+//   ember-sentiment train --train train.tsv --model transformer --init encoder.safetensors --out model.safetensors
 //   ember-sentiment eval --model model.safetensors [--model other.safetensors …] --data test.tsv [--json]
 //   ember-sentiment predict --model model.safetensors [--model …] "这家酒店的服务很好,房间也很干净。" [--json]
 #include <CLI/CLI.hpp>
@@ -18,6 +21,7 @@
 
 #include "cli.hpp"
 #include "dataset.hpp"
+#include "mlm.hpp"
 #include "model.hpp"
 #include "pretrain.hpp"
 #include "report.hpp"
@@ -65,8 +69,21 @@ void split_dev(std::vector<Example>& train, std::vector<Example>& dev, int every
 // Defaults that depend on the model kind (0 / -1 in TrainArgs means "not given").
 void apply_defaults(TrainArgs& a, ModelConfig& cfg, const CLI::App& sub) {
   const bool bow = a.model == "bow";
-  if (sub.count("--lr") == 0) a.opt.lr = bow ? 0.003 : 2e-3;
-  if (sub.count("--epochs") == 0) a.opt.epochs = 8;
+  const bool tf = a.model == "transformer";
+  if (sub.count("--lr") == 0) a.opt.lr = model_kind(a.model).lr;
+  if (sub.count("--epochs") == 0) a.opt.epochs = tf ? 5 : 8;
+  if (tf) {
+    // BERT's fine-tuning recipe: warmup over the first 10% of the steps, clipping at 1, weight
+    // decay 0.01, batches of 32.
+    if (sub.count("--batch") == 0) a.opt.batch = 32;
+    if (sub.count("--weight-decay") == 0) a.opt.weight_decay = 0.01;
+    a.opt.warmup = 0.1;
+    a.opt.clip = 1.0;
+    if (a.layers > 0) cfg.layers = a.layers;
+    if (a.heads > 0) cfg.heads = a.heads;
+    if (a.ffn > 0) cfg.ffn = a.ffn;
+    if (!a.pooling.empty()) cfg.pooling = a.pooling;
+  }
   if (a.dim > 0) cfg.dim = a.dim;
   if (a.filters > 0) cfg.filters = a.filters;
   if (!a.widths.empty()) cfg.widths = a.widths;
@@ -87,9 +104,43 @@ void apply_defaults(TrainArgs& a, ModelConfig& cfg, const CLI::App& sub) {
   if (a.min_count == 0) a.min_count = bow ? 1 : 2;
 }
 
+/// The SentencePiece vocabulary in a vocabulary file (from `vocab`), an encoder checkpoint or a
+/// transformer model file.
+SubwordVocab load_subword_file(const std::string& path) {
+  ember::io::Checkpoint ck = ember::io::parse_safetensors(ember::io::read_file(path, kMaxModelFileBytes, "load vocabulary"), path);
+  for (auto& [name, any] : ck.tensors) {
+    if (name != kSubwordTensor) continue;
+    const auto* u8 = std::get_if<Tensor<std::uint8_t>>(&any);
+    if (u8 == nullptr) throw std::runtime_error(path + ": tensor '" + name + "' is not U8");
+    return SubwordVocab::from_bytes(
+        std::string_view(reinterpret_cast<const char*>(u8->data()), static_cast<std::size_t>(u8->numel())), path);
+  }
+  throw std::runtime_error(path + ": no SentencePiece vocabulary in it (tensor '" + std::string(kSubwordTensor) +
+                           "'); `ember-sentiment vocab` writes one");
+}
+
+/// Learns a vocabulary from the normalised texts of `data`.
+SubwordVocab learn_subword(const std::vector<Example>& data, const SubwordOptions& o, bool quiet) {
+  const auto t0 = std::chrono::steady_clock::now();
+  std::vector<std::string> texts;
+  texts.reserve(data.size());
+  for (const auto& e : data) {
+    auto n = normalize(e.text);
+    if (n && !n->empty()) texts.push_back(std::move(*n));
+  }
+  SubwordVocab v = SubwordVocab::train(texts, o);
+  if (!quiet) {
+    std::fprintf(stderr, "learned a %s vocabulary of %lld pieces from %zu texts in %.1f s\n", o.type.c_str(),
+                 static_cast<long long>(v.size()), std::min<std::size_t>(texts.size(), static_cast<std::size_t>(o.max_sentences)),
+                 std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  return v;
+}
+
 struct Trained {
   ModelConfig cfg;
   Vocab vocab;
+  SubwordVocab subword;
   std::vector<float> feature_weights;
   std::unique_ptr<Classifier> model;
   TrainResult result;
@@ -109,13 +160,60 @@ Trained run_training(const TrainArgs& a, ModelConfig cfg, const std::vector<Exam
     }
     if (a.dim == 0) cfg.dim = vectors->vectors.size(1);  // the vectors' width unless --dim says otherwise
   }
+  std::optional<EncoderCheckpoint> encoder;
+  if (model_kind(cfg.kind).subword) {
+    if (!a.init.empty()) {
+      // The encoder's shape and vocabulary; the run's dropout and pooling.
+      encoder = load_encoder(a.init);
+      const ModelConfig& e = encoder->config;
+      for (auto [opt, mine, theirs] : {std::tuple{"--dim", a.dim, e.dim}, {"--layers", a.layers, e.layers},
+                                       {"--heads", a.heads, e.heads}, {"--ffn", a.ffn, e.ffn}, {"--max-len", a.max_len, e.max_len}}) {
+        if (mine > 0 && mine != theirs) {
+          throw std::runtime_error(std::string(opt) + " " + std::to_string(mine) + " differs from the encoder's " +
+                                   std::to_string(theirs) + " (" + a.init + ")");
+        }
+      }
+      cfg.dim = e.dim;
+      cfg.layers = e.layers;
+      cfg.heads = e.heads;
+      cfg.ffn = e.ffn;
+      cfg.max_len = e.max_len;
+      t.subword = encoder->subword;
+    } else if (!a.vocab.empty()) {
+      t.subword = load_subword_file(a.vocab);
+    } else {
+      SubwordOptions so;
+      so.size = a.vocab_size;
+      t.subword = learn_subword(train, so, a.quiet);
+    }
+    cfg.validate("train");
+    t.vocab = vocab_of(t.subword);
+  } else {
+    t.vocab = build_vocab(train, cfg, a.min_count, a.max_vocab, vectors ? &vectors->vocab : nullptr);
+  }
   t.cfg = cfg;
-  t.vocab = build_vocab(train, cfg, a.min_count, a.max_vocab, vectors ? &vectors->vocab : nullptr);
   t.feature_weights = compute_feature_weights(train, cfg, t.vocab);
-  Featurizer f(cfg, t.vocab, &t.feature_weights);
+  Featurizer f(cfg, t.vocab, &t.feature_weights, &t.subword);
   Encoded tr = encode(train, f), dv = encode(dev, f);
   ember::Generator g(a.opt.seed);
   t.model = make_model(cfg, t.vocab.size(), g);
+  if (encoder) {
+    std::vector<std::pair<std::string, Tensor<float>>> weights;
+    for (auto& [name, p] : t.model->named_parameters()) {
+      if (name.rfind("fc.", 0) == 0) {
+        weights.emplace_back(name, p.data().clone());  // the classifier starts fresh
+        continue;
+      }
+      const std::string& want = name;  // clang 14 cannot capture a structured binding
+      auto it = std::find_if(encoder->weights.begin(), encoder->weights.end(), [&](auto& w) { return w.first == want; });
+      weights.emplace_back(name, it->second);  // load_encoder checked that every parameter is there
+    }
+    t.model->load_state_dict(weights);
+    if (!a.quiet) {
+      std::fprintf(stderr, "%s: encoder pretrained for %lld steps (%lld tokens)\n", a.init.c_str(),
+                   static_cast<long long>(encoder->step), static_cast<long long>(encoder->tokens));
+    }
+  }
   if (vectors) {
     for (auto& [name, p] : t.model->named_parameters()) {
       if (name != "embedding.weight") continue;
@@ -146,7 +244,13 @@ Trained run_training(const TrainArgs& a, ModelConfig cfg, const std::vector<Exam
   cb.on_epoch = [&](const EpochRecord& r, bool best) {
     if (!a.quiet) print_epoch_row(stdout, r, best && pick);
   };
+  // The transformer's matrix products in bf16 (PyTorch's autocast; fp32 accumulation): about
+  // 1.5× the fp32 step on this machine (README, Training).
+  const bool bf16 = a.precision == "bf16" || (a.precision == "auto" && cfg.kind == "transformer");
+  std::optional<ember::MatmulPrecisionGuard> precision;
+  if (bf16) precision.emplace(ember::Precision::bf16);
   t.result = train_model(*t.model, tr, dv, cfg.num_classes, a.opt, cb);
+  precision.reset();
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const EpochRecord& last = t.result.history.back();
   const int kept_epoch = pick ? t.result.best_epoch : last.epoch;
@@ -158,8 +262,8 @@ Trained run_training(const TrainArgs& a, ModelConfig cfg, const std::vector<Exam
   }
   if (!a.out.empty()) {
     const TrainOutputs out = train_outputs(a.out);
-    save_model(out.model, cfg, t.vocab, labels, *t.model, t.feature_weights,
-               {{"epoch", std::to_string(kept_epoch)}, {"dev_accuracy", fmt("%.6f", kept_accuracy)}});
+    save_model(out.model, t.cfg, t.vocab, labels, *t.model, t.feature_weights,
+               {{"epoch", std::to_string(kept_epoch)}, {"dev_accuracy", fmt("%.6f", kept_accuracy)}}, &t.subword);
     ember::io::write_file_atomic(out.metrics, history_csv(t.result.history));
     ember::io::write_file_atomic(out.plot, history_svg(t.result.history, cfg.kind + " model, " +
                                                                            fs::path(a.train).filename().string()));
@@ -263,7 +367,7 @@ int run_demo(std::uint64_t seed, const std::string& data_dir, bool quiet) {
   if (!quiet) std::printf("(the \"dev\" columns below are the held-out set, monitored only)\n");
   Trained t = run_training(a, cfg, train, test, labels);
 
-  Featurizer f(t.cfg, t.vocab, &t.feature_weights);
+  Featurizer f(t.cfg, t.vocab, &t.feature_weights, &t.subword);
   Metrics m = evaluate(*t.model, encode(test, f), 2);
   std::printf("\nheld-out test set (%s/test.tsv):\n", data_dir.c_str());
   print_metrics(stdout, m, labels);
@@ -281,6 +385,111 @@ int run_demo(std::uint64_t seed, const std::string& data_dir, bool quiet) {
   return 0;
 }
 
+
+/// `vocab`: learns a SentencePiece vocabulary and writes it as a one-tensor safetensors file.
+int run_vocab(const Cli& cli) {
+  const VocabArgs& va = cli.va;
+  DataArgs da;
+  da.format = va.format;
+  std::vector<Example> data;
+  for (const auto& path : va.texts) {
+    auto part = load(path, da, false);
+    data.insert(data.end(), std::make_move_iterator(part.begin()), std::make_move_iterator(part.end()));
+  }
+  SubwordVocab v = learn_subword(data, va.opt, false);
+  ember::io::save_safetensors(va.out, {{kSubwordTensor, subword_tensor(v)}},
+                              {{"format", "ember-sentiment-vocab/1"}, {"type", va.opt.type}});
+  // How long texts become: pieces per character over the first texts.
+  std::int64_t chars = 0, pieces = 0;
+  for (std::size_t i = 0; i < std::min<std::size_t>(data.size(), 2000); ++i) {
+    auto n = normalize(data[i].text);
+    if (!n) continue;
+    chars += static_cast<std::int64_t>(decode_utf8(*n).size());
+    pieces += static_cast<std::int64_t>(v.encode(*n).size());
+  }
+  std::printf("%lld pieces; %.3f pieces per character over the first texts; wrote %s\n", static_cast<long long>(v.size()),
+              chars ? static_cast<double>(pieces) / static_cast<double>(chars) : 0.0, va.out.c_str());
+  if (!data.empty()) {
+    auto n = normalize(data.front().text);
+    std::string shown;
+    std::string head = n ? *n : std::string();
+    std::size_t cut = std::min<std::size_t>(head.size(), 200);
+    while (cut < head.size() && (static_cast<unsigned char>(head[cut]) & 0xC0) == 0x80) --cut;  // a character boundary
+    head.resize(cut);
+    for (const auto& p : v.pieces(head)) shown += p + " ";
+    std::printf("e.g. %s\n", shown.c_str());
+  }
+  return 0;
+}
+
+/// `pretrain --objective mlm`: a new run, or --resume of the checkpoint at --out.
+int run_pretrain_mlm(const Cli& cli) {
+  const MlmArgs& ma = cli.mlm;
+  MlmOptions o = ma.run;
+  o.epochs = cli.pretrain->count("--epochs") ? cli.po.epochs : 1;
+  o.lr = cli.pretrain->count("--lr") ? cli.po.lr : 5e-4;
+  o.seed = cli.po.seed;
+  o.bf16 = ma.precision == "bf16";
+  o.quiet = cli.pretrain_quiet;
+  const auto t_load = std::chrono::steady_clock::now();
+  std::vector<std::string> texts;
+  for (const auto& path : cli.pretrain_texts) {
+    for (auto& e : load(path, cli.pa, cli.pretrain_quiet)) texts.push_back(std::move(e.text));
+  }
+  EncoderCheckpoint ck;
+  std::int64_t optimizer_steps = 0;
+  if (ma.resume) {
+    ck = load_encoder(cli.vectors_out, &optimizer_steps);
+    if (!cli.pretrain_quiet) {
+      std::fprintf(stderr, "resuming %s at step %lld of %lld (%s trained so far)\n", cli.vectors_out.c_str(),
+                   static_cast<long long>(ck.step), static_cast<long long>(ck.total_steps), clock_time(ck.seconds).c_str());
+    }
+  } else {
+    ck.config = default_config("transformer");
+    ck.config.dim = cli.pretrain->count("--dim") ? cli.po.dim : 256;
+    ck.config.layers = ma.layers;
+    ck.config.heads = ma.heads;
+    ck.config.ffn = ma.ffn;
+    ck.config.max_len = ma.max_len;
+    ck.config.dropout = ma.dropout;
+    ck.config.validate("pretrain");
+    if (!ma.vocab.empty()) {
+      ck.subword = load_subword_file(ma.vocab);
+    } else {
+      std::vector<Example> ex;
+      for (const auto& t : texts) ex.push_back({0, t});
+      SubwordOptions so;
+      so.size = ma.vocab_size;
+      ck.subword = learn_subword(ex, so, cli.pretrain_quiet);
+    }
+  }
+  PackedCorpus corpus = pack_corpus(texts, ck.subword, ck.config.max_len);
+  texts.clear();
+  texts.shrink_to_fit();
+  ember::Generator g(o.seed);
+  TransformerModel model(ck.config, ck.subword.size(), g);
+  if (!ck.weights.empty()) {
+    std::vector<std::pair<std::string, Tensor<float>>> w = ck.weights;
+    model.load_state_dict(w);
+  }
+  if (!cli.pretrain_quiet) {
+    std::fprintf(stderr,
+                 "%lld sequences of %lld ids (%lld ids of text) packed in %.1f s; vocabulary %lld; %lld parameters; "
+                 "%s matrix products\n",
+                 static_cast<long long>(corpus.sequences()), static_cast<long long>(corpus.seq_len),
+                 static_cast<long long>(corpus.stream.size()),
+                 std::chrono::duration<double>(std::chrono::steady_clock::now() - t_load).count(),
+                 static_cast<long long>(ck.subword.size()), static_cast<long long>(model.parameter_count()),
+                 o.bf16 ? "bf16" : "fp32");
+  }
+  const MlmRun run = pretrain_mlm(model, ck, corpus, o, cli.vectors_out, optimizer_steps);
+  std::printf("%s at step %lld of %lld (%lld tokens, %s in all); held-back masked-token accuracy %.2f%%; wrote %s\n",
+              run.finished ? "finished" : "stopped at the time budget", static_cast<long long>(run.step),
+              static_cast<long long>(run.total), static_cast<long long>(ck.tokens), clock_time(ck.seconds).c_str(),
+              100 * run.last.accuracy, cli.vectors_out.c_str());
+  if (!run.finished) std::printf("continue with the same command and --resume\n");
+  return 0;
+}
 
 /// Lines of `in`, `batch` at a time, each at most kMaxTextBytes (a stream without newlines,
 /// such as /dev/zero, is an error at the limit instead of an unbounded read). Calls
@@ -353,6 +562,8 @@ int main(int argc, char** argv) {
       run_training(ta, cfg, tr, dv, {"negative", "positive"});
       return 0;
     }
+    if (*cli.vocab) return run_vocab(cli);
+    if (*cli.pretrain && cli.objective == "mlm") return run_pretrain_mlm(cli);
     if (*cli.pretrain) {
       std::vector<Example> texts;
       for (const auto& path : cli.pretrain_texts) {

@@ -1,13 +1,10 @@
-// model.hpp — the two classifiers, the features they read, and the model file.
-//
-//   bow  fastText (Joulin et al. 2017): the mean of the embeddings of a text's tokens, CJK
-//        bigrams and hashed adjacent-token bigrams (EmbeddingBag), then one linear layer.
-//   cnn  TextCNN (Kim 2014): token embeddings, Conv1d of widths 2/3/4, ReLU, max over the
-//        real (unpadded) positions, concatenation, dropout, one linear layer.
+// model.hpp — the features every model kind reads, and the model file. The kinds themselves
+// are under models/ (models/registry.hpp lists them).
 //
 // A model file is one safetensors file: the weights, and in __metadata__ the configuration
 // (JSON), the vocabulary (one token per line) and the label names, so `predict` needs nothing
-// else. Written atomically by ember::io.
+// else; a transformer's SentencePiece vocabulary is the uint8 tensor "tokenizer.sentencepiece"
+// instead. Written atomically by ember::io.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -21,6 +18,8 @@
 #include <string>
 #include <vector>
 
+#include "models/registry.hpp"
+#include "subword.hpp"
 #include "tokenizer.hpp"
 #include "vocab.hpp"
 
@@ -30,159 +29,17 @@ namespace nn = ember::nn;
 using ember::Tensor;
 using ember::Var;
 
-inline void check_weighting(const std::string& w) {
-  if (w != "nb" && w != "mean" && w != "tfidf") {
-    throw std::runtime_error("unknown bag weighting '" + w + "' (nb, mean or tfidf)");
-  }
-}
-
-struct ModelConfig {
-  std::string kind = "bow";  // bow | cnn
-  std::int64_t num_classes = 2;
-  std::int64_t dim = 64;              // embedding width
-  std::int64_t buckets = 1 << 18;     // bow: hashed n-gram buckets
-  int ngrams = 2;                     // bow: token n-grams up to this length (fastText -wordNgrams)
-  std::vector<std::int64_t> widths = {2, 3, 4};  // cnn
-  std::int64_t filters = 100;                    // cnn: per width
-  double dropout = 0.5;                          // cnn
-  std::int64_t max_len = 400;                    // cnn: tokens kept per text
-  // cnn: the embedding starts N(0, embedding_std²). torch.nn.Embedding's N(0, 1) leaves the
-  // rare tokens' rows mostly noise after a few hundred Adam steps of ~lr each: ChnSentiCorp
-  // seeds 1–3, test 90.8 / 90.2 / 91.0% at std 1, 91.8 / 92.5 / 92.3% at 0.1 (dev 89.9 → 91.6
-  // on average). Kim (2014) drew U(−0.25, 0.25), std 0.14. `train --init-embeddings` keeps 1.
-  double embedding_std = 1.0;
-  bool subwords = false;  // bow: hashed character 3–5-grams of Latin words (fastText -minn 3 -maxn 5)
-  // bow: how the bag combines its features' embeddings —
-  //   "nb":    mean over the distinct features, each scaled by its naive-Bayes log-count ratio
-  //            (NBSVM's feature scaling, Wang & Manning 2012), the default;
-  //   "mean":  plain mean over every occurrence (fastText);
-  //   "tfidf": the embedding of the text's l2-normalised TF-IDF vector.
-  std::string weighting = "nb";
-  TokenizerOptions tokenizer;
-
-  nlohmann::json to_json() const {
-    return {{"kind", kind},       {"num_classes", num_classes}, {"dim", dim},
-            {"buckets", buckets}, {"widths", widths},           {"filters", filters},
-            {"dropout", dropout}, {"max_len", max_len}, {"embedding_std", embedding_std}, {"subwords", subwords}, {"ngrams", ngrams}, {"weighting", weighting},
-            {"cjk_bigrams", tokenizer.cjk_bigrams}, {"negation", tokenizer.negation}};
-  }
-  static ModelConfig from_json(const nlohmann::json& j) {
-    // Integers are read as integers: a JSON number like 1e300 or 2.5 is an error here, never a
-    // float-to-int conversion (undefined behaviour out of range).
-    auto integer = [&](const char* key) -> std::int64_t {
-      const nlohmann::json& v = j.at(key);
-      if (v.is_number_unsigned() && v.get<std::uint64_t>() > static_cast<std::uint64_t>(INT64_MAX)) {
-        throw std::runtime_error(std::string("model configuration: ") + key + " " + v.dump() + " is too large");
-      }
-      if (!v.is_number_integer()) {
-        throw std::runtime_error(std::string("model configuration: ") + key + " must be an integer, got " + v.dump());
-      }
-      return v.get<std::int64_t>();
-    };
-    auto number = [&](const char* key) -> double {
-      const nlohmann::json& v = j.at(key);
-      if (!v.is_number()) {
-        throw std::runtime_error(std::string("model configuration: ") + key + " must be a number, got " + v.dump());
-      }
-      return v.get<double>();
-    };
-    ModelConfig c;
-    c.kind = j.at("kind").get<std::string>();
-    c.num_classes = integer("num_classes");
-    c.dim = integer("dim");
-    c.buckets = integer("buckets");
-    c.widths.clear();
-    if (!j.at("widths").is_array()) throw std::runtime_error("model configuration: widths must be an array");
-    if (j.at("widths").size() > 8) throw std::runtime_error("model configuration: more than 8 filter widths");
-    for (const auto& w : j.at("widths")) {
-      if (!w.is_number_integer()) throw std::runtime_error("model configuration: a filter width must be an integer, got " + w.dump());
-      c.widths.push_back(w.get<std::int64_t>());
-    }
-    c.filters = integer("filters");
-    c.dropout = number("dropout");
-    c.max_len = integer("max_len");
-    // Files written before embedding_std existed drew N(0, 1).
-    c.embedding_std = j.contains("embedding_std") ? number("embedding_std") : 1.0;
-    c.subwords = j.at("subwords").get<bool>();
-    const std::int64_t ngrams = integer("ngrams");
-    if (ngrams < 1 || ngrams > kMaxNgrams) {
-      throw std::runtime_error("model configuration: ngrams " + std::to_string(ngrams) + " is outside [1, " +
-                               std::to_string(kMaxNgrams) + "]");
-    }
-    c.ngrams = static_cast<int>(ngrams);
-    if (j.contains("weighting")) {
-      c.weighting = j.at("weighting").get<std::string>();
-    } else {  // files written before "weighting" existed
-      c.weighting = j.value("tfidf", false) ? "tfidf" : "mean";
-    }
-    c.tokenizer.cjk_bigrams = j.at("cjk_bigrams").get<bool>();
-    c.tokenizer.negation = j.at("negation").get<bool>();
-    c.validate();
-    return c;
-  }
-
-  /// The ranges every configuration must lie in, checked before training starts and when a
-  /// model file is loaded, so that whatever is saved loads back and a hostile file cannot make
-  /// the featurizer index out of bounds or overflow a size. `what` prefixes messages.
-  void validate(const std::string& what = "model configuration") const {
-    auto range = [&](const char* name, auto v, auto lo, auto hi) {
-      if (!(v >= lo && v <= hi)) {
-        throw std::runtime_error(what + ": " + name + " " + nlohmann::json(v).dump() + " is outside [" +
-                                 nlohmann::json(lo).dump() + ", " + nlohmann::json(hi).dump() + "]");
-      }
-    };
-    if (kind != "bow" && kind != "cnn") throw std::runtime_error(what + ": unknown model kind '" + kind + "' (bow or cnn)");
-    check_weighting(weighting);
-    range("num_classes", num_classes, std::int64_t{2}, kMaxClasses);
-    range("dim", dim, std::int64_t{1}, kMaxDim);
-    range("buckets", buckets, std::int64_t{0}, kMaxBuckets);
-    range("ngrams", ngrams, 1, kMaxNgrams);
-    range("filters", filters, std::int64_t{1}, kMaxFilters);
-    range("dropout", dropout, 0.0, 0.99);
-    range("max_len", max_len, std::int64_t{1}, kMaxLen);
-    range("embedding_std", embedding_std, 1e-6, 100.0);
-    if (widths.empty() || widths.size() > 8) {
-      throw std::runtime_error(what + ": widths needs 1 to 8 filter widths, got " + std::to_string(widths.size()));
-    }
-    for (std::size_t i = 0; i < widths.size(); ++i) {
-      range("widths", widths[i], std::int64_t{1}, kMaxWidth);
-      for (std::size_t k = 0; k < i; ++k) {
-        if (widths[k] == widths[i]) throw std::runtime_error(what + ": filter width " + std::to_string(widths[i]) + " is listed twice");
-      }
-    }
-  }
-
-  // Far above anything useful, far below an overflow: (vocabulary + buckets) · dim stays
-  // under 2^45 and every index fits in int64 with room to spare.
-  static constexpr std::int64_t kMaxClasses = 1000, kMaxDim = 4096, kMaxBuckets = std::int64_t{1} << 26,
-                                kMaxFilters = 4096, kMaxLen = 100000, kMaxWidth = 64;
-  static constexpr int kMaxNgrams = 8;
-};
-
-/// The defaults per model kind (what `train --model` picks unless overridden).
-inline ModelConfig default_config(const std::string& kind) {
-  ModelConfig c;
-  c.kind = kind;
-  if (kind == "cnn") {
-    c.dim = 128;
-    c.embedding_std = 0.1;
-    c.buckets = 0;
-    c.weighting = "mean";  // unused: the convolution reads the sequence
-    // The convolution sees n-grams of its own: no negation marking. CJK bigram embeddings are
-    // added at each position (characters alone carry little of a Chinese word's meaning).
-    c.tokenizer = {.cjk_bigrams = true, .negation = false};
-  } else if (kind != "bow") {
-    throw std::runtime_error("unknown model '" + kind + "' (bow or cnn)");
-  }
-  return c;
-}
-
 /// Text → token ids as a model reads them.
 class Featurizer {
  public:
-  /// `table` holds one weight per feature id (IDF or naive-Bayes ratio) for weighted bags.
-  Featurizer(const ModelConfig& c, const Vocab& v, const std::vector<float>* table = nullptr)
-      : cfg_(c), vocab_(v), table_(table) {
+  /// `table` holds one weight per feature id (IDF or naive-Bayes ratio) for weighted bags;
+  /// `subword` the SentencePiece vocabulary of a subword model (the transformer).
+  Featurizer(const ModelConfig& c, const Vocab& v, const std::vector<float>* table = nullptr,
+             const SubwordVocab* subword = nullptr)
+      : cfg_(c), vocab_(v), table_(table), subword_(subword) {
+    if (model_kind(c.kind).subword && (subword == nullptr || subword->empty())) {
+      throw std::runtime_error("a " + c.kind + " model reads SentencePiece ids: it needs its vocabulary");
+    }
     const std::size_t features = static_cast<std::size_t>(v.size() + c.buckets);
     if (weighted(c) && (table == nullptr || table->size() != features)) {
       throw std::runtime_error("a " + c.weighting + "-weighted bag needs one weight per feature (" +
@@ -191,7 +48,7 @@ class Featurizer {
     }
   }
   /// Whether the model's bag reads per-occurrence weights (a weighted sum, not the mean).
-  static bool weighted(const ModelConfig& c) { return c.kind == "bow" && c.weighting != "mean"; }
+  static bool weighted(const ModelConfig& c) { return bag_is_weighted(c); }
   bool weighted() const { return weighted(cfg_); }
 
   /// The weight of each feature occurrence in `ids`, so that the bag's weighted sum is:
@@ -239,6 +96,7 @@ class Featurizer {
     return tokenize_normalized(norm ? *norm : std::string(), cfg_.tokenizer);
   }
   std::vector<std::int64_t> ids(const std::string& text) const {
+    if (subword_ != nullptr && model_kind(cfg_.kind).subword) return subword_ids(text);
     Tokens t = tokens(text);
     std::vector<std::int64_t> out;
     if (cfg_.kind == "cnn") return sequence_ids(t);
@@ -281,197 +139,24 @@ class Featurizer {
     return out;
   }
 
+  /// [CLS] and the SentencePiece ids of the normalised text, at most max_len in all.
+  std::vector<std::int64_t> subword_ids(const std::string& text) const {
+    auto norm = normalize(text);
+    std::vector<std::int64_t> ids = subword_->encode(norm ? *norm : std::string());
+    const auto keep = std::min<std::size_t>(ids.size(), static_cast<std::size_t>(cfg_.max_len - 1));
+    std::vector<std::int64_t> out;
+    out.reserve(keep + 1);
+    out.push_back(SubwordVocab::kCls);
+    out.insert(out.end(), ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(keep));
+    return out;
+  }
+
  private:
   ModelConfig cfg_;
   const Vocab& vocab_;
   const std::vector<float>* table_;
+  const SubwordVocab* subword_;
 };
-
-/// A padded batch: ids (B, L) with <pad> = 0 beyond each length, and the flat form
-/// (ids, offsets) for bag models.
-struct Batch {
-  Tensor<std::int64_t> ids, flat, offsets, labels;
-  Tensor<float> weights;  // per flat id (weighted bags), or empty
-  std::vector<std::int64_t> lengths;
-};
-
-/// `padded`: build ids (B, L) too (sequence models); bag models read only the flat form, and a
-/// padded copy of a batch holding one 1 MB text would cost gigabytes.
-inline Batch make_batch(const std::vector<const std::vector<std::int64_t>*>& seqs,
-                        const std::vector<int>& labels, std::int64_t min_len,
-                        const std::vector<const std::vector<float>*>& weights = {}, bool padded = true) {
-  Batch b;
-  const auto B = static_cast<std::int64_t>(seqs.size());
-  std::int64_t L = min_len, total = 0;
-  for (auto* s : seqs) {
-    L = std::max<std::int64_t>(L, static_cast<std::int64_t>(s->size()));
-    total += static_cast<std::int64_t>(s->size());
-  }
-  b.ids = padded ? ember::zeros<std::int64_t>({B, L}) : Tensor<std::int64_t>::empty({B, 0});
-  b.flat = Tensor<std::int64_t>::empty({total});
-  b.offsets = Tensor<std::int64_t>::empty({B});
-  b.labels = Tensor<std::int64_t>::empty({B});
-  std::int64_t at = 0;
-  for (std::int64_t i = 0; i < B; ++i) {
-    const auto& s = *seqs[static_cast<std::size_t>(i)];
-    b.offsets.data()[i] = at;
-    for (std::size_t j = 0; j < s.size(); ++j) {
-      if (padded) b.ids.data()[i * L + static_cast<std::int64_t>(j)] = s[j];
-      b.flat.data()[at++] = s[j];
-    }
-    b.lengths.push_back(static_cast<std::int64_t>(s.size()));
-    b.labels.data()[i] = labels.empty() ? 0 : labels[static_cast<std::size_t>(i)];
-  }
-  if (!weights.empty()) {
-    b.weights = Tensor<float>::empty({total});
-    std::int64_t k = 0;
-    for (auto* w : weights) {
-      for (float x : *w) b.weights.data()[k++] = x;
-    }
-  }
-  return b;
-}
-
-class Classifier : public nn::Module<float> {
- public:
-  /// Logits (B, num_classes).
-  virtual Var<float> forward(const Batch& b) = 0;
-  /// Shortest padded length the model accepts (the widest convolution).
-  virtual std::int64_t min_length() const { return 1; }
-  /// Whether forward() reads Batch::ids (B, L); bag models read only the flat ids.
-  virtual bool padded_input() const { return true; }
-};
-
-class BowModel : public Classifier {
- public:
-  BowModel(const ModelConfig& c, std::int64_t vocab, ember::Generator& g) {
-    {
-      nn::init::SkipInit skip;  // built at zero without drawing (17 M normals for a 2^18-bucket bag)
-      bag_ = register_module("embedding", std::make_shared<nn::EmbeddingBag<float>>(
-                                              vocab + c.buckets, c.dim,
-                                              Featurizer::weighted(c) ? ember::BagMode::Sum : ember::BagMode::Mean,
-                                              g, /*sparse=*/true));
-      fc_ = register_module("fc", std::make_shared<nn::Linear<float>>(c.dim, c.num_classes, true, g));
-    }
-    // fastText's initialisation, drawn once: inputs U(−1/dim, 1/dim), output zero.
-    const double b = 1.0 / static_cast<double>(c.dim);
-    nn::init::uniform_(bag_->weight(), -b, b, g);
-    nn::init::constant_(fc_->weight(), 0.0);
-    nn::init::constant_(fc_->bias(), 0.0);
-  }
-  bool padded_input() const override { return false; }
-  Var<float> forward(const Batch& b) override {
-    return (*fc_)((*bag_)(b.flat, b.offsets, b.weights));
-  }
-
- private:
-  std::shared_ptr<nn::EmbeddingBag<float>> bag_;
-  std::shared_ptr<nn::Linear<float>> fc_;
-};
-
-class CnnModel : public Classifier {
- public:
-  CnnModel(const ModelConfig& c, std::int64_t vocab, ember::Generator& g)
-      : widths_(c.widths), pairs_(c.tokenizer.cjk_bigrams) {
-    {
-      nn::init::SkipInit skip;  // built at zero without drawing; drawn once below at its own std
-      emb_ = register_module("embedding",
-                             std::make_shared<nn::Embedding<float>>(vocab, c.dim, g, /*sparse=*/true));
-    }
-    nn::init::normal_(emb_->weight(), 0.0, c.embedding_std, g);
-    for (std::size_t i = 0; i < widths_.size(); ++i) {
-      convs_.push_back(register_module(
-          "conv" + std::to_string(widths_[i]),
-          std::make_shared<nn::Conv1d<float>>(c.dim, c.filters, widths_[i], g)));
-    }
-    drop_ = register_module("dropout", std::make_shared<nn::Dropout<float>>(c.dropout, g.next_u64()));
-    fc_ = register_module("fc", std::make_shared<nn::Linear<float>>(
-                                    c.filters * static_cast<std::int64_t>(widths_.size()),
-                                    c.num_classes, true, g));
-  }
-  std::int64_t min_length() const override {
-    return *std::max_element(widths_.begin(), widths_.end()) * (pairs_ ? 2 : 1);
-  }
-  Var<float> forward(const Batch& b) override {
-    const std::int64_t B = b.ids.size(0), L = b.ids.size(1) / (pairs_ ? 2 : 1);
-    Var<float> e = (*emb_)(b.ids);  // (B, L or 2L, dim)
-    if (pairs_) e = ember::sum(ember::reshape(e, {B, L, 2, e.size(2)}), {2});  // token + bigram
-    Var<float> x = ember::transpose(e, 1, 2);  // (B, dim, L)
-    std::vector<Var<float>> pooled;
-    for (std::size_t i = 0; i < convs_.size(); ++i) {
-      const std::int64_t K = widths_[i], Lout = L - K + 1;
-      Var<float> h = ember::relu((*convs_[i])(x));  // (B, filters, Lout)
-      // Window l covers tokens [l, l + K): it is real if it starts inside the text (a text
-      // shorter than K keeps its first, partly padded window). Padded windows become 0, which
-      // cannot win a max over ReLU outputs unless everything is 0.
-      Tensor<bool> pad = ember::zeros<bool>({B, 1, Lout});
-      for (std::int64_t r = 0; r < B; ++r) {
-        const std::int64_t len = b.lengths[static_cast<std::size_t>(r)] / (pairs_ ? 2 : 1);
-        const std::int64_t last = std::max<std::int64_t>(len - K, 0);
-        for (std::int64_t l = last + 1; l < Lout; ++l) pad.data()[r * Lout + l] = true;
-      }
-      pooled.push_back(ember::max(ember::masked_fill(h, pad, 0.0f), {2}));  // (B, filters)
-    }
-    return (*fc_)((*drop_)(ember::cat(pooled, 1)));
-  }
-
- private:
-  std::vector<std::int64_t> widths_;
-  bool pairs_;  // ids come as (token, CJK bigram) pairs; their embeddings are summed
-  std::shared_ptr<nn::Embedding<float>> emb_;
-  std::vector<std::shared_ptr<nn::Conv1d<float>>> convs_;
-  std::shared_ptr<nn::Dropout<float>> drop_;
-  std::shared_ptr<nn::Linear<float>> fc_;
-};
-
-/// The name and shape of every parameter the model of `c` over a vocabulary of `vocab` tokens
-/// has (what make_model builds; a test holds the two together). Loading compares a file's
-/// tensors against this before anything is allocated.
-inline std::vector<std::pair<std::string, ember::Shape>> parameter_shapes(const ModelConfig& c,
-                                                                          std::int64_t vocab) {
-  if (c.kind == "bow") {
-    return {{"embedding.weight", {vocab + c.buckets, c.dim}},
-            {"fc.weight", {c.num_classes, c.dim}},
-            {"fc.bias", {c.num_classes}}};
-  }
-  std::vector<std::pair<std::string, ember::Shape>> out = {{"embedding.weight", {vocab, c.dim}}};
-  for (std::int64_t w : c.widths) {
-    out.push_back({"conv" + std::to_string(w) + ".weight", {c.filters, c.dim, w}});
-    out.push_back({"conv" + std::to_string(w) + ".bias", {c.filters}});
-  }
-  out.push_back({"fc.weight", {c.num_classes, c.filters * static_cast<std::int64_t>(c.widths.size())}});
-  out.push_back({"fc.bias", {c.num_classes}});
-  return out;
-}
-
-/// The number of weights the model of `c` needs; throws if it exceeds `limit` (checked with
-/// overflow-safe arithmetic, before any allocation).
-inline std::int64_t checked_parameter_count(const ModelConfig& c, std::int64_t vocab, std::int64_t limit) {
-  std::int64_t total = 0;
-  for (auto& [name, shape] : parameter_shapes(c, vocab)) {
-    std::int64_t n = 1;
-    for (std::int64_t d : shape) {
-      if (__builtin_mul_overflow(n, d, &n)) n = limit + 1;
-    }
-    if (__builtin_add_overflow(total, n, &total) || total > limit) {
-      throw std::runtime_error("the model would have more than " + std::to_string(limit) +
-                               " weights (" + name + " alone: " + shape.to_string() +
-                               "); lower --dim, --buckets or --max-vocab");
-    }
-  }
-  return total;
-}
-
-/// At most this many weights in one model: 4 GiB of fp32.
-inline constexpr std::int64_t kMaxModelWeights = std::int64_t{1} << 30;
-
-inline std::unique_ptr<Classifier> make_model(const ModelConfig& c, std::int64_t vocab,
-                                              ember::Generator& g) {
-  c.validate();
-  checked_parameter_count(c, vocab, kMaxModelWeights);
-  if (c.kind == "cnn") return std::make_unique<CnnModel>(c, vocab, g);
-  return std::make_unique<BowModel>(c, vocab, g);
-}
 
 /// Everything `predict` needs, as loaded from one file.
 struct SavedModel {
@@ -479,21 +164,45 @@ struct SavedModel {
   Vocab vocab;
   std::vector<float> feature_weights;  // weighted bags only: IDF or naive-Bayes ratio per feature
   std::vector<std::string> labels = {"negative", "positive"};
+  SubwordVocab subword;  // subword models only
   std::unique_ptr<Classifier> model;
+  /// The featurizer this model reads its texts through (valid while the model lives).
+  Featurizer featurizer() const { return Featurizer(config, vocab, &feature_weights, &subword); }
 };
+
+/// The tensor that holds a subword model's SentencePiece model (its serialized bytes).
+inline constexpr const char* kSubwordTensor = "tokenizer.sentencepiece";
+
+inline Tensor<std::uint8_t> subword_tensor(const SubwordVocab& v) {
+  const std::string& b = v.bytes();
+  Tensor<std::uint8_t> t = Tensor<std::uint8_t>::empty({static_cast<std::int64_t>(b.size())});
+  std::copy(b.begin(), b.end(), reinterpret_cast<char*>(t.data()));
+  return t;
+}
+
+/// The vocabulary table of a subword model: its pieces in id order.
+inline Vocab vocab_of(const SubwordVocab& v) {
+  std::vector<std::string> pieces;
+  for (std::int64_t i = 0; i < v.size(); ++i) pieces.push_back(v.piece(i));
+  return Vocab::from_tokens(std::move(pieces));
+}
 
 inline void save_model(const std::string& path, const ModelConfig& cfg, const Vocab& vocab,
                        const std::vector<std::string>& labels, const Classifier& model,
                        const std::vector<float>& feature_weights = {},
-                       const std::map<std::string, std::string>& extra = {}) {
+                       const std::map<std::string, std::string>& extra = {},
+                       const SubwordVocab* subword = nullptr) {
   cfg.validate("save_model");  // what is saved must load back
+  const bool sub = model_kind(cfg.kind).subword;
+  if (sub && (subword == nullptr || subword->empty())) throw std::runtime_error("save_model: a " + cfg.kind + " model needs its vocabulary");
   std::vector<std::pair<std::string, ember::io::AnyTensor>> tensors;
   for (auto& [name, t] : model.state_dict()) tensors.emplace_back(name, t);
   if (!feature_weights.empty()) tensors.emplace_back("featurizer.weights", ember::from_vector(feature_weights));
+  if (sub) tensors.emplace_back(kSubwordTensor, subword_tensor(*subword));
   std::map<std::string, std::string> meta = extra;
   meta["format"] = "ember-sentiment/1";
   meta["config"] = cfg.to_json().dump();
-  meta["vocab"] = vocab.serialize();
+  meta["vocab"] = sub ? std::string() : vocab.serialize();  // a subword model's is its SentencePiece model
   meta["labels"] = nlohmann::json(labels).dump();
   ember::io::save_safetensors(path, tensors, meta);
 }
@@ -531,7 +240,21 @@ inline SavedModel parse_model(std::string_view bytes, const std::string& path) {
   try {
     m.config = ModelConfig::from_json(nlohmann::json::parse(need("config")));
     m.labels = nlohmann::json::parse(need("labels")).get<std::vector<std::string>>();
-    m.vocab = Vocab::deserialize(need("vocab"));
+    if (model_kind(m.config.kind).subword) {
+      auto it = std::find_if(ck.tensors.begin(), ck.tensors.end(), [](auto& e) { return e.first == kSubwordTensor; });
+      if (it == ck.tensors.end()) {
+        throw std::runtime_error(std::string("a ") + m.config.kind + " model without its vocabulary (no tensor '" +
+                                 kSubwordTensor + "')");
+      }
+      const auto* u8 = std::get_if<Tensor<std::uint8_t>>(&it->second);
+      if (u8 == nullptr) throw std::runtime_error(std::string("tensor '") + kSubwordTensor + "' is not U8");
+      m.subword = SubwordVocab::from_bytes(
+          std::string_view(reinterpret_cast<const char*>(u8->data()), static_cast<std::size_t>(u8->numel())),
+          std::string("tensor '") + kSubwordTensor + "'");
+      m.vocab = vocab_of(m.subword);
+    } else {
+      m.vocab = Vocab::deserialize(need("vocab"));
+    }
   } catch (const nlohmann::json::exception& e) {
     throw std::runtime_error(path + ": bad model metadata: " + e.what());
   } catch (const std::runtime_error& e) {
@@ -554,6 +277,7 @@ inline SavedModel parse_model(std::string_view bytes, const std::string& path) {
                                   (m.config.kind == "bow" ? ", buckets " + std::to_string(m.config.buckets) : "") + ")";
   std::vector<std::pair<std::string, Tensor<float>>> values;
   for (auto& [name, any] : ck.tensors) {
+    if (name == kSubwordTensor && !m.subword.empty()) continue;  // read above
     const auto* t = std::get_if<Tensor<float>>(&any);
     if (t == nullptr) throw std::runtime_error(path + ": tensor '" + name + "' is not F32");
     if (auto bad = first_non_finite(t->data(), t->numel()); !bad.empty()) {

@@ -288,7 +288,7 @@ inline Tensor<float> ensemble_proba(const std::vector<SavedModel>& models, const
   Tensor<float> sum;
   for (std::size_t m = 0; m < models.size(); ++m) {
     const SavedModel& sm = models[m];
-    Tensor<float> p = predict_proba(*sm.model, encode(data, Featurizer(sm.config, sm.vocab, &sm.feature_weights)));
+    Tensor<float> p = predict_proba(*sm.model, encode(data, sm.featurizer()));
     sum = m == 0 ? p : sum + p;
   }
   return models.size() == 1 ? sum : sum * (1.0f / static_cast<float>(models.size()));

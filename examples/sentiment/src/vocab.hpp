@@ -41,6 +41,17 @@ class Vocab {
     return v;
   }
 
+  /// A vocabulary of these tokens in this order; the first two must be <pad> and <unk>.
+  static Vocab from_tokens(std::vector<std::string> tokens) {
+    if (tokens.size() < 2 || tokens[0] != "<pad>" || tokens[1] != "<unk>") {
+      throw std::runtime_error("vocabulary: the first two tokens must be <pad> and <unk>");
+    }
+    Vocab v;
+    v.itos_ = std::move(tokens);
+    v.index();
+    return v;
+  }
+
   /// The vocabulary written as one token per line (tokens never contain whitespace).
   std::string serialize() const {
     std::string out;

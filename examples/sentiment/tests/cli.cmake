@@ -5,7 +5,7 @@ file(MAKE_DIRECTORY "${WORK}")
 
 include(${CMAKE_CURRENT_LIST_DIR}/cli_helpers.cmake)
 
-foreach(sub demo train eval predict pretrain)
+foreach(sub demo train eval predict pretrain vocab)
   run(TRUE "${EXE}" ${sub} --help)
   expect_contains("${OUT}" "Usage")
 endforeach()
@@ -59,6 +59,36 @@ expect_contains("${OUT}" "\"n\":131")
 run(FALSE "${EXE}" train --train "${DATA}/train.tsv" --model cnn --dim 32
     --init-embeddings "${WORK}/v.safetensors" --out "${WORK}/c2.safetensors" --quiet)
 expect_contains("${ERR}" "pretrained vectors have 16 dimensions, the model's embedding 32")
+
+# The transformer end to end: a vocabulary, MLM pretraining with a resume, fine-tuning from the
+# encoder, predict and eval. Tiny sizes: this checks the wiring, not the accuracy.
+run(TRUE "${EXE}" vocab --text "${WORK}/raw.txt" --out "${WORK}/vocab.safetensors" --size 1000)
+expect_contains("${OUT}" "pieces per character")
+set(mlm pretrain --objective mlm --text "${WORK}/raw.txt" --format text --out "${WORK}/enc.safetensors"
+    --dim 32 --layers 1 --heads 2 --ffn 64 --max-len 32 --batch 8 --steps 12 --held-back 16 --eval-every 6)
+run(TRUE "${EXE}" ${mlm} --vocab "${WORK}/vocab.safetensors" --max-minutes 0.000001)
+expect_contains("${OUT}" "stopped at the time budget at step")
+expect_contains("${OUT}" "--resume")
+run(TRUE "${EXE}" ${mlm} --resume)
+expect_contains("${ERR}" "resuming")
+expect_contains("${ERR}" "masked-token accuracy")
+expect_contains("${OUT}" "finished at step 12 of 12")
+run(FALSE "${EXE}" ${mlm} --resume --vocab "${WORK}/vocab.safetensors")
+expect_contains("${ERR}" "--vocab cannot be given with it")
+run(FALSE "${EXE}" pretrain --objective mlm --text "${WORK}/raw.txt" --format text --window 3 --out "${WORK}/x.safetensors")
+expect_contains("${ERR}" "--window applies to --objective skipgram only")
+run(TRUE "${EXE}" train --train "${DATA}/train.tsv" --dev "${DATA}/test.tsv" --model transformer
+    --init "${WORK}/enc.safetensors" --epochs 1 --out "${WORK}/t.safetensors")
+expect_contains("${ERR}" "encoder pretrained for 12 steps")
+run(TRUE "${EXE}" predict --model "${WORK}/t.safetensors" --json "很好")
+expect_contains("${OUT}" "\"label\"")
+run(FALSE "${EXE}" train --train "${DATA}/train.tsv" --model transformer --init "${WORK}/enc.safetensors"
+    --layers 3 --out "${WORK}/t2.safetensors")
+expect_contains("${ERR}" "--layers 3 differs from the encoder's 1")
+run(FALSE "${EXE}" train --train "${DATA}/train.tsv" --model bow --layers 3 --out "${WORK}/t2.safetensors")
+expect_contains("${ERR}" "--layers applies to --model transformer only")
+run(FALSE "${EXE}" train --train "${DATA}/train.tsv" --model transformer --init "${model}" --out "${WORK}/t2.safetensors")
+expect_contains("${ERR}" "is not an encoder checkpoint")
 run(FALSE "${EXE}" train --train "${DATA}/train.tsv" --model bow
     --init-embeddings "${WORK}/v.safetensors" --out "${WORK}/c3.safetensors" --quiet)
 expect_contains("${ERR}" "--init-embeddings applies to --model cnn only")

@@ -89,9 +89,13 @@ Small small_bow(std::int64_t buckets = 64) {
 }  // namespace
 
 TEST_F(Hostile, ParameterShapesMatchTheModelsBuilt) {
-  for (const char* kind : {"bow", "cnn"}) {
+  for (const char* kind : {"bow", "cnn", "transformer"}) {
     ModelConfig c = default_config(kind);
-    c.dim = 3;
+    c.dim = 4;
+    c.heads = 2;
+    c.ffn = 6;
+    c.layers = 2;
+    c.max_len = 9;
     c.filters = 5;
     c.buckets = 7;
     c.widths = {1, 4};

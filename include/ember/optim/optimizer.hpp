@@ -201,6 +201,44 @@ class Adam : public Optimizer<T> {
   }
   std::int64_t steps() const { return t_; }
 
+  /// What a resumed run needs (torch's optimizer.state_dict()): the step count and each
+  /// parameter's first and second moments, in the order of params() (empty tensors for a
+  /// parameter that has not been updated yet). Copies.
+  struct State {
+    std::int64_t steps = 0;
+    std::vector<Tensor<T>> m, v;
+  };
+  State state() const {
+    State s{t_, {}, {}};
+    for (std::size_t k = 0; k < m_.size(); ++k) {
+      s.m.push_back(m_[k].numel() ? m_[k].clone() : Tensor<T>());
+      s.v.push_back(v_[k].numel() ? v_[k].clone() : Tensor<T>());
+    }
+    return s;
+  }
+  /// Restores a state() of an optimiser over parameters of the same shapes; checks them all
+  /// before changing anything.
+  void load_state(const State& s) {
+    EMBER_CHECK(s.steps >= 0, "Adam::load_state", "negative step count ", s.steps);
+    EMBER_CHECK(s.m.size() == this->params_.size() && s.v.size() == this->params_.size(),
+                "Adam::load_state", "state for ", s.m.size(), " and ", s.v.size(),
+                " parameters, the optimiser has ", this->params_.size());
+    for (std::size_t k = 0; k < s.m.size(); ++k) {
+      for (const Tensor<T>* t : {&s.m[k], &s.v[k]}) {
+        EMBER_CHECK(t->numel() == 0 || t->shape() == this->params_[k].shape(), "Adam::load_state",
+                    "parameter ", k, " has shape ", this->params_[k].shape(), ", its state ",
+                    t->shape());
+      }
+      EMBER_CHECK((s.m[k].numel() == 0) == (s.v[k].numel() == 0), "Adam::load_state",
+                  "parameter ", k, " has one moment but not the other");
+    }
+    t_ = s.steps;
+    for (std::size_t k = 0; k < s.m.size(); ++k) {
+      m_[k] = s.m[k].numel() ? s.m[k].contiguous().clone() : Tensor<T>();
+      v_[k] = s.v[k].numel() ? s.v[k].contiguous().clone() : Tensor<T>();
+    }
+  }
+
  private:
   Options o_;
   std::int64_t t_ = 0;

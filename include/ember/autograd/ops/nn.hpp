@@ -1,7 +1,7 @@
 // ember/autograd/ops/nn.hpp — differentiable neural-network ops, fused where fusion pays:
 // softmax, log_softmax, cross_entropy (fused with log_softmax, ignore_index, label smoothing),
 // binary_cross_entropy_with_logits, layer_norm, embedding, embedding_bag, conv1d, dropout,
-// masked_fill, masked_mean, gelu, linear.
+// masked_fill, masked_mean, masked_max, gelu, linear.
 // Layer: autograd. Shapes are written at each op; glossary: N rows (batch·time), C classes,
 // D features, V vocabulary.
 #pragma once
@@ -753,6 +753,29 @@ Var<T> masked_mean(const Var<T>& x, const Tensor<bool>& mask) {
                           std::numeric_limits<T>::max());
   Var<T> weight((keep / count).unsqueeze(2));
   return sum(x * weight, {1});
+}
+
+/// Maximum of x (B, T, D) over its time axis, leaving out the positions where `mask` (B, T)
+/// is true (padding) → (B, D): the max pooling of a padded batch (TextCNN's pooling,
+/// sentence encoders' max pooling), without padding ever winning. A row with every position
+/// masked gives zeros, as masked_mean. Gradient: dy to the position that holds the maximum.
+template <FloatingScalar T>
+Var<T> masked_max(const Var<T>& x, const Tensor<bool>& mask) {
+  EMBER_CHECK(x.dim() == 3 && mask.dim() == 2 && mask.size(0) == x.size(0) &&
+                  mask.size(1) == x.size(1),
+              "masked_max", "expects x (B, T, D) and mask (B, T), got ", x.shape(), " and ",
+              mask.shape());
+  EMBER_CHECK(x.size(1) > 0, "masked_max", "needs at least one position, got x ", x.shape());
+  const Tensor<bool> m = mask.contiguous();
+  const std::int64_t B = m.size(0), Tn = m.size(1);
+  Tensor<bool> empty_row = zeros<bool>({B, 1});
+  for (std::int64_t b = 0; b < B; ++b) {
+    bool all = true;
+    for (std::int64_t t = 0; t < Tn && all; ++t) all = m.data()[b * Tn + t];
+    empty_row.data()[b] = all;
+  }
+  Var<T> filled = masked_fill(x, m.unsqueeze(2), std::numeric_limits<T>::lowest());
+  return masked_fill(max(filled, {1}), empty_row, T(0));
 }
 
 }  // namespace ember
