@@ -162,7 +162,10 @@ struct Cli {
   DataArgs ea;
   std::vector<std::string> texts;
 
-  explicit Cli(std::string default_data_dir) : data_dir(std::move(default_data_dir)) {
+  std::string models_dir;  // the shipped models (predict without --model)
+
+  explicit Cli(std::string default_data_dir, std::string default_models_dir = "examples/sentiment/models")
+      : data_dir(std::move(default_data_dir)), models_dir(std::move(default_models_dir)) {
     using cli::integer_in;
     using cli::number_in;
     app.require_subcommand(1);
@@ -403,12 +406,14 @@ struct Cli {
         "predict", "label and probability for each text (arguments, or lines on stdin)");
     predict
         ->add_option("--model", model_paths,
-                     "model file; given more than once, an ensemble (probabilities averaged)")
-        ->required()
+                     "model file; given more than once, an ensemble (probabilities averaged); default: the "
+                     "shipped model of each text's script (CJK: zh, else en)")
         ->take_all()
         ->expected(1)
         ->allow_extra_args(false);
     predict->add_option("texts", texts, "texts to classify");
+    predict->add_option("--models-dir", models_dir, "where the shipped models are (zh.safetensors, en.safetensors)")
+        ->capture_default_str();
     predict->add_flag("--json", json, "one JSON object per line");
   }
 

@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -29,6 +30,9 @@
 
 #ifndef EMBER_SENTIMENT_DATA_DIR
 #define EMBER_SENTIMENT_DATA_DIR "examples/sentiment/data"
+#endif
+#ifndef EMBER_SENTIMENT_MODELS_DIR
+#define EMBER_SENTIMENT_MODELS_DIR "examples/sentiment/models"
 #endif
 
 namespace fs = std::filesystem;
@@ -298,23 +302,71 @@ std::vector<Prediction> predict(const std::vector<SavedModel>& models, const std
   return out;
 }
 
-void print_predictions(const std::vector<SavedModel>& models, const std::vector<std::string>& texts, bool json) {
-  auto preds = predict(models, texts);
-  const SavedModel& m = models.front();  // the labels, which every model shares
-  for (std::size_t i = 0; i < texts.size(); ++i) {
-    const auto& p = preds[i];
-    const std::string& name = m.labels[static_cast<std::size_t>(p.label)];
-    if (json) {
-      nlohmann::json j = {{"text", texts[i]}, {"label", name}, {"probability", p.probs[static_cast<std::size_t>(p.label)]}};
-      nlohmann::json probs;
-      for (std::size_t c = 0; c < p.probs.size(); ++c) probs[m.labels[c]] = p.probs[c];
-      j["probabilities"] = probs;
-      std::cout << j.dump() << "\n";
-    } else {
-      std::printf("%-8s %.3f  %s\n", name.c_str(), p.probs[static_cast<std::size_t>(p.label)], texts[i].c_str());
-    }
+void print_prediction(const std::string& text, const Prediction& p, const std::vector<std::string>& labels, bool json) {
+  const std::string& name = labels[static_cast<std::size_t>(p.label)];
+  if (json) {
+    nlohmann::json j = {{"text", text}, {"label", name}, {"probability", p.probs[static_cast<std::size_t>(p.label)]}};
+    nlohmann::json probs;
+    for (std::size_t c = 0; c < p.probs.size(); ++c) probs[labels[c]] = p.probs[c];
+    j["probabilities"] = probs;
+    std::cout << j.dump() << "\n";
+  } else {
+    std::printf("%-8s %.3f  %s\n", name.c_str(), p.probs[static_cast<std::size_t>(p.label)], text.c_str());
   }
 }
+
+void print_predictions(const std::vector<SavedModel>& models, const std::vector<std::string>& texts, bool json) {
+  auto preds = predict(models, texts);
+  for (std::size_t i = 0; i < texts.size(); ++i) print_prediction(texts[i], preds[i], models.front().labels, json);
+}
+
+/// The shipped models, one per script, loaded when first needed: `predict` without --model.
+class ShippedModels {
+ public:
+  explicit ShippedModels(std::string dir) : dir_(std::move(dir)) {}
+  /// "zh" for a text with any CJK character, else "en".
+  static const char* language(const std::string& text) {
+    for (char32_t c : decode_utf8(text)) {
+      if (is_cjk(c)) return "zh";
+    }
+    return "en";
+  }
+  const std::vector<SavedModel>& get(const std::string& lang) {
+    auto& slot = models_[lang];
+    if (slot.empty()) {
+      const std::string path = dir_ + "/" + lang + ".safetensors";
+      std::error_code ec;
+      if (!fs::exists(path, ec)) {
+        throw std::runtime_error("predict: no --model given, and no shipped " + lang + " model at " + path +
+                                 " for this text's script; give --model (README: the sentiment classifier)");
+      }
+      slot.push_back(load_model(path));
+    }
+    return slot;
+  }
+  /// Classifies each text with its script's model; prints in input order.
+  void print(const std::vector<std::string>& texts, bool json) {
+    std::map<std::string, std::vector<std::size_t>> groups;
+    for (std::size_t i = 0; i < texts.size(); ++i) groups[language(texts[i])].push_back(i);
+    std::vector<Prediction> preds(texts.size());
+    std::vector<const std::vector<std::string>*> labels(texts.size());
+    for (auto& [lang, idx] : groups) {
+      const auto& models = get(lang);
+      std::vector<std::string> group;
+      for (auto i : idx) group.push_back(texts[i]);
+      auto p = predict(models, group);
+      for (std::size_t k = 0; k < idx.size(); ++k) {
+        preds[idx[k]] = std::move(p[k]);
+        labels[idx[k]] = &models.front().labels;
+      }
+    }
+    for (std::size_t i = 0; i < texts.size(); ++i) print_prediction(texts[i], preds[i], *labels[i], json);
+  }
+
+ private:
+  std::string dir_;
+  std::map<std::string, std::vector<SavedModel>> models_;
+};
 
 nlohmann::json metrics_json(const Metrics& m, const std::vector<std::string>& labels) {
   nlohmann::json per;
@@ -532,7 +584,7 @@ void for_each_line_batch(std::istream& in, std::size_t batch, F&& f) {
 
 int main(int argc, char** argv) {
   ember::io::remove_temporaries_on_signal();  // an interrupted write leaves no temporary file
-  Cli cli(EMBER_SENTIMENT_DATA_DIR);
+  Cli cli(EMBER_SENTIMENT_DATA_DIR, EMBER_SENTIMENT_MODELS_DIR);
   CLI11_PARSE(cli.app, argc, argv);
   try {
     cli.check();
@@ -613,7 +665,16 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (*cli.predict) {
-      const std::vector<SavedModel> m = load_models();
+      // Without --model: the shipped model of each text's script.
+      ShippedModels shipped(cli.models_dir);
+      const std::vector<SavedModel> m = cli.model_paths.empty() ? std::vector<SavedModel>() : load_models();
+      auto classify = [&](const std::vector<std::string>& texts) {
+        if (m.empty()) {
+          shipped.print(texts, cli.json);
+        } else {
+          print_predictions(m, texts, cli.json);
+        }
+      };
       for (std::size_t i = 0; i < cli.texts.size(); ++i) {
         const std::string& t = cli.texts[i];
         if (static_cast<std::int64_t>(t.size()) > kMaxTextBytes) {
@@ -625,7 +686,7 @@ int main(int argc, char** argv) {
         }
       }
       if (!cli.texts.empty()) {
-        print_predictions(m, cli.texts, cli.json);
+        classify(cli.texts);
         return 0;
       }
       // Lines on stdin, classified a batch at a time as they arrive (a pipe of any length).
@@ -636,7 +697,7 @@ int main(int argc, char** argv) {
                             std::to_string(*bad) + " of the line");
           }
         }
-        print_predictions(m, lines, cli.json);
+        classify(lines);
         std::fflush(stdout);
       });
       return 0;

@@ -212,8 +212,9 @@ inline void save_encoder(const std::string& path, const EncoderCheckpoint& ck, c
 
 /// Reads an encoder checkpoint; checks the configuration, the vocabulary and every tensor's
 /// shape against the transformer it describes.
-inline EncoderCheckpoint load_encoder(const std::string& path, std::int64_t* optimizer_steps = nullptr) {
-  ember::io::Checkpoint ck = ember::io::parse_safetensors(ember::io::read_file(path, kMaxModelFileBytes, "load encoder"), path);
+inline EncoderCheckpoint parse_encoder(std::string_view bytes, const std::string& path,
+                                       std::int64_t* optimizer_steps = nullptr) {
+  ember::io::Checkpoint ck = ember::io::parse_safetensors(bytes, path);
   auto need = [&](const char* key) -> const std::string& {
     auto it = ck.metadata.find(key);
     if (it == ck.metadata.end()) throw std::runtime_error(path + ": not an encoder checkpoint (no '" + key + "' metadata)");
@@ -240,6 +241,7 @@ inline EncoderCheckpoint load_encoder(const std::string& path, std::int64_t* opt
     throw std::runtime_error(path + ": " + ex.what());
   }
   if (e.config.kind != "transformer") throw std::runtime_error(path + ": an encoder of kind '" + e.config.kind + "'");
+  if (e.config.max_len < 2) throw std::runtime_error(path + ": an encoder needs at least 2 positions, got max_len " + std::to_string(e.config.max_len));
   e.step = integer("step");
   e.total_steps = integer("total_steps");
   e.sequences = integer("sequences");
@@ -276,7 +278,12 @@ inline EncoderCheckpoint load_encoder(const std::string& path, std::int64_t* opt
     if (auto bad = first_non_finite(t->data(), t->numel()); !bad.empty()) {
       throw std::runtime_error(path + ": tensor '" + name + "' holds a non-finite value (" + bad + ")");
     }
-    (moment ? e.moments : e.weights).emplace_back(name, *t);
+    auto& list = moment ? e.moments : e.weights;
+    const std::string& tensor_name = name;  // clang 14 cannot capture a structured binding
+    if (std::any_of(list.begin(), list.end(), [&](auto& w) { return w.first == tensor_name; })) {
+      throw std::runtime_error(path + ": tensor '" + name + "' is listed twice");
+    }
+    list.emplace_back(name, *t);
   }
   for (auto& s : shapes) {
     const std::string& want_name = s.first;
@@ -285,6 +292,11 @@ inline EncoderCheckpoint load_encoder(const std::string& path, std::int64_t* opt
     }
   }
   return e;
+}
+
+/// Reads an encoder checkpoint file (at most kMaxModelFileBytes).
+inline EncoderCheckpoint load_encoder(const std::string& path, std::int64_t* optimizer_steps = nullptr) {
+  return parse_encoder(ember::io::read_file(path, kMaxModelFileBytes, "load encoder"), path, optimizer_steps);
 }
 
 struct MlmRun {

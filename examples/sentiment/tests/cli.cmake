@@ -89,6 +89,28 @@ run(FALSE "${EXE}" train --train "${DATA}/train.tsv" --model bow --layers 3 --ou
 expect_contains("${ERR}" "--layers applies to --model transformer only")
 run(FALSE "${EXE}" train --train "${DATA}/train.tsv" --model transformer --init "${model}" --out "${WORK}/t2.safetensors")
 expect_contains("${ERR}" "is not an encoder checkpoint")
+
+# predict without --model: the shipped model of each text's script (here a folder of our own).
+file(MAKE_DIRECTORY "${WORK}/shipped")
+run(FALSE "${EXE}" predict --models-dir "${WORK}/shipped" "很好")
+expect_contains("${ERR}" "no shipped zh model at ${WORK}/shipped/zh.safetensors")
+file(COPY_FILE "${WORK}/t.safetensors" "${WORK}/shipped/zh.safetensors")
+file(COPY_FILE "${model}" "${WORK}/shipped/en.safetensors")
+run(TRUE "${EXE}" predict --models-dir "${WORK}/shipped" --json "很好" "good" "服务很好 good")
+string(REGEX MATCHALL "\"label\"" lines "${OUT}")
+list(LENGTH lines n_lines)
+if(NOT n_lines EQUAL 3)
+  message(FATAL_ERROR "expected three predictions, got:\n${OUT}")
+endif()
+# Each text went to its script's model: the English one is the bag model's answer for "good".
+run(TRUE "${EXE}" predict --model "${model}" --json "good")
+string(STRIP "${OUT}" bag_good)
+run(TRUE "${EXE}" predict --models-dir "${WORK}/shipped" --json "good")
+string(STRIP "${OUT}" shipped_good)
+if(NOT bag_good STREQUAL shipped_good)
+  message(FATAL_ERROR "the English text did not go to en.safetensors:\n${bag_good}\n${shipped_good}")
+endif()
+
 run(FALSE "${EXE}" train --train "${DATA}/train.tsv" --model bow
     --init-embeddings "${WORK}/v.safetensors" --out "${WORK}/c3.safetensors" --quiet)
 expect_contains("${ERR}" "--init-embeddings applies to --model cnn only")
