@@ -105,6 +105,7 @@ struct TrainArgs {
   std::string pooling, init, vocab;              // transformer: --pooling, --init, --vocab
   std::int64_t vocab_size = 8000;                // transformer without --vocab or --init
   std::string precision = "auto";                // matrix products: bf16, fp32, auto (bf16 for the transformer)
+  std::string save_dtype = "fp32";               // weight matrices in the model file: fp32 or bf16
   bool quiet = false;
 };
 
@@ -264,6 +265,10 @@ struct Cli {
                       "matrix products: bf16 (fp32 accumulation), fp32, or auto (bf16 for the transformer)")
         ->capture_default_str()
         ->check(CLI::IsMember({"auto", "bf16", "fp32"}));
+    train->add_option("--save-dtype", ta.save_dtype,
+                      "weight matrices in the model file: fp32, or bf16 (half the size; biases stay fp32)")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"fp32", "bf16"}));
     train->add_option("--subwords", ta.subwords,
                       "bow: character 3-5-grams of English words (default off)");
     train->add_option("--min-count", ta.min_count, "drop tokens seen fewer times (bow 1, cnn 2)")

@@ -267,7 +267,8 @@ Trained run_training(const TrainArgs& a, ModelConfig cfg, const std::vector<Exam
   if (!a.out.empty()) {
     const TrainOutputs out = train_outputs(a.out);
     save_model(out.model, t.cfg, t.vocab, labels, *t.model, t.feature_weights,
-               {{"epoch", std::to_string(kept_epoch)}, {"dev_accuracy", fmt("%.6f", kept_accuracy)}}, &t.subword);
+               {{"epoch", std::to_string(kept_epoch)}, {"dev_accuracy", fmt("%.6f", kept_accuracy)}}, &t.subword,
+               a.save_dtype == "bf16");
     ember::io::write_file_atomic(out.metrics, history_csv(t.result.history));
     ember::io::write_file_atomic(out.plot, history_svg(t.result.history, cfg.kind + " model, " +
                                                                            fs::path(a.train).filename().string()));

@@ -191,12 +191,20 @@ inline void save_model(const std::string& path, const ModelConfig& cfg, const Vo
                        const std::vector<std::string>& labels, const Classifier& model,
                        const std::vector<float>& feature_weights = {},
                        const std::map<std::string, std::string>& extra = {},
-                       const SubwordVocab* subword = nullptr) {
+                       const SubwordVocab* subword = nullptr, bool bf16_weights = false) {
   cfg.validate("save_model");  // what is saved must load back
   const bool sub = model_kind(cfg.kind).subword;
   if (sub && (subword == nullptr || subword->empty())) throw std::runtime_error("save_model: a " + cfg.kind + " model needs its vocabulary");
   std::vector<std::pair<std::string, ember::io::AnyTensor>> tensors;
-  for (auto& [name, t] : model.state_dict()) tensors.emplace_back(name, t);
+  // bf16_weights: matrices (2-D and up) as bfloat16, half the bytes (a shipped model's size
+  // limit); vectors (biases, norms) stay fp32. Loading widens them back to fp32.
+  for (auto& [name, t] : model.state_dict()) {
+    if (bf16_weights && t.dim() >= 2) {
+      tensors.emplace_back(name, t.to<ember::bfloat16>());
+    } else {
+      tensors.emplace_back(name, t);
+    }
+  }
   if (!feature_weights.empty()) tensors.emplace_back("featurizer.weights", ember::from_vector(feature_weights));
   if (sub) tensors.emplace_back(kSubwordTensor, subword_tensor(*subword));
   std::map<std::string, std::string> meta = extra;
@@ -278,8 +286,13 @@ inline SavedModel parse_model(std::string_view bytes, const std::string& path) {
   std::vector<std::pair<std::string, Tensor<float>>> values;
   for (auto& [name, any] : ck.tensors) {
     if (name == kSubwordTensor && !m.subword.empty()) continue;  // read above
+    Tensor<float> widened;
     const auto* t = std::get_if<Tensor<float>>(&any);
-    if (t == nullptr) throw std::runtime_error(path + ": tensor '" + name + "' is not F32");
+    if (const auto* b = std::get_if<Tensor<ember::bfloat16>>(&any); b != nullptr && name != "featurizer.weights") {
+      widened = b->to<float>();  // a bf16-stored weight matrix
+      t = &widened;
+    }
+    if (t == nullptr) throw std::runtime_error(path + ": tensor '" + name + "' is not F32 (or BF16)");
     if (auto bad = first_non_finite(t->data(), t->numel()); !bad.empty()) {
       throw std::runtime_error(path + ": tensor '" + name + "' holds a non-finite weight (" + bad +
                                "): the model was saved from a diverged run");

@@ -158,7 +158,19 @@ TEST(Transformer, FileRoundTripKeepsTheVocabularyAndPredictions) {
     EXPECT_EQ(back.config.pooling, pooling);
     EXPECT_EQ(back.subword.bytes(), v.bytes());
     EXPECT_TRUE(ember::equal(predict_proba(*model, enc), predict_proba(*back.model, encode(train, back.featurizer()))));
+    // Weight matrices stored as bf16: a smaller file that loads to the rounded weights.
+    const std::string half = temp_path("rt_transformer_bf16_" + pooling + ".safetensors");
+    save_model(half, cfg, vocab, {"negative", "positive"}, *model, {}, {}, &v, /*bf16_weights=*/true);
+    EXPECT_LT(std::filesystem::file_size(half), std::filesystem::file_size(path) * 6 / 10);
+    SavedModel rounded = load_model(half);
+    const auto w = model->state_dict(), r = rounded.model->state_dict();
+    for (std::size_t i = 0; i < w.size(); ++i) {
+      const Tensor<float> want = w[i].second.dim() >= 2 ? w[i].second.to<ember::bfloat16>().to<float>() : w[i].second;
+      EXPECT_TRUE(ember::equal(r[i].second, want)) << w[i].first;
+    }
+    EXPECT_TRUE(ember::allclose(predict_proba(*rounded.model, enc), predict_proba(*model, enc), 0, 0.02));
     std::filesystem::remove(path);
+    std::filesystem::remove(half);
   }
 }
 

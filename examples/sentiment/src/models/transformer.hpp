@@ -55,7 +55,7 @@ class TransformerModel : public Classifier {
       throw std::runtime_error("transformer: a batch of length " + std::to_string(L) + " is longer than the model's " +
                                std::to_string(pos_->weight().size(0)) + " positions");
     }
-    Var<float> x = (*tok_)(ids) + (*pos_)(ember::arange<std::int64_t>(0, L, 1));
+    Var<float> x = (*tok_)(ids) + (*pos_)(ember::arange<std::int64_t>(0, static_cast<double>(L), 1));
     return (*enc_)((*drop_)(x), padding_mask);
   }
 
