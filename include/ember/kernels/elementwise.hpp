@@ -439,7 +439,15 @@ Tensor<T> gelu(const Tensor<T>& t, GeluApproximation approx = GeluApproximation:
       return CT(0.5) * x * (CT(1) + detail::tanh(k * (x + CT(0.044715) * x * x * x)));
     });
   }
-  return detail::map<T>(t, [](CT x) { return detail::gelu_value(x); });
+  if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
+    // The pointer kernel: dispatched at run time, the same bits as the autograd op's.
+    const Tensor<T> c = t.contiguous();
+    Tensor<T> y = Tensor<T>::empty(c.shape());
+    kernels::gelu_forward(c.data(), y.data(), c.numel());
+    return y;
+  } else {
+    return detail::map<T>(t, [](CT x) { return detail::gelu_value(x); });
+  }
 }
 
 /// Clamps every element into [lo, hi] (min(max(x, lo), hi), as numpy.clip); NaN stays NaN.
