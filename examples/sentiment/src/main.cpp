@@ -510,6 +510,7 @@ int run_pretrain_mlm(const Cli& cli) {
       ck.subword = load_subword_file(ma.vocab);
     } else {
       std::vector<Example> ex;
+      ex.reserve(texts.size());
       for (const auto& t : texts) ex.push_back({0, t});
       SubwordOptions so;
       so.size = ma.vocab_size;

@@ -136,7 +136,7 @@ inline ember::Var<float> mlm_loss(TransformerModel& model, const PackedCorpus& c
   ember::Var<float> h = model.encode(m.inputs, padded.padding_mask);
   ember::Var<float> logits = model.mlm_logits(h, m.positions);
   if (correct != nullptr) {
-    const Tensor<float> z = logits.data();
+    const Tensor<float>& z = logits.data();
     const std::int64_t M = z.size(0), V = z.size(1);
     for (std::int64_t i = 0; i < M; ++i) {
       const float* row = z.data() + i * V;
@@ -411,8 +411,9 @@ inline MlmRun pretrain_mlm(TransformerModel& model, EncoderCheckpoint& ck, const
       double eta = step_s * static_cast<double>(total - ck.step);
       if (o.max_minutes > 0) eta = std::min(eta, o.max_minutes * 60 - minutes_since(t0) * 60);
       if (!o.quiet) {
+        const std::int64_t epoch_shown = epoch + 1;
         std::fprintf(stderr, "step %lld/%lld  epoch %lld  loss %.4f  lr %.2e  %.0f tokens/s  elapsed %s  ETA %s\n",
-                     static_cast<long long>(ck.step), static_cast<long long>(total), static_cast<long long>(epoch + 1),
+                     static_cast<long long>(ck.step), static_cast<long long>(total), static_cast<long long>(epoch_shown),
                      log_loss / static_cast<double>(log_steps), opt.lr(), rate, clock_time(seconds_before + minutes_since(t0) * 60).c_str(),
                      clock_time(std::max(eta, 0.0)).c_str());
       }
