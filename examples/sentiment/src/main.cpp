@@ -111,16 +111,8 @@ void apply_defaults(TrainArgs& a, ModelConfig& cfg, const CLI::App& sub) {
 /// The SentencePiece vocabulary in a vocabulary file (from `vocab`), an encoder checkpoint or a
 /// transformer model file.
 SubwordVocab load_subword_file(const std::string& path) {
-  ember::io::Checkpoint ck = ember::io::parse_safetensors(ember::io::read_file(path, kMaxModelFileBytes, "load vocabulary"), path);
-  for (auto& [name, any] : ck.tensors) {
-    if (name != kSubwordTensor) continue;
-    const auto* u8 = std::get_if<Tensor<std::uint8_t>>(&any);
-    if (u8 == nullptr) throw std::runtime_error(path + ": tensor '" + name + "' is not U8");
-    return SubwordVocab::from_bytes(
-        std::string_view(reinterpret_cast<const char*>(u8->data()), static_cast<std::size_t>(u8->numel())), path);
-  }
-  throw std::runtime_error(path + ": no SentencePiece vocabulary in it (tensor '" + std::string(kSubwordTensor) +
-                           "'); `ember-sentiment vocab` writes one");
+  return subword_of(ember::io::parse_safetensors(ember::io::read_file(path, kMaxModelFileBytes, "load vocabulary"), path),
+                    path);
 }
 
 /// Learns a vocabulary from the normalised texts of `data`.

@@ -248,15 +248,7 @@ inline EncoderCheckpoint parse_encoder(std::string_view bytes, const std::string
   e.tokens = integer("tokens");
   if (optimizer_steps != nullptr) *optimizer_steps = integer("optimizer_steps");
   e.seconds = std::strtod(need("seconds").c_str(), nullptr);
-  for (auto& [name, any] : ck.tensors) {
-    if (name == kSubwordTensor) {
-      const auto* u8 = std::get_if<Tensor<std::uint8_t>>(&any);
-      if (u8 == nullptr) throw std::runtime_error(path + ": tensor '" + name + "' is not U8");
-      e.subword = SubwordVocab::from_bytes(
-          std::string_view(reinterpret_cast<const char*>(u8->data()), static_cast<std::size_t>(u8->numel())), path);
-    }
-  }
-  if (e.subword.empty()) throw std::runtime_error(path + ": no vocabulary (tensor '" + std::string(kSubwordTensor) + "')");
+  e.subword = subword_of(ck, path);
   const auto shapes = parameter_shapes(e.config, e.subword.size());
   auto shape_of = [&](const std::string& n) -> const ember::Shape* {
     for (auto& s : shapes) {

@@ -180,6 +180,20 @@ inline Tensor<std::uint8_t> subword_tensor(const SubwordVocab& v) {
   return t;
 }
 
+/// The SentencePiece vocabulary a safetensors file holds (a model, an encoder checkpoint or a
+/// vocabulary file); `where` names the file in messages.
+inline SubwordVocab subword_of(const ember::io::Checkpoint& ck, const std::string& where) {
+  for (const auto& [name, any] : ck.tensors) {
+    if (name != kSubwordTensor) continue;
+    const auto* u8 = std::get_if<Tensor<std::uint8_t>>(&any);
+    if (u8 == nullptr) throw std::runtime_error(where + ": tensor '" + name + "' is not U8");
+    return SubwordVocab::from_bytes(
+        std::string_view(reinterpret_cast<const char*>(u8->data()), static_cast<std::size_t>(u8->numel())), where);
+  }
+  throw std::runtime_error(where + ": no SentencePiece vocabulary in it (tensor '" + std::string(kSubwordTensor) +
+                           "'); `ember-sentiment vocab` writes one");
+}
+
 /// The vocabulary table of a subword model: its pieces in id order.
 inline Vocab vocab_of(const SubwordVocab& v) {
   std::vector<std::string> pieces;
@@ -249,16 +263,7 @@ inline SavedModel parse_model(std::string_view bytes, const std::string& path) {
     m.config = ModelConfig::from_json(nlohmann::json::parse(need("config")));
     m.labels = nlohmann::json::parse(need("labels")).get<std::vector<std::string>>();
     if (model_kind(m.config.kind).subword) {
-      auto it = std::find_if(ck.tensors.begin(), ck.tensors.end(), [](auto& e) { return e.first == kSubwordTensor; });
-      if (it == ck.tensors.end()) {
-        throw std::runtime_error(std::string("a ") + m.config.kind + " model without its vocabulary (no tensor '" +
-                                 kSubwordTensor + "')");
-      }
-      const auto* u8 = std::get_if<Tensor<std::uint8_t>>(&it->second);
-      if (u8 == nullptr) throw std::runtime_error(std::string("tensor '") + kSubwordTensor + "' is not U8");
-      m.subword = SubwordVocab::from_bytes(
-          std::string_view(reinterpret_cast<const char*>(u8->data()), static_cast<std::size_t>(u8->numel())),
-          std::string("tensor '") + kSubwordTensor + "'");
+      m.subword = subword_of(ck, "the " + m.config.kind + " model");  // path is prefixed below
       m.vocab = vocab_of(m.subword);
     } else {
       m.vocab = Vocab::deserialize(need("vocab"));
