@@ -120,6 +120,45 @@ TEST(Optim, AdamStateResumesExactly) {
   EXPECT_EMBER_ERROR(second.load_state(bad), "Adam::load_state: state for 2 and 1 parameters, the optimiser has 2");
 }
 
+TEST(Optim, ParamScalesActAsParameterGroups) {
+  // Two parameters, the second at half the rate and without weight decay: each moves as it
+  // would under an optimiser of its own with that rate and decay (torch's parameter groups).
+  const Tensor<double> g{0.5, -3.0};
+  auto run = [&](double lr, double wd, std::vector<optim::ParamScale> scales) {
+    V a(Tensor<double>{1.0, -2.0}, true), b(Tensor<double>{1.0, -2.0}, true);
+    optim::AdamW<double> opt({a, b}, {.lr = lr, .weight_decay = wd});
+    if (!scales.empty()) opt.set_param_scales(scales);
+    for (int s = 1; s <= 3; ++s) {
+      set_grad(a, g);
+      set_grad(b, Tensor<double>{1.0, -6.0});
+      opt.set_lr(lr * (1.0 - 0.25 * s));  // a schedule scales both alike
+      opt.step();
+    }
+    return std::pair{a.data().to_vector(), b.data().to_vector()};
+  };
+  const auto grouped = run(0.1, 0.5, {{1.0, 1.0}, {0.5, 0.0}});
+  const auto alone_a = run(0.1, 0.5, {});
+  const auto alone_b = run(0.05, 0.0, {});
+  EXPECT_EQ(grouped.first, alone_a.first);
+  EXPECT_EQ(grouped.second, alone_b.second);
+  // By hand, the first step of b: lr 0.05·0.75, no decay, step lr·sign(g).
+  V b(Tensor<double>{1.0}, true);
+  optim::AdamW<double> one({b}, {.lr = 0.1, .weight_decay = 0.5});
+  one.set_param_scales({{0.5, 0.0}});
+  set_grad(b, Tensor<double>{-3.0});
+  one.step();
+  EXPECT_NEAR(b.data().item(), 1.0 + 0.05 * 3.0 / (3.0 + 1e-8), 1e-12);
+  // SGD: the same multipliers.
+  V s(Tensor<double>{1.0}, true);
+  optim::SGD<double> sgd({s}, {.lr = 0.1, .weight_decay = 0.5});
+  sgd.set_param_scales({{2.0, 0.5}});
+  set_grad(s, Tensor<double>{0.5});
+  sgd.step();  // p -= 0.2·(0.5 + 0.25·1)
+  EXPECT_NEAR(s.data().item(), 1.0 - 0.2 * 0.75, 1e-15);
+  EXPECT_EMBER_ERROR(sgd.set_param_scales({}), "Optimizer::set_param_scales: 0 scales for 1 parameters");
+  EXPECT_EMBER_ERROR(sgd.set_param_scales({{-1.0, 1.0}}), "scales must be finite and non-negative, got lr -1");
+}
+
 TEST(Optim, ParametersWithoutGradAreSkipped) {
   V a(Tensor<double>{1.0}, true), b(Tensor<double>{1.0}, true);
   optim::Adam<double> opt({a, b}, {.lr = 0.1});

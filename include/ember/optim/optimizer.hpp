@@ -28,6 +28,14 @@ void check_param(const Var<T>& p, const char* op) {
 }
 }  // namespace detail
 
+/// A parameter's own multipliers of the optimiser's learning rate and weight decay: what
+/// torch.optim's parameter groups with their own lr and weight_decay are used for, such as
+/// layer-wise learning-rate decay (ELECTRA, BEiT) or no weight decay on biases and norms (BERT).
+/// A schedule's set_lr() scales every parameter's rate alike, as torch's LambdaLR does groups.
+struct ParamScale {
+  double lr = 1, weight_decay = 1;
+};
+
 /// Base of the optimisers: the parameters and the learning rate.
 template <FloatingScalar T>
 class Optimizer {
@@ -47,10 +55,27 @@ class Optimizer {
   double lr() const { return lr_; }
   void set_lr(double lr) { lr_ = lr; }
   const std::vector<Var<T>>& params() const { return params_; }
+  /// One ParamScale per parameter, in the order of params() (all 1 until set).
+  void set_param_scales(std::vector<ParamScale> scales) {
+    EMBER_CHECK(scales.size() == params_.size(), "Optimizer::set_param_scales", scales.size(),
+                " scales for ", params_.size(), " parameters");
+    for (std::size_t k = 0; k < scales.size(); ++k) {
+      EMBER_CHECK(std::isfinite(scales[k].lr) && scales[k].lr >= 0 &&
+                      std::isfinite(scales[k].weight_decay) && scales[k].weight_decay >= 0,
+                  "Optimizer::set_param_scales", "parameter ", k, " (shape ", params_[k].shape(),
+                  "): scales must be finite and non-negative, got lr ", scales[k].lr,
+                  " and weight decay ", scales[k].weight_decay);
+    }
+    scales_ = std::move(scales);
+  }
+  const std::vector<ParamScale>& param_scales() const { return scales_; }
 
  protected:
+  /// Parameter k's multipliers.
+  ParamScale scale(std::size_t k) const { return scales_.empty() ? ParamScale{} : scales_[k]; }
   std::vector<Var<T>> params_;
   double lr_;
+  std::vector<ParamScale> scales_;  // empty: all 1
 };
 
 /// SGD: g = grad + wd·p; buf = momentum·buf + (1 − dampening)·g (buf = g on the first step);
@@ -72,11 +97,12 @@ class SGD : public Optimizer<T> {
       const Var<T>& p = this->params_[k];
       if (!p.has_grad()) continue;
       T* w = p.data().data();
+      const ParamScale sc = this->scale(k);
+      const T lr = static_cast<T>(this->lr_ * sc.lr), wd = static_cast<T>(o_.weight_decay * sc.weight_decay);
       if (p.grad_is_sparse() && o_.momentum == 0) {
         // Row-sparse gradient, no momentum: only the rows used move (weight decay included).
         auto [rows, vals] = p.sparse_grad();
         const std::int64_t D = p.size(1);
-        const T lr = static_cast<T>(this->lr_), wd = static_cast<T>(o_.weight_decay);
         for (std::int64_t r = 0; r < rows.numel(); ++r) {
           T* wr = w + rows.data()[r] * D;
           const T* gr = vals.data() + r * D;
@@ -90,7 +116,6 @@ class SGD : public Optimizer<T> {
       const bool first = buf_[k].numel() != n;
       if (o_.momentum != 0 && first) buf_[k] = Tensor<T>::empty(p.shape());
       T* b = o_.momentum != 0 ? buf_[k].data() : nullptr;
-      const T lr = static_cast<T>(this->lr_), wd = static_cast<T>(o_.weight_decay);
       const T mom = static_cast<T>(o_.momentum), damp = static_cast<T>(1 - o_.dampening);
       for (std::int64_t i = 0; i < n; ++i) {
         T gi = g[i] + wd * w[i];
@@ -130,14 +155,15 @@ class Adam : public Optimizer<T> {
     ++t_;
     const double bc1 = 1 - std::pow(o_.beta1, static_cast<double>(t_));
     const double bc2 = 1 - std::pow(o_.beta2, static_cast<double>(t_));
-    const T lr = static_cast<T>(this->lr_), b1 = static_cast<T>(o_.beta1),
-            b2 = static_cast<T>(o_.beta2);
-    const T eps = static_cast<T>(o_.eps), wd = static_cast<T>(o_.weight_decay);
-    const T step_size = static_cast<T>(this->lr_ / bc1),
-            inv_sqrt_bc2 = static_cast<T>(1 / std::sqrt(bc2));
+    const T b1 = static_cast<T>(o_.beta1), b2 = static_cast<T>(o_.beta2);
+    const T eps = static_cast<T>(o_.eps), inv_sqrt_bc2 = static_cast<T>(1 / std::sqrt(bc2));
     for (std::size_t k = 0; k < this->params_.size(); ++k) {
       const Var<T>& p = this->params_[k];
       if (!p.has_grad()) continue;
+      const ParamScale sc = this->scale(k);
+      const double lr_k = this->lr_ * sc.lr;
+      const T lr = static_cast<T>(lr_k), wd = static_cast<T>(o_.weight_decay * sc.weight_decay);
+      const T step_size = static_cast<T>(lr_k / bc1);
       const std::int64_t n = p.numel();
       if (m_[k].numel() != n) {
         m_[k] = zeros<T>(p.shape());
