@@ -2,7 +2,9 @@
 # Pretrains ember-sentiment's transformer on one language of the shared pretraining corpus, in
 # resumable runs: the first call learns the vocabulary and starts the run, every later call
 # continues it (--resume) until the schedule's last step. Each call stops after --minutes.
-#   scripts/sentiment-pretrain.sh zh [--minutes 60] [--data ../shared/data] [--out build/pretrain]
+#   scripts/sentiment-pretrain.sh zh [--minutes 60] [--steps N] [--data ../shared/data] [--out build/pretrain]
+# --steps sets the schedule's length (default 15000); given to a later call, it changes the length
+# of the run being resumed (--reschedule): the learning rate then decays to 0 at the new length.
 # Writes <out>/<lang>/{vocab,encoder}.safetensors and appends the progress to
 # <out>/<lang>/pretrain.log. The settings are the README's (Sentiment: the transformer).
 set -euo pipefail
@@ -10,11 +12,13 @@ set -euo pipefail
 lang="${1:?usage: scripts/sentiment-pretrain.sh zh|en [--minutes N] [--data DIR] [--out DIR]}"
 shift
 minutes=60
+steps_given=""
 data="$(cd "$(dirname "$0")/.." && pwd)/../shared/data"
 out="build/pretrain"
 while [ $# -gt 0 ]; do
   case "$1" in
     --minutes) minutes="$2"; shift 2 ;;
+    --steps) steps_given="$2"; shift 2 ;;
     --data) data="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
@@ -27,6 +31,7 @@ case "$lang" in
   en) vocab_args=(--type unigram --size 8000 --max-texts 300000); steps=15000 ;;
   *) echo "language must be zh or en, got $lang" >&2; exit 2 ;;
 esac
+if [ -n "$steps_given" ]; then steps="$steps_given"; fi
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
 exe="$root/build/release/examples/sentiment/ember-sentiment"
@@ -48,6 +53,7 @@ args=(pretrain --objective mlm --text "$corpus" --format text --out "$dir/encode
       --max-minutes "$minutes")
 if [ -f "$dir/encoder.safetensors" ]; then
   args+=(--resume)
+  if [ -n "$steps_given" ]; then args+=(--reschedule); fi
 else
   args+=(--vocab "$dir/vocab.safetensors")
 fi

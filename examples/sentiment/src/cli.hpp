@@ -178,6 +178,8 @@ struct Cli {
     demo->add_option("--data-dir", data_dir, "folder with train.tsv and test.tsv")
         ->capture_default_str();
     demo->add_flag("--quiet", demo_quiet, "no progress output");
+    demo->add_option("--models-dir", models_dir, "where the shipped models are (zh.safetensors, en.safetensors)")
+        ->capture_default_str();
 
     const std::int64_t big = std::int64_t{1} << 30;
     train = app.add_subcommand("train", "train a model and write it as one safetensors file");
@@ -254,6 +256,10 @@ struct Cli {
         ->check(integer_in(1, ModelConfig::kMaxFfn));
     train->add_option("--pooling", ta.pooling, "transformer: cls or mean (default cls)")
         ->check(CLI::IsMember({"cls", "mean"}));
+    train->add_option("--layer-decay", ta.opt.layer_decay,
+                      "transformer: layer-wise learning-rate decay, each layer below the top at this factor of the one above (1: off)")
+        ->capture_default_str()
+        ->check(number_in(0, 1, true));
     train->add_option("--init", ta.init,
                       "transformer: fine-tune the encoder written by `pretrain --objective mlm` (its shape and vocabulary)");
     train->add_option("--vocab", ta.vocab,
@@ -348,6 +354,8 @@ struct Cli {
         ->capture_default_str()
         ->check(CLI::IsMember({"bf16", "fp32"}));
     pretrain->add_flag("--resume", mlm.resume, "mlm: continue the checkpoint at --out");
+    pretrain->add_flag("--reschedule", mlm.run.reschedule,
+                       "mlm: with --resume, take --steps as the schedule's new length (the learning rate decays to 0 there)");
     pretrain->add_option("--window", po.window, "context positions on each side (at most)")
         ->capture_default_str()
         ->check(integer_in(1, 100));
@@ -458,11 +466,14 @@ struct Cli {
       const bool is_mlm = objective == "mlm";
       for (const char* opt : {"--vocab", "--vocab-size", "--max-len", "--layers", "--heads", "--ffn", "--dropout",
                               "--steps", "--warmup", "--weight-decay", "--clip", "--max-minutes", "--checkpoint-minutes",
-                              "--eval-every", "--log-every", "--held-back", "--precision", "--resume", "--batch"}) {
+                              "--eval-every", "--log-every", "--held-back", "--precision", "--resume", "--reschedule", "--batch"}) {
         if (!is_mlm && pretrain->count(opt) > 0) throw std::runtime_error(std::string(opt) + " applies to --objective mlm only");
       }
       for (const char* opt : {"--window", "--negatives", "--min-count", "--max-vocab"}) {
         if (is_mlm && pretrain->count(opt) > 0) throw std::runtime_error(std::string(opt) + " applies to --objective skipgram only");
+      }
+      if (mlm.run.reschedule && (!mlm.resume || pretrain->count("--steps") == 0)) {
+        throw std::runtime_error("--reschedule changes a resumed run's length: give it with --resume and --steps");
       }
       if (is_mlm && mlm.resume && !mlm.vocab.empty()) {
         throw std::runtime_error("--resume continues the checkpoint's own vocabulary: --vocab cannot be given with it");

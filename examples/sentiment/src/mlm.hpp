@@ -97,6 +97,7 @@ struct MlmOptions {
   std::uint64_t seed = 1;
   bool bf16 = true;
   bool quiet = false;
+  bool reschedule = false;         // a resumed run may change the schedule's length (else refused)
 };
 
 /// The masking every step uses (BERT's 15%, 80/10/10; random replacements from the learned
@@ -318,8 +319,19 @@ inline MlmRun pretrain_mlm(TransformerModel& model, EncoderCheckpoint& ck, const
                              " (another text, vocabulary or --max-len?)");
   }
   if (ck.total_steps != 0 && ck.total_steps != total) {
-    throw std::runtime_error("--resume: the checkpoint's schedule has " + std::to_string(ck.total_steps) + " steps, this run " +
-                             std::to_string(total) + " (give the same --steps or --epochs)");
+    if (!o.reschedule) {
+      throw std::runtime_error("--resume: the checkpoint's schedule has " + std::to_string(ck.total_steps) + " steps, this run " +
+                               std::to_string(total) + " (give the same --steps or --epochs, or --reschedule to change it)");
+    }
+    if (total <= ck.step) {
+      throw std::runtime_error("--reschedule: the checkpoint is at step " + std::to_string(ck.step) + ", so the new schedule needs more than " +
+                               std::to_string(ck.step) + " steps, not " + std::to_string(total));
+    }
+    // The learning rate follows the new plan from here on: the decay to 0 ends at `total`.
+    if (!o.quiet) {
+      std::fprintf(stderr, "the schedule changes from %lld to %lld steps at step %lld\n", static_cast<long long>(ck.total_steps),
+                   static_cast<long long>(total), static_cast<long long>(ck.step));
+    }
   }
   ck.sequences = n;
   ck.total_steps = total;

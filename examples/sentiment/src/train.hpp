@@ -302,6 +302,7 @@ struct TrainOptions {
   double warmup = 0.05;  // fraction of all steps
   double clip = 5.0;     // global gradient-norm clip (0: off)
   double label_smoothing = 0.0;
+  double layer_decay = 1.0;  // layer-wise learning-rate decay (Classifier::param_scales; 1: off)
   int patience = 3;      // epochs without a better dev score before stopping
   bool keep_best = true;  // end with the best dev epoch's weights (false: the last epoch's)
   std::uint64_t seed = 1;
@@ -347,6 +348,7 @@ inline TrainResult train_model(Classifier& model, const Encoded& train, const En
   ember::Generator g(o.seed);
   auto params = model.parameters();
   ember::optim::AdamW<float> opt(params, {.lr = o.lr, .weight_decay = o.weight_decay});
+  opt.set_param_scales(model.param_scales(o.layer_decay));
   const std::int64_t steps_per_epoch =
       (static_cast<std::int64_t>(train.size()) + o.batch - 1) / o.batch;
   const std::int64_t total = steps_per_epoch * o.epochs;

@@ -75,6 +75,8 @@ expect_contains("${ERR}" "masked-token accuracy")
 expect_contains("${OUT}" "finished at step 12 of 12")
 run(FALSE "${EXE}" ${mlm} --resume --vocab "${WORK}/vocab.safetensors")
 expect_contains("${ERR}" "--vocab cannot be given with it")
+run(FALSE "${EXE}" ${mlm} --reschedule)
+expect_contains("${ERR}" "--reschedule changes a resumed run's length")
 run(FALSE "${EXE}" pretrain --objective mlm --text "${WORK}/raw.txt" --format text --window 3 --out "${WORK}/x.safetensors")
 expect_contains("${ERR}" "--window applies to --objective skipgram only")
 run(TRUE "${EXE}" train --train "${DATA}/train.tsv" --dev "${DATA}/test.tsv" --model transformer
@@ -110,6 +112,13 @@ string(STRIP "${OUT}" shipped_good)
 if(NOT bag_good STREQUAL shipped_good)
   message(FATAL_ERROR "the English text did not go to en.safetensors:\n${bag_good}\n${shipped_good}")
 endif()
+# demo: the live run, then the shipped models' predictions (none: says so).
+run(TRUE "${EXE}" demo --quiet --models-dir "${WORK}/shipped")
+expect_contains("${OUT}" "predictions of the model just trained")
+expect_contains("${OUT}" "predictions of the shipped models (${WORK}/shipped")
+file(MAKE_DIRECTORY "${WORK}/no-models")
+run(TRUE "${EXE}" demo --quiet --models-dir "${WORK}/no-models")
+expect_contains("${OUT}" "(no shipped models in ${WORK}/no-models)")
 
 run(FALSE "${EXE}" train --train "${DATA}/train.tsv" --model bow
     --init-embeddings "${WORK}/v.safetensors" --out "${WORK}/c3.safetensors" --quiet)

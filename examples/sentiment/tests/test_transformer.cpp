@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <map>
 
 #include "mlm.hpp"
 #include "train.hpp"
@@ -174,6 +175,29 @@ TEST(Transformer, FileRoundTripKeepsTheVocabularyAndPredictions) {
   }
 }
 
+TEST(Transformer, LayerDecayScalesEachDepthAndSparesBiasesAndNorms) {
+  ember::Generator g(3);
+  TransformerModel m(tiny_transformer(), 100, g);  // 2 layers
+  const auto scales = m.param_scales(0.5);
+  const auto named = m.named_parameters();
+  ASSERT_EQ(scales.size(), named.size());
+  std::map<std::string, ember::optim::ParamScale> by_name;
+  for (std::size_t i = 0; i < named.size(); ++i) by_name[named[i].first] = scales[i];
+  EXPECT_DOUBLE_EQ(by_name.at("embedding.weight").lr, 0.125);  // 0.5^(2 + 1)
+  EXPECT_DOUBLE_EQ(by_name.at("position.weight").lr, 0.125);
+  EXPECT_DOUBLE_EQ(by_name.at("encoder.layers.0.attn.wq.weight").lr, 0.25);
+  EXPECT_DOUBLE_EQ(by_name.at("encoder.layers.1.linear2.weight").lr, 0.5);
+  EXPECT_DOUBLE_EQ(by_name.at("encoder.norm.weight").lr, 1.0);
+  EXPECT_DOUBLE_EQ(by_name.at("fc.weight").lr, 1.0);
+  EXPECT_DOUBLE_EQ(by_name.at("fc.weight").weight_decay, 1.0);
+  EXPECT_DOUBLE_EQ(by_name.at("encoder.layers.1.linear2.weight").weight_decay, 1.0);
+  EXPECT_DOUBLE_EQ(by_name.at("fc.bias").weight_decay, 0.0);
+  EXPECT_DOUBLE_EQ(by_name.at("encoder.layers.0.norm1.weight").weight_decay, 0.0);
+  EXPECT_DOUBLE_EQ(by_name.at("encoder.layers.0.norm1.weight").lr, 0.25);
+  // 1: every rate at 1.
+  for (const auto& s : m.param_scales(1.0)) EXPECT_EQ(s.lr, 1.0);
+}
+
 TEST(Mlm, LossFallsAndAResumedRunEqualsAnUnbrokenOne) {
   const SubwordVocab& v = builtin_vocab();
   PackedCorpus c = pack_corpus(normalized_texts(corpus("train.tsv")), v, 32);
@@ -245,6 +269,19 @@ TEST(Mlm, LossFallsAndAResumedRunEqualsAnUnbrokenOne) {
   EXPECT_THROW(pretrain_mlm(m3, ck3, c, other, p2, opt_steps), std::runtime_error);
   EncoderCheckpoint ck4 = load_encoder(p2, &opt_steps);
   EXPECT_THROW(pretrain_mlm(m3, ck4, pack_corpus({"很好"}, v, 32), o, p2, opt_steps), std::runtime_error);
+  // --reschedule takes the new length: 10 more steps after the finished 60, and the held-back
+  // evaluation at the new end; a length the checkpoint has already passed is refused.
+  other.reschedule = true;
+  EncoderCheckpoint ck5 = load_encoder(p2, &opt_steps);
+  MlmRun r5 = pretrain_mlm(m3, ck5, c, other, p2, opt_steps);
+  EXPECT_TRUE(r5.finished);
+  EXPECT_EQ(r5.step, 70);
+  EXPECT_EQ(load_encoder(p2).total_steps, 70);
+  EXPECT_EQ(load_encoder(p2).step, 70);
+  EncoderCheckpoint ck6 = load_encoder(p2, &opt_steps);
+  MlmOptions shorter = other;
+  shorter.steps = 50;
+  EXPECT_THROW(pretrain_mlm(m3, ck6, c, shorter, p2, opt_steps), std::runtime_error);
   std::filesystem::remove(p1);
   std::filesystem::remove(p2);
 }

@@ -66,6 +66,11 @@ class Classifier : public nn::Module<float> {
   virtual std::int64_t min_length() const { return 1; }
   /// Whether forward() reads Batch::ids (B, L); bag models read only the flat ids.
   virtual bool padded_input() const { return true; }
+  /// Each parameter's multipliers of the learning rate and the weight decay, in the order of
+  /// parameters(): a fine-tuning recipe's parameter groups (here: all 1).
+  virtual std::vector<ember::optim::ParamScale> param_scales(double /*layer_decay*/) const {
+    return std::vector<ember::optim::ParamScale>(parameters().size());
+  }
 };
 
 

@@ -50,7 +50,7 @@ inline const std::vector<ModelKind>& model_kinds() {
        [](const ModelConfig& c, std::int64_t v, ember::Generator& g) -> std::unique_ptr<Classifier> {
          return std::make_unique<TransformerModel>(c, v, g);
        },
-       {"--dropout", "--max-len", "--layers", "--heads", "--ffn", "--pooling", "--init", "--vocab", "--vocab-size"}, 1e-4, true, transformer::check},
+       {"--dropout", "--max-len", "--layers", "--heads", "--ffn", "--pooling", "--layer-decay", "--init", "--vocab", "--vocab-size"}, 1e-4, true, transformer::check},
   };
   return kinds;
 }

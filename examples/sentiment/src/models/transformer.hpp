@@ -10,6 +10,7 @@
 #pragma once
 
 #include <ember/ember.hpp>
+#include <cmath>
 #include <memory>
 #include <string>
 #include <vector>
@@ -22,7 +23,7 @@ namespace sentiment {
 class TransformerModel : public Classifier {
  public:
   TransformerModel(const ModelConfig& c, std::int64_t vocab, ember::Generator& g)
-      : mean_pool_(c.pooling == "mean") {
+      : mean_pool_(c.pooling == "mean"), layers_(c.layers) {
     mlm_bias_ = register_parameter("mlm_bias", ember::zeros<float>({vocab}));
     tok_ = register_module("embedding", std::make_shared<nn::Embedding<float>>(vocab, c.dim, g));
     pos_ = register_module("position", std::make_shared<nn::Embedding<float>>(c.max_len, c.dim, g));
@@ -46,6 +47,25 @@ class TransformerModel : public Classifier {
         nn::init::constant_(p, 0.0);
       }
     }
+  }
+
+  /// Fine-tuning's parameter groups. Layer-wise learning-rate decay (ELECTRA, Clark et al.
+  /// 2020): the classifier, the final norm and the MLM head at the full rate, encoder layer i
+  /// (0-based, of L) at layer_decay^(L − i), the embeddings at layer_decay^(L + 1). No weight
+  /// decay on biases and norms (BERT's recipe): every 1-D parameter.
+  std::vector<ember::optim::ParamScale> param_scales(double layer_decay) const override {
+    const std::string layer_prefix = "encoder.layers.";
+    std::vector<ember::optim::ParamScale> out;
+    for (auto& [name, p] : named_parameters()) {
+      std::int64_t depth = layers_ + 1;  // above the encoder layers
+      if (name.rfind("embedding.", 0) == 0 || name.rfind("position.", 0) == 0) {
+        depth = 0;
+      } else if (name.rfind(layer_prefix, 0) == 0) {
+        depth = 1 + std::stoll(name.substr(layer_prefix.size(), name.find('.', layer_prefix.size()) - layer_prefix.size()));
+      }
+      out.push_back({std::pow(layer_decay, static_cast<double>(layers_ + 1 - depth)), p.dim() == 1 ? 0.0 : 1.0});
+    }
+    return out;
   }
 
   /// The encoder's output (B, L, dim) for ids (B, L) and the padding mask (B, L).
@@ -87,6 +107,7 @@ class TransformerModel : public Classifier {
 
  private:
   bool mean_pool_;
+  std::int64_t layers_;
   Var<float> mlm_bias_;
   std::shared_ptr<nn::Embedding<float>> tok_, pos_;
   std::shared_ptr<nn::TransformerEncoder<float>> enc_;

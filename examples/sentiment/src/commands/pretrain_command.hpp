@@ -1,0 +1,107 @@
+// ember-sentiment: `pretrain`: an encoder by masked-language modelling (mlm), or word vectors (skipgram).
+#pragma once
+
+#include <chrono>
+#include <cstdio>
+#include <iterator>
+#include <string>
+#include <vector>
+
+#include "commands/common.hpp"
+#include "mlm.hpp"
+#include "pretrain.hpp"
+
+namespace sentiment::cmd {
+
+/// `pretrain --objective mlm`: a new run, or --resume of the checkpoint at --out.
+inline int run_pretrain_mlm(const Cli& cli) {
+  const MlmArgs& ma = cli.mlm;
+  MlmOptions o = ma.run;
+  o.epochs = cli.pretrain->count("--epochs") ? cli.po.epochs : 1;
+  o.lr = cli.pretrain->count("--lr") ? cli.po.lr : 5e-4;
+  o.seed = cli.po.seed;
+  o.bf16 = ma.precision == "bf16";
+  o.quiet = cli.pretrain_quiet;
+  const auto t_load = std::chrono::steady_clock::now();
+  std::vector<std::string> texts;
+  for (const auto& path : cli.pretrain_texts) {
+    for (auto& e : load(path, cli.pa, cli.pretrain_quiet)) texts.push_back(std::move(e.text));
+  }
+  EncoderCheckpoint ck;
+  std::int64_t optimizer_steps = 0;
+  if (ma.resume) {
+    ck = load_encoder(cli.vectors_out, &optimizer_steps);
+    if (!cli.pretrain_quiet) {
+      std::fprintf(stderr, "resuming %s at step %lld of %lld (%s trained so far)\n", cli.vectors_out.c_str(),
+                   static_cast<long long>(ck.step), static_cast<long long>(ck.total_steps), clock_time(ck.seconds).c_str());
+    }
+  } else {
+    ck.config = default_config("transformer");
+    ck.config.dim = cli.pretrain->count("--dim") ? cli.po.dim : 256;
+    ck.config.layers = ma.layers;
+    ck.config.heads = ma.heads;
+    ck.config.ffn = ma.ffn;
+    ck.config.max_len = ma.max_len;
+    ck.config.dropout = ma.dropout;
+    ck.config.validate("pretrain");
+    if (!ma.vocab.empty()) {
+      ck.subword = load_subword_file(ma.vocab);
+    } else {
+      std::vector<Example> ex;
+      ex.reserve(texts.size());
+      for (const auto& t : texts) ex.push_back({0, t});
+      SubwordOptions so;
+      so.size = ma.vocab_size;
+      ck.subword = learn_subword(ex, so, cli.pretrain_quiet);
+    }
+  }
+  PackedCorpus corpus = pack_corpus(texts, ck.subword, ck.config.max_len);
+  texts.clear();
+  texts.shrink_to_fit();
+  ember::Generator g(o.seed);
+  TransformerModel model(ck.config, ck.subword.size(), g);
+  if (!ck.weights.empty()) {
+    std::vector<std::pair<std::string, Tensor<float>>> w = ck.weights;
+    model.load_state_dict(w);
+  }
+  if (!cli.pretrain_quiet) {
+    std::fprintf(stderr,
+                 "%lld sequences of %lld ids (%lld ids of text) packed in %.1f s; vocabulary %lld; %lld parameters; "
+                 "%s matrix products\n",
+                 static_cast<long long>(corpus.sequences()), static_cast<long long>(corpus.seq_len),
+                 static_cast<long long>(corpus.stream.size()),
+                 std::chrono::duration<double>(std::chrono::steady_clock::now() - t_load).count(),
+                 static_cast<long long>(ck.subword.size()), static_cast<long long>(model.parameter_count()),
+                 o.bf16 ? "bf16" : "fp32");
+  }
+  const MlmRun run = pretrain_mlm(model, ck, corpus, o, cli.vectors_out, optimizer_steps);
+  std::printf("%s at step %lld of %lld (%lld tokens, %s in all); held-back masked-token accuracy %.2f%%; wrote %s\n",
+              run.finished ? "finished" : "stopped at the time budget", static_cast<long long>(run.step),
+              static_cast<long long>(run.total), static_cast<long long>(ck.tokens), clock_time(ck.seconds).c_str(),
+              100 * run.last.accuracy, cli.vectors_out.c_str());
+  if (!run.finished) std::printf("continue with the same command and --resume\n");
+  return 0;
+}
+
+/// `pretrain --objective skipgram`: word vectors for the cnn (--init-embeddings).
+inline int run_pretrain_skipgram(const Cli& cli) {
+  std::vector<Example> texts;
+  for (const auto& path : cli.pretrain_texts) {
+    auto part = load(path, cli.pa, cli.pretrain_quiet);
+    texts.insert(texts.end(), std::make_move_iterator(part.begin()), std::make_move_iterator(part.end()));
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  const PretrainOptions& po = cli.po;
+  TokenVectors v = pretrain_vectors(texts, default_config("cnn").tokenizer, po, [&](int e, double loss, double secs) {
+    if (!cli.pretrain_quiet) std::fprintf(stderr, "epoch %d/%d: loss %.4f per pair, %.1f s\n", e, po.epochs, loss, secs);
+  });
+  save_vectors(cli.vectors_out, v);
+  std::printf("%lld vectors of width %lld from %zu texts in %.1f s; wrote %s\n",
+              static_cast<long long>(v.vocab.size() - 2), static_cast<long long>(po.dim), texts.size(),
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), cli.vectors_out.c_str());
+  return 0;
+}
+
+inline int run_pretrain(const Cli& cli) { return cli.objective == "mlm" ? run_pretrain_mlm(cli) : run_pretrain_skipgram(cli); }
+
+}  // namespace sentiment::cmd
