@@ -124,7 +124,7 @@ TEST(Optim, ParamScalesActAsParameterGroups) {
   // Two parameters, the second at half the rate and without weight decay: each moves as it
   // would under an optimiser of its own with that rate and decay (torch's parameter groups).
   const Tensor<double> g{0.5, -3.0};
-  auto run = [&](double lr, double wd, std::vector<optim::ParamScale> scales) {
+  auto run = [&](double lr, double wd, const std::vector<optim::ParamScale>& scales) {
     V a(Tensor<double>{1.0, -2.0}, true), b(Tensor<double>{1.0, -2.0}, true);
     optim::AdamW<double> opt({a, b}, {.lr = lr, .weight_decay = wd});
     if (!scales.empty()) opt.set_param_scales(scales);

@@ -56,7 +56,8 @@ TEST(Shipped, ChineseModelClassifiesTheReadmeSentences) {
       {"电池不耐用,用了两天就坏了,非常失望。", "negative"},
   };
   std::vector<std::string> texts;
-  for (auto& [t, l] : cases) texts.push_back(t);
+  texts.reserve(cases.size());
+  for (const auto& c : cases) texts.push_back(c.first);
   const auto got = shipped_labels("zh", texts);
   for (std::size_t i = 0; i < cases.size(); ++i) EXPECT_EQ(got[i], cases[i].second) << cases[i].first;
 }
@@ -70,7 +71,8 @@ TEST(Shipped, EnglishModelClassifiesTheReadmeSentences) {
       {"The room was dirty.", "negative"},
   };
   std::vector<std::string> texts;
-  for (auto& [t, l] : cases) texts.push_back(t);
+  texts.reserve(cases.size());
+  for (const auto& c : cases) texts.push_back(c.first);
   const auto got = shipped_labels("en", texts);
   for (std::size_t i = 0; i < cases.size(); ++i) EXPECT_EQ(got[i], cases[i].second) << cases[i].first;
 }
