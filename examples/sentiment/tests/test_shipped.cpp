@@ -14,7 +14,7 @@ using sentiment::cmd::ShippedModels;
 
 namespace {
 
-/// Labels the shipped model of `lang` gives `texts`; skips the calling test when none ships.
+/// Labels the shipped model of `lang` gives `texts`.
 std::vector<std::string> shipped_labels(const std::string& lang, const std::vector<std::string>& texts) {
   ShippedModels shipped(EMBER_SENTIMENT_MODELS_DIR);
   const auto& models = shipped.get(lang);
@@ -25,6 +25,17 @@ std::vector<std::string> shipped_labels(const std::string& lang, const std::vect
 
 bool ships(const std::string& lang) {
   return std::filesystem::exists(std::string(EMBER_SENTIMENT_MODELS_DIR) + "/" + lang + ".safetensors");
+}
+
+using Cases = std::vector<std::pair<std::string, std::string>>;
+
+/// Each text of `cases` gets its label from the shipped `lang` model.
+void expect_classifies(const std::string& lang, const Cases& cases) {
+  std::vector<std::string> texts;
+  texts.reserve(cases.size());
+  for (const auto& c : cases) texts.push_back(c.first);
+  const auto got = shipped_labels(lang, texts);
+  for (std::size_t i = 0; i < cases.size(); ++i) EXPECT_EQ(got[i], cases[i].second) << cases[i].first;
 }
 
 }  // namespace
@@ -49,30 +60,18 @@ TEST(Shipped, MissingModelNamesThePath) {
 
 TEST(Shipped, ChineseModelClassifiesTheReadmeSentences) {
   if (!ships("zh")) GTEST_SKIP() << "no shipped zh model";
-  const std::vector<std::pair<std::string, std::string>> cases = {
-      {"这家酒店的服务很好,房间也很干净。", "positive"},
-      {"房间又小又脏,前台态度很差,再也不会来了。", "negative"},
-      {"书的内容很充实,印刷也不错,值得一读。", "positive"},
-      {"电池不耐用,用了两天就坏了,非常失望。", "negative"},
-  };
-  std::vector<std::string> texts;
-  texts.reserve(cases.size());
-  for (const auto& c : cases) texts.push_back(c.first);
-  const auto got = shipped_labels("zh", texts);
-  for (std::size_t i = 0; i < cases.size(); ++i) EXPECT_EQ(got[i], cases[i].second) << cases[i].first;
+  expect_classifies("zh", {{"这家酒店的服务很好,房间也很干净。", "positive"},
+                           {"房间又小又脏,前台态度很差,再也不会来了。", "negative"},
+                           {"这本书写得很好,值得推荐。", "positive"},
+                           {"电池不耐用,用了两天就坏了,非常失望。", "negative"},
+                           {"味道不错,分量也足,下次还来。", "positive"},
+                           {"菜太咸了,服务员也爱答不理。", "negative"}});
 }
 
 TEST(Shipped, EnglishModelClassifiesTheReadmeSentences) {
   if (!ships("en")) GTEST_SKIP() << "no shipped en model";
-  const std::vector<std::pair<std::string, std::string>> cases = {
-      {"The staff were friendly and the breakfast was delicious.", "positive"},
-      {"A boring, predictable movie. I want my money back.", "negative"},
-      {"One of the most moving films I have seen in years.", "positive"},
-      {"The room was dirty.", "negative"},
-  };
-  std::vector<std::string> texts;
-  texts.reserve(cases.size());
-  for (const auto& c : cases) texts.push_back(c.first);
-  const auto got = shipped_labels("en", texts);
-  for (std::size_t i = 0; i < cases.size(); ++i) EXPECT_EQ(got[i], cases[i].second) << cases[i].first;
+  expect_classifies("en", {{"The staff were friendly and the breakfast was delicious.", "positive"},
+                           {"A boring, predictable movie. I want my money back.", "negative"},
+                           {"One of the most moving films I have seen in years.", "positive"},
+                           {"The room was dirty.", "negative"}});
 }
