@@ -281,7 +281,7 @@ struct Cli {
         ->check(integer_in(1, big));
     train->add_option("--max-vocab", ta.max_vocab, "keep the most frequent tokens only (0: all)")
         ->check(integer_in(0, big));
-    train->add_option("--format", ta.data.format, "auto, tsv, glue, csv, fasttext")
+    train->add_option("--format", ta.data.format, "auto, tsv, glue, csv, fasttext; sst2: tsv or glue of Penn Treebank tokens, joined back into written text")
         ->capture_default_str()
         ->check(CLI::IsMember({"auto", "tsv", "glue", "sst2", "csv", "fasttext"}));
     train->add_flag("--strict", ta.data.strict, "a malformed row is an error, not skipped");
@@ -375,7 +375,7 @@ struct Cli {
     pretrain->add_option("--seed", po.seed, "random seed")
         ->capture_default_str()
         ->check(cli::unsigned_integer());
-    pretrain->add_option("--format", pa.format, "auto, tsv, glue, csv, fasttext, text")
+    pretrain->add_option("--format", pa.format, "auto, tsv, glue, csv, fasttext, text; sst2: tsv or glue of Penn Treebank tokens, joined back into written text")
         ->capture_default_str()
         ->check(CLI::IsMember({"auto", "tsv", "glue", "sst2", "csv", "fasttext", "text"}));
     pretrain->add_flag("--quiet", pretrain_quiet, "no progress output");
@@ -396,7 +396,7 @@ struct Cli {
     vocab->add_option("--max-texts", va.opt.max_sentences, "read at most this many texts")
         ->capture_default_str()
         ->check(integer_in(1, big));
-    vocab->add_option("--format", va.format, "auto, tsv, glue, csv, fasttext, text")
+    vocab->add_option("--format", va.format, "auto, tsv, glue, csv, fasttext, text; sst2: tsv or glue of Penn Treebank tokens, joined back into written text")
         ->capture_default_str()
         ->check(CLI::IsMember({"auto", "tsv", "glue", "sst2", "csv", "fasttext", "text"}));
 
@@ -409,7 +409,7 @@ struct Cli {
         ->expected(1)
         ->allow_extra_args(false);
     eval->add_option("--data", data_path, "labelled data")->required();
-    eval->add_option("--format", ea.format, "auto, tsv, glue, csv, fasttext")
+    eval->add_option("--format", ea.format, "auto, tsv, glue, csv, fasttext; sst2: tsv or glue of Penn Treebank tokens, joined back into written text")
         ->capture_default_str()
         ->check(CLI::IsMember({"auto", "tsv", "glue", "sst2", "csv", "fasttext"}));
     eval->add_flag("--strict", ea.strict, "a malformed row is an error, not skipped");

@@ -1,6 +1,10 @@
 // dataset.hpp — labelled text files in the four formats sentiment data comes in, auto-detected:
 //   tsv       header `label<TAB>text`, then `0<TAB>…` (what ../shared/data uses)
 //   glue      header `sentence<TAB>label` (GLUE's SST-2 files)
+//   sst2      tsv or glue (told apart by the header) whose texts are Penn Treebank tokens, as
+//             SST-2's are (`it 's`, `do n't`, `-lrb-`, `good , bad .`): they are joined back
+//             into written text (ptb_detokenize), the text a model meets outside the dataset.
+//             Asked for, never detected.
 //   csv       header `label,review` (ChnSentiCorp_htl_all.csv), RFC 4180 quoting: fields in
 //             "…" may hold commas, newlines and "" for a quote
 //   fasttext  no header, `__label__1 text` or `__label__positive text`
@@ -17,6 +21,7 @@
 #include <ember/io/file.hpp>
 #include <algorithm>
 #include <cstdint>
+#include <initializer_list>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -36,7 +41,7 @@ struct Example {
 };
 
 // Text: one unlabelled text per line (for pretraining; never auto-detected).
-enum class Format { Auto, Tsv, Glue, Csv, FastText, Text };
+enum class Format { Auto, Tsv, Glue, Csv, FastText, Text, Sst2 };
 
 inline const char* format_name(Format f) {
   switch (f) {
@@ -45,17 +50,19 @@ inline const char* format_name(Format f) {
     case Format::Csv: return "csv";
     case Format::FastText: return "fasttext";
     case Format::Text: return "text";
+    case Format::Sst2: return "sst2";
     default: return "auto";
   }
 }
 inline Format parse_format(const std::string& s) {
   if (s == "auto") return Format::Auto;
   if (s == "tsv") return Format::Tsv;
-  if (s == "glue" || s == "sst2") return Format::Glue;
+  if (s == "glue") return Format::Glue;
+  if (s == "sst2") return Format::Sst2;
   if (s == "csv") return Format::Csv;
   if (s == "fasttext") return Format::FastText;
   if (s == "text") return Format::Text;
-  throw DataError("unknown format '" + s + "' (auto, tsv, glue, csv, fasttext, text)");
+  throw DataError("unknown format '" + s + "' (auto, tsv, glue, sst2, csv, fasttext, text)");
 }
 
 struct ReadOptions {
@@ -144,6 +151,58 @@ inline int parse_label(std::string_view s) {
   if (s == "0" || s == "negative" || s == "neg") return 0;
   if (s == "1" || s == "positive" || s == "pos") return 1;
   return -1;
+}
+
+/// Penn Treebank tokens joined back into written text (SST-2's texts are PTB tokens; people
+/// write `it's`, `don't`, `(so)` and `good, bad.`): `it 's` → `it's`, `ca n't` → `can't`,
+/// `-lrb- so -rrb-` → `(so)`, ``` `` a '' ``` → `"a"`, `good , bad .` → `good, bad.`,
+/// `gon na` → `gonna`, `$ 5` → `$5`. Tokens are matched ignoring ASCII case; any other text is
+/// kept, but for runs of spaces, which become one. Only ASCII spaces are removed and only ASCII
+/// tokens replaced, so valid UTF-8 stays valid, and a non-blank text stays non-blank.
+inline std::string ptb_detokenize(std::string_view s) {
+  auto lower = [](std::string_view t) {
+    std::string l(t);
+    for (char& c : l) {
+      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    }
+    return l;
+  };
+  auto in = [](std::string_view t, std::initializer_list<std::string_view> set) {
+    return std::find(set.begin(), set.end(), t) != set.end();
+  };
+  std::string out;
+  out.reserve(s.size());
+  std::string prev;      // the previous token, lower-cased
+  bool glue_next = false;  // the previous token opens: no space after it
+  std::size_t at = 0;
+  while (at < s.size()) {
+    if (s[at] == ' ') {
+      ++at;
+      continue;
+    }
+    std::size_t end = s.find(' ', at);
+    if (end == std::string_view::npos) end = s.size();
+    const std::string_view tok = s.substr(at, end - at);
+    at = end;
+    const std::string l = lower(tok);
+    std::string_view written = tok;
+    if (l == "-lrb-") written = "(";
+    else if (l == "-rrb-") written = ")";
+    else if (l == "-lsb-") written = "[";
+    else if (l == "-rsb-") written = "]";
+    else if (l == "-lcb-") written = "{";
+    else if (l == "-rcb-") written = "}";
+    else if (l == "``" || l == "''") written = "\"";
+    else if (l == "`") written = "'";
+    const bool closes = in(l, {",", ".", "!", "?", ";", ":", "...", "%", "-rrb-", "-rsb-", "-rcb-", ")", "]", "}",
+                               "''", "n't", "'s", "'re", "'ve", "'ll", "'d", "'m"}) ||
+                        (l == "na" && in(prev, {"gon", "wan"})) || (l == "ta" && prev == "got");
+    if (!out.empty() && !glue_next && !closes) out += ' ';
+    out += written;
+    glue_next = in(l, {"-lrb-", "-lsb-", "-lcb-", "(", "[", "{", "``", "`", "$", "#"});
+    prev = l;
+  }
+  return out;
 }
 
 namespace detail {
@@ -254,7 +313,10 @@ inline std::vector<Example> parse_dataset(std::string data, const std::string& p
   }
   report = ReadReport{};
   report.format = opt.format == Format::Auto ? detail::detect(data) : opt.format;
-  std::vector<detail::Row> rows = report.format == Format::Csv
+  // sst2: the layout (label-first tsv or GLUE's text-first) is read from the header.
+  const bool ptb = report.format == Format::Sst2;
+  const Format layout = !ptb ? report.format : detail::detect(data) == Format::Glue ? Format::Glue : Format::Tsv;
+  std::vector<detail::Row> rows = layout == Format::Csv
                                       ? detail::parse_csv(data, path)
                                       : detail::split_lines(data);
   std::vector<Example> out;
@@ -264,7 +326,7 @@ inline std::vector<Example> parse_dataset(std::string data, const std::string& p
     ++report.skipped;
     if (report.problems.size() < 20) report.problems.push_back(msg);
   };
-  const bool has_header = report.format != Format::FastText && report.format != Format::Text;
+  const bool has_header = layout != Format::FastText && layout != Format::Text;
   for (std::size_t r = 0; r < rows.size(); ++r) {
     detail::Row& row = rows[r];
     if (row.fields.size() == 1 && row.fields[0].empty()) continue;  // blank line
@@ -274,7 +336,7 @@ inline std::vector<Example> parse_dataset(std::string data, const std::string& p
       if (f0.rfind("label", 0) == 0 || f0.rfind("sentence", 0) == 0) continue;
     }
     std::string label_s, text;
-    if (report.format == Format::Csv) {
+    if (layout == Format::Csv) {
       if (row.fields.size() < 2) {
         problem(row.line, "expected 2 comma-separated fields (label,text), got " +
                               std::to_string(row.fields.size()));
@@ -284,10 +346,10 @@ inline std::vector<Example> parse_dataset(std::string data, const std::string& p
       // Unquoted commas inside the review: everything after the first field is the text.
       text = row.fields[1];
       for (std::size_t k = 2; k < row.fields.size(); ++k) text += "," + row.fields[k];
-    } else if (report.format == Format::Text) {
+    } else if (layout == Format::Text) {
       label_s = "0";  // unlabelled: the label is never read
       text = row.fields[0];
-    } else if (report.format == Format::FastText) {
+    } else if (layout == Format::FastText) {
       const std::string& l = row.fields[0];
       if (l.rfind("__label__", 0) != 0) {
         problem(row.line, "expected '__label__<label> <text>'");
@@ -303,7 +365,7 @@ inline std::vector<Example> parse_dataset(std::string data, const std::string& p
         problem(row.line, "expected 2 tab-separated fields, got 1");
         continue;
       }
-      if (report.format == Format::Glue) {
+      if (layout == Format::Glue) {
         const std::size_t last = l.rfind('\t');
         text = l.substr(0, last);
         label_s = l.substr(last + 1);
@@ -331,6 +393,7 @@ inline std::vector<Example> parse_dataset(std::string data, const std::string& p
       problem(row.line, "empty text");
       continue;
     }
+    if (ptb) text = ptb_detokenize(text);
     out.push_back({label, std::move(text)});
   }
   report.rows = static_cast<std::int64_t>(out.size());

@@ -56,6 +56,45 @@ TEST(Dataset, TsvGlueCsvFastTextAutoDetected) {
   EXPECT_EQ(ft[0].text, "loved it");
 }
 
+TEST(Dataset, PtbTokensAreJoinedBackIntoWrittenText) {
+  // SST-2's own texts (dev.tsv) and what they were before the Penn Treebank tokenizer.
+  EXPECT_EQ(ptb_detokenize("it 's a charming and often affecting journey ."),
+            "it's a charming and often affecting journey.");
+  EXPECT_EQ(ptb_detokenize("i ca n't believe it wo n't stop , they 're gon na do it"),
+            "i can't believe it won't stop, they're gonna do it");
+  EXPECT_EQ(ptb_detokenize("a -lrb- mostly -rrb- great film -- really !"), "a (mostly) great film -- really!");
+  EXPECT_EQ(ptb_detokenize("`` the best '' ; $ 5 and 100 % of it : fine ... ok ?"),
+            "\"the best\"; $5 and 100% of it: fine... ok?");
+  EXPECT_EQ(ptb_detokenize("I 'M sure YOU 'LL see -LRB- IT -RRB-"), "I'M sure YOU'LL see (IT)");
+  EXPECT_EQ(ptb_detokenize("  spaces   between\twords  "), "spaces between\twords");
+  EXPECT_EQ(ptb_detokenize("n't"), "n't");  // nothing to attach to
+  EXPECT_EQ(ptb_detokenize("the actors ' lines , don't"), "the actors ' lines, don't");  // ' alone stays
+  EXPECT_EQ(ptb_detokenize("好 , 很好 。"), "好, 很好 。");
+  EXPECT_EQ(ptb_detokenize(""), "");
+}
+
+TEST(Dataset, Sst2FormatReadsEitherLayoutAndDetokenizes) {
+  ReadReport rep;
+  auto tsv = read(write_temp("sst2.tsv", "label\ttext\n1\tit 's fine .\n0\tdo n't -lrb- ever -rrb-\n"), rep,
+                  {.format = Format::Sst2});
+  EXPECT_EQ(rep.format, Format::Sst2);
+  ASSERT_EQ(tsv.size(), 2u);
+  EXPECT_EQ(tsv[0].label, 1);
+  EXPECT_EQ(tsv[0].text, "it's fine.");
+  EXPECT_EQ(tsv[1].label, 0);
+  EXPECT_EQ(tsv[1].text, "don't (ever)");
+  auto glue = read(write_temp("sst2-glue.tsv", "sentence\tlabel\nit 's fine \t1\n"), rep, {.format = Format::Sst2});
+  ASSERT_EQ(glue.size(), 1u);
+  EXPECT_EQ(glue[0].label, 1);
+  EXPECT_EQ(glue[0].text, "it's fine");
+  EXPECT_EQ(parse_format("sst2"), Format::Sst2);
+  EXPECT_STREQ(format_name(Format::Sst2), "sst2");
+  // Never detected: the same file read as auto keeps its tokens.
+  auto raw = read(write_temp("sst2-auto.tsv", "label\ttext\n1\tit 's fine .\n"), rep);
+  EXPECT_EQ(rep.format, Format::Tsv);
+  EXPECT_EQ(raw[0].text, "it 's fine .");
+}
+
 TEST(Dataset, UnlabelledTextOnlyWhenAsked) {
   ReadReport rep;
   const std::string path = write_temp("raw.txt", "label\ttext is a line too\n很好\n\n  \nbad\xff\n");

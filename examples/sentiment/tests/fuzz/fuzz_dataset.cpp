@@ -1,5 +1,5 @@
 // libFuzzer target: the dataset readers — gzip detection and inflation, the tsv, glue, csv
-// (RFC 4180 quoting), fasttext and text formats, labels, UTF-8 checks and the per-text limit.
+// (RFC 4180 quoting), fasttext, text and sst2 (Penn Treebank tokens joined back) formats, labels, UTF-8 checks and the per-text limit.
 // The first byte picks the format and strictness; the rest is the file. Any bytes must parse or
 // raise DataError, and whatever parses must be valid UTF-8 texts with labels 0 or 1.
 #include <cstddef>
@@ -12,9 +12,9 @@
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size == 0) return 0;
   using sentiment::Format;
-  static constexpr Format kFormats[] = {Format::Auto, Format::Tsv,      Format::Glue,
-                                        Format::Csv,  Format::FastText, Format::Text};
-  const sentiment::ReadOptions opt{kFormats[data[0] % 6], (data[0] & 0x80) != 0};
+  static constexpr Format kFormats[] = {Format::Auto,     Format::Tsv,  Format::Glue, Format::Csv,
+                                        Format::FastText, Format::Text, Format::Sst2};
+  const sentiment::ReadOptions opt{kFormats[data[0] % 7], (data[0] & 0x80) != 0};
   std::string bytes(reinterpret_cast<const char*>(data) + 1, size - 1);
   sentiment::ReadReport rep;
   try {
