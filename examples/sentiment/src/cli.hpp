@@ -136,6 +136,12 @@ inline TrainOutputs train_outputs(const std::string& out) {
 }
 
 /// All of ember-sentiment's subcommands and options, and what they parsed into.
+/// --format's help: the labelled formats, and with `text` the unlabelled one (pretrain, vocab).
+inline std::string format_help(bool with_text) {
+  return std::string("auto, tsv, glue, csv, fasttext") + (with_text ? ", text" : "") +
+         "; sst2: tsv or glue of Penn Treebank tokens, joined back into written text";
+}
+
 struct Cli {
   CLI::App app{
       "ember-sentiment: sentiment classifiers (fastText-style bag of words, TextCNN) on ember"};
@@ -281,7 +287,7 @@ struct Cli {
         ->check(integer_in(1, big));
     train->add_option("--max-vocab", ta.max_vocab, "keep the most frequent tokens only (0: all)")
         ->check(integer_in(0, big));
-    train->add_option("--format", ta.data.format, "auto, tsv, glue, csv, fasttext; sst2: tsv or glue of Penn Treebank tokens, joined back into written text")
+    train->add_option("--format", ta.data.format, format_help(false))
         ->capture_default_str()
         ->check(CLI::IsMember({"auto", "tsv", "glue", "sst2", "csv", "fasttext"}));
     train->add_flag("--strict", ta.data.strict, "a malformed row is an error, not skipped");
@@ -375,7 +381,7 @@ struct Cli {
     pretrain->add_option("--seed", po.seed, "random seed")
         ->capture_default_str()
         ->check(cli::unsigned_integer());
-    pretrain->add_option("--format", pa.format, "auto, tsv, glue, csv, fasttext, text; sst2: tsv or glue of Penn Treebank tokens, joined back into written text")
+    pretrain->add_option("--format", pa.format, format_help(true))
         ->capture_default_str()
         ->check(CLI::IsMember({"auto", "tsv", "glue", "sst2", "csv", "fasttext", "text"}));
     pretrain->add_flag("--quiet", pretrain_quiet, "no progress output");
@@ -396,7 +402,7 @@ struct Cli {
     vocab->add_option("--max-texts", va.opt.max_sentences, "read at most this many texts")
         ->capture_default_str()
         ->check(integer_in(1, big));
-    vocab->add_option("--format", va.format, "auto, tsv, glue, csv, fasttext, text; sst2: tsv or glue of Penn Treebank tokens, joined back into written text")
+    vocab->add_option("--format", va.format, format_help(true))
         ->capture_default_str()
         ->check(CLI::IsMember({"auto", "tsv", "glue", "sst2", "csv", "fasttext", "text"}));
 
@@ -409,7 +415,7 @@ struct Cli {
         ->expected(1)
         ->allow_extra_args(false);
     eval->add_option("--data", data_path, "labelled data")->required();
-    eval->add_option("--format", ea.format, "auto, tsv, glue, csv, fasttext; sst2: tsv or glue of Penn Treebank tokens, joined back into written text")
+    eval->add_option("--format", ea.format, format_help(false))
         ->capture_default_str()
         ->check(CLI::IsMember({"auto", "tsv", "glue", "sst2", "csv", "fasttext"}));
     eval->add_flag("--strict", ea.strict, "a malformed row is an error, not skipped");
