@@ -189,6 +189,39 @@ TEST(Autograd, SharedSubexpressionSumsBothPaths) {
   EXPECT_EQ(x.grad().item(), 33.0);
 }
 
+// A graph of ~150 Vars in which one leaf feeds every step (the engine's index grows past its
+// first table; every path into x is summed): s = x + Σ_{k<50} x·x, so ds/dx = 1 + 100x.
+TEST(Autograd, LongGraphWithOneLeafEverywhere) {
+  ember::Var<double> x(ember::from_vector<double>({0.5, -2.0, 3.0}, {3}), true);
+  ember::Var<double> s = x;
+  for (int k = 0; k < 50; ++k) s = s + x * x;
+  ember::sum(s).backward();
+  const Tensor<double>& g = x.grad();
+  EXPECT_DOUBLE_EQ(g.at(0), 51.0);
+  EXPECT_DOUBLE_EQ(g.at(1), -199.0);
+  EXPECT_DOUBLE_EQ(g.at(2), 301.0);
+}
+
+// An op with more inputs than a node keeps inline (cat of 40 Vars, some without grad).
+TEST(Autograd, ManyInputOpGivesEachInputItsGradient) {
+  std::vector<ember::Var<double>> xs;
+  xs.reserve(40);
+  for (int k = 0; k < 40; ++k) {
+    xs.emplace_back(ember::from_vector<double>({1.0 * k, 2.0}, {2}), k % 3 != 0);
+  }
+  const ember::Var<double> w(ember::arange<double>(0, 80), false);
+  ember::sum(ember::cat(xs, 0) * w).backward();
+  for (int k = 0; k < 40; ++k) {
+    if (k % 3 == 0) {
+      EXPECT_FALSE(xs[static_cast<std::size_t>(k)].has_grad());
+      continue;
+    }
+    const Tensor<double>& g = xs[static_cast<std::size_t>(k)].grad();
+    EXPECT_DOUBLE_EQ(g.at(0), 2.0 * k);
+    EXPECT_DOUBLE_EQ(g.at(1), 2.0 * k + 1);
+  }
+}
+
 TEST(Autograd, SecondBackwardThroughFreedGraphRaises) {
   V x(Tensor<double>{1, 2}, true);
   V y = ember::sum(ember::exp(x));

@@ -302,3 +302,112 @@ TEST(Elementwise, IsNanIsFiniteAndScalarWhere) {
   EXPECT_EQ(values(ember::where(Tensor<bool>{true, false}, 2.0f, -1.0f)),
             (std::vector<float>{2, -1}));
 }
+
+// The float add/sub/mul/div loops run in an AVX-512, an AVX2 or a generic copy chosen at run
+// time; each is an exact IEEE operation, so every copy must give the correctly rounded result,
+// which float(double op) is for one operation on floats (double has more than 2·24+2 bits).
+TEST(Elementwise, ArithmeticIsCorrectlyRoundedOnEveryIsaCopy) {
+  const std::int64_t n = 100003;  // odd: every copy's remainder loop runs too
+  std::vector<float> a(static_cast<std::size_t>(n)), b(a.size());
+  ember::Generator g(7);
+  const Tensor<float> ra = ember::randn<float>({n}, g), rb = ember::randn<float>({n}, g);
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    a[i] = ra.data()[i] * 1e3f;
+    b[i] = rb.data()[i] + (i % 3 == 0 ? 3.0f : -0.25f);
+  }
+  const Tensor<float> ta = ember::from_vector<float>(a, {n}), tb = ember::from_vector<float>(b, {n});
+  const ember::Isa best = ember::gemm_isa();
+  for (ember::Isa isa : {ember::Isa::Generic, ember::Isa::Avx2, ember::Isa::Avx512, best}) {
+    if (isa > ember::cpu_isa()) continue;
+    ember::set_gemm_isa(isa);
+    const Tensor<float> s = ta + tb, d = ta - tb, p = ta * tb, q = ta / tb;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      const double x = a[i], y = b[i];
+      ASSERT_EQ(s.data()[i], static_cast<float>(x + y)) << "isa " << static_cast<int>(isa) << " i " << i;
+      ASSERT_EQ(d.data()[i], static_cast<float>(x - y)) << "isa " << static_cast<int>(isa) << " i " << i;
+      ASSERT_EQ(p.data()[i], static_cast<float>(x * y)) << "isa " << static_cast<int>(isa) << " i " << i;
+      ASSERT_EQ(q.data()[i], static_cast<float>(x / y)) << "isa " << static_cast<int>(isa) << " i " << i;
+    }
+  }
+  ember::set_gemm_isa(best);
+}
+
+// Same-shape contiguous operands take a path without the broadcast machinery; views, broadcasts
+// and transposes take the strided one. Both must agree with the element-by-element definition.
+TEST(Elementwise, SameShapeFastPathAgreesWithTheStridedPath) {
+  ember::Generator g(3);
+  const Tensor<double> a = ember::randn<double>({5, 7}, g), b = ember::randn<double>({5, 7}, g);
+  const Tensor<double> bt = ember::randn<double>({7, 5}, g).transpose(0, 1);  // same shape, strided
+  const Tensor<double> row = ember::randn<double>({7}, g);
+  const Tensor<double> fast = a * b, strided = a * bt, bcast = a + row, neg = -bt;
+  for (std::int64_t i = 0; i < 5; ++i) {
+    for (std::int64_t j = 0; j < 7; ++j) {
+      EXPECT_EQ(fast.at(i, j), a.at(i, j) * b.at(i, j));
+      EXPECT_EQ(strided.at(i, j), a.at(i, j) * bt.at(i, j));
+      EXPECT_EQ(bcast.at(i, j), a.at(i, j) + row.at(j));
+      EXPECT_EQ(neg.at(i, j), -bt.at(i, j));
+    }
+  }
+  EXPECT_TRUE(fast.is_contiguous());
+  EXPECT_TRUE(strided.is_contiguous());
+  EXPECT_THROW(a * ember::randn<double>({5, 6}, g), ember::Error);
+}
+
+// Dropout, softmax and layer norm run their loops inside a copy compiled for the widest level
+// allowed (with_widest_isa): on every copy the dropout mask is the same (integer work), softmax
+// and layer norm match a double-precision reference.
+TEST(Elementwise, RowKernelsOnEveryIsaCopy) {
+  const std::int64_t R = 37, D = 301, n = R * D;
+  ember::Generator g(11);
+  const Tensor<float> x = ember::randn<float>({R, D}, g) * 3.0f;
+  const float* px = x.data();
+  std::vector<float> w(static_cast<std::size_t>(D)), b(w.size());
+  for (std::int64_t i = 0; i < D; ++i) {
+    w[static_cast<std::size_t>(i)] = 0.5f + 0.01f * static_cast<float>(i % 17);
+    b[static_cast<std::size_t>(i)] = -0.2f + 0.03f * static_cast<float>(i % 5);
+  }
+  std::vector<std::uint8_t> keep0;
+  const ember::Isa best = ember::gemm_isa();
+  for (ember::Isa isa : {ember::Isa::Generic, ember::Isa::Avx2, ember::Isa::Avx512, best}) {
+    if (isa > ember::cpu_isa()) continue;
+    ember::set_gemm_isa(isa);
+    const std::string at = "isa " + std::to_string(static_cast<int>(isa));
+    // Dropout: identical masks, y = x·keep/(1-p) exactly.
+    std::vector<float> y(static_cast<std::size_t>(n));
+    std::vector<std::uint8_t> keep(static_cast<std::size_t>(n));
+    ember::kernels::dropout_forward(px, y.data(), keep.data(), n, 0.25, 99);
+    if (keep0.empty()) keep0 = keep;
+    ASSERT_EQ(keep, keep0) << at;
+    for (std::int64_t i = 0; i < n; ++i) {
+      const std::size_t k = static_cast<std::size_t>(i);
+      ASSERT_EQ(y[k], keep[k] ? px[i] * (1.0f * static_cast<float>(1.0 / 0.75)) : 0.0f) << at;
+    }
+    // Softmax rows against double.
+    ember::detail::softmax_rows(px, y.data(), R, D, false);
+    for (std::int64_t r = 0; r < R; ++r) {
+      double m = -1e300, s = 0;
+      for (std::int64_t i = 0; i < D; ++i) m = std::max(m, static_cast<double>(px[r * D + i]));
+      for (std::int64_t i = 0; i < D; ++i) s += std::exp(static_cast<double>(px[r * D + i]) - m);
+      for (std::int64_t i = 0; i < D; ++i) {
+        const double want = std::exp(static_cast<double>(px[r * D + i]) - m) / s;
+        ASSERT_NEAR(y[static_cast<std::size_t>(r * D + i)], want, 1e-6 * want + 1e-12) << at;  // ~16 ulp
+      }
+    }
+    // Layer norm forward against double.
+    std::vector<float> h(static_cast<std::size_t>(n)), rstd(static_cast<std::size_t>(R));
+    ember::detail::layer_norm_forward(px, w.data(), b.data(), y.data(), h.data(), rstd.data(), R, D, 1e-5);
+    for (std::int64_t r = 0; r < R; ++r) {
+      double mean = 0, var = 0;
+      for (std::int64_t i = 0; i < D; ++i) mean += px[r * D + i];
+      mean /= static_cast<double>(D);
+      for (std::int64_t i = 0; i < D; ++i) var += (px[r * D + i] - mean) * (px[r * D + i] - mean);
+      const double rs = 1 / std::sqrt(var / static_cast<double>(D) + 1e-5);
+      ASSERT_NEAR(rstd[static_cast<std::size_t>(r)], rs, 1e-6 * rs) << at;
+      for (std::int64_t i = 0; i < D; ++i) {
+        const double want = (px[r * D + i] - mean) * rs * w[static_cast<std::size_t>(i)] + b[static_cast<std::size_t>(i)];
+        ASSERT_NEAR(y[static_cast<std::size_t>(r * D + i)], want, 2e-6 * (1 + std::fabs(want))) << at;
+      }
+    }
+  }
+  ember::set_gemm_isa(best);
+}

@@ -1,7 +1,9 @@
 #include <cmath>
 #include <limits>
 
+#include <ember/kernels/cpu.hpp>
 #include <ember/kernels/math.hpp>
+#include <ember/kernels/math_avx2.hpp>
 
 #include "../test_util.hpp"
 
@@ -124,3 +126,75 @@ TEST(Math, ErfAndTanhFastSpecialValues) {
     EXPECT_EQ(tanh_fast(-x), -tanh_fast(x)) << x;
   }
 }
+
+#if EMBER_X86
+// The __m256 forms of math_avx2.hpp (GELU's AVX2 copy): the same sweeps and special values as
+// the scalar forms, each lane of a vector on its own (the selects are per lane).
+namespace {
+__attribute__((target("avx2,fma"))) void exp8(const float* x, float* y) {
+  _mm256_storeu_ps(y, ember::detail::avx2::exp_fast(_mm256_loadu_ps(x)));
+}
+__attribute__((target("avx2,fma"))) void erf8(const float* x, float* y) {
+  _mm256_storeu_ps(y, ember::detail::avx2::erf_fast(_mm256_loadu_ps(x)));
+}
+// f on lane 3 of a vector whose other lanes hold values from other regions.
+template <void (*F8)(const float*, float*)>
+float lane3(float x) {
+  const float in[8] = {0.5f, -7.0f, NAN, x, 2.0f, -0.25f, INFINITY, 1e-30f};
+  float out[8];
+  F8(in, out);
+  return out[3];
+}
+}  // namespace
+
+TEST(Math, Avx2FormsWithinTwoUlpOverTheWholeRange) {
+  if (ember::cpu_isa() < ember::Isa::Avx2) GTEST_SKIP() << "no AVX2 on this CPU";
+  float at = 0;
+  EXPECT_LE(worst_ulps_everywhere(lane3<erf8>, [](double x) { return std::erf(x); }, at), 2)
+      << "erf, worst at x=" << at;
+  // exp over its finite, non-overflowing range (the scalar sweep's range), denormals included.
+  const auto exp_ref = [](double x) { return x < -104.0 ? 0.0 : (x > 89.0 ? INFINITY : std::exp(x)); };
+  std::int64_t worst = 0;
+  for (std::uint32_t sign : {0u, 0x80000000u}) {
+    for (std::uint32_t u = 0; u < 0x43000000u; u += 97) {  // |x| < 128
+      const float x = std::bit_cast<float>(u | sign);
+      const float want = static_cast<float>(exp_ref(static_cast<double>(x)));
+      const float got = lane3<exp8>(x);
+      if (std::isinf(want)) {
+        ASSERT_EQ(got, want) << x;
+        continue;
+      }
+      if (want < std::numeric_limits<float>::min()) {
+        ASSERT_LE(std::fabs(got - want), 2 * std::numeric_limits<float>::denorm_min()) << x;
+        continue;
+      }
+      worst = std::max(worst, ulp_distance(got, want));
+    }
+  }
+  EXPECT_LE(worst, 2);
+}
+
+TEST(Math, Avx2FormsSpecialValuesPerLane) {
+  if (ember::cpu_isa() < ember::Isa::Avx2) GTEST_SKIP() << "no AVX2 on this CPU";
+  const float in[8] = {0.0f, -0.0f, INFINITY, -INFINITY, NAN, 3.95f, -1.0f, 0.999f};
+  float e[8], f[8];
+  exp8(in, e);
+  erf8(in, f);
+  EXPECT_EQ(e[0], 1.0f);
+  EXPECT_EQ(e[1], 1.0f);
+  EXPECT_EQ(e[2], INFINITY);
+  EXPECT_EQ(e[3], 0.0f);
+  EXPECT_TRUE(std::isnan(e[4]));
+  EXPECT_EQ(f[0], 0.0f);
+  EXPECT_TRUE(std::signbit(f[1]));
+  EXPECT_EQ(f[2], 1.0f);
+  EXPECT_EQ(f[3], -1.0f);
+  EXPECT_TRUE(std::isnan(f[4]));
+  EXPECT_EQ(f[5], 1.0f);
+  // The vector forms agree with the scalar forms to within an ulp where both are defined.
+  for (int i : {5, 6, 7}) {
+    EXPECT_LE(ulp_distance(e[i], ember::detail::exp_fast(in[i])), 1) << in[i];
+    EXPECT_LE(ulp_distance(f[i], ember::detail::erf_fast(in[i])), 1) << in[i];
+  }
+}
+#endif

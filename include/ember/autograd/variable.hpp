@@ -22,6 +22,7 @@
 
 #include "ember/core/error.hpp"
 #include "ember/core/scoped_flag.hpp"
+#include "ember/core/small_vector.hpp"
 #include "ember/core/tensor.hpp"
 
 namespace ember {
@@ -54,8 +55,9 @@ class NoGradGuard : public detail::ScopedFlag<detail::grad_mode_flag, false> {};
 /// One recorded operation: its inputs and how to turn d(out) into d(inputs).
 template <class T>
 struct Node {
-  std::vector<std::shared_ptr<detail::VarImpl<T>>> inputs;  // null where no grad is needed
-  std::vector<bool> needs_grad;                             // per input
+  // Inline up to three entries (core/small_vector.hpp): no heap allocation for nearly every op.
+  detail::SmallVector<std::shared_ptr<detail::VarImpl<T>>, 3> inputs;  // null where no grad is needed
+  detail::SmallVector<bool, 3> needs_grad;                             // per input
   bool released = false;
 
   virtual ~Node() = default;
@@ -258,6 +260,8 @@ bool needs_graph(const Vars&... vars) {
 template <class T, class NodeT>
 Var<T> attach(Tensor<T> out, std::shared_ptr<NodeT> node,
               std::initializer_list<const Var<T>*> inputs) {
+  node->needs_grad.reserve(inputs.size());
+  node->inputs.reserve(inputs.size());
   for (const Var<T>* v : inputs) {
     const bool g = v->requires_grad();
     node->needs_grad.push_back(g);

@@ -228,3 +228,36 @@ inline bool isa_has_avx512() {
 }
 
 }  // namespace ember
+
+namespace ember::detail {
+
+// Running a loop body at the widest level allowed. A user's program built without -march flags
+// compiles ember's element-wise loops for SSE2; `with_widest_isa(body)` runs `body` inside a copy
+// compiled for AVX-512 or AVX2 instead, chosen by gemm_isa() (so EMBER_ISA / set_gemm_isa cap
+// it, and tests walk every copy). `flatten` inlines everything the body calls into that copy, so
+// the body's loops are vectorised for the copy's registers. Integer and exact float work gives
+// the same bits in every copy; a body with polynomials may differ in the last bit where a copy
+// contracts a·b + c into an FMA.
+#if EMBER_X86
+template <class F>
+__attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,avx2,fma,bmi2"), flatten)) void
+run_flattened_avx512(F& body) {
+  body();
+}
+template <class F>
+__attribute__((target("avx2,fma,bmi2"), flatten)) void run_flattened_avx2(F& body) {
+  body();
+}
+#endif
+
+template <class F>
+void with_widest_isa(F&& body) {
+#if EMBER_X86
+  const Isa isa = gemm_isa();
+  if (isa >= Isa::Avx512) return run_flattened_avx512(body);
+  if (isa >= Isa::Avx2) return run_flattened_avx2(body);
+#endif
+  body();
+}
+
+}  // namespace ember::detail

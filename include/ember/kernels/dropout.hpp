@@ -15,6 +15,7 @@
 #include <cstdint>
 
 #include "ember/core/random.hpp"
+#include "ember/kernels/cpu.hpp"
 #include "ember/kernels/parallel.hpp"
 
 namespace ember::kernels {
@@ -78,16 +79,18 @@ void dropout_forward(const T* x, T* y, std::uint8_t* keep, std::int64_t n, doubl
   const std::int64_t rows = (n + kRow - 1) / kRow;
   parallel_for(0, rows, 2, [&](std::int64_t lo, std::int64_t hi) {
     std::uint8_t local[kRow];
-    for (std::int64_t r = lo; r < hi; ++r) {
-      const std::int64_t at = r * kRow, len = std::min(kRow, n - at);
-      std::uint8_t* k = keep != nullptr ? keep + at : local;
-      dropout_keep_row(k, len, key, static_cast<std::uint32_t>(r),
-                       static_cast<std::uint32_t>(static_cast<std::uint64_t>(r) >> 32), 0xD809u,
-                       threshold);
-      const T* xr = x + at;
-      T* yr = y + at;
-      for (std::int64_t i = 0; i < len; ++i) yr[i] = xr[i] * (static_cast<T>(k[i]) * scale);
-    }
+    detail::with_widest_isa([&] {
+      for (std::int64_t r = lo; r < hi; ++r) {
+        const std::int64_t at = r * kRow, len = std::min(kRow, n - at);
+        std::uint8_t* k = keep != nullptr ? keep + at : local;
+        dropout_keep_row(k, len, key, static_cast<std::uint32_t>(r),
+                         static_cast<std::uint32_t>(static_cast<std::uint64_t>(r) >> 32), 0xD809u,
+                         threshold);
+        const T* xr = x + at;
+        T* yr = y + at;
+        for (std::int64_t i = 0; i < len; ++i) yr[i] = xr[i] * (static_cast<T>(k[i]) * scale);
+      }
+    });
   });
 }
 
@@ -96,7 +99,9 @@ template <class T>
 void dropout_backward(const T* dy, const std::uint8_t* keep, T* dx, std::int64_t n, double p) {
   const T scale = static_cast<T>(1.0 / (1.0 - p));
   parallel_for(0, n, 32768, [&](std::int64_t lo, std::int64_t hi) {
-    for (std::int64_t i = lo; i < hi; ++i) dx[i] = dy[i] * (static_cast<T>(keep[i]) * scale);
+    detail::with_widest_isa([&] {
+      for (std::int64_t i = lo; i < hi; ++i) dx[i] = dy[i] * (static_cast<T>(keep[i]) * scale);
+    });
   });
 }
 

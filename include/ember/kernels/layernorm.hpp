@@ -22,6 +22,7 @@
 
 #include "ember/config.hpp"
 #include "ember/core/dtype.hpp"
+#include "ember/kernels/cpu.hpp"
 #include "ember/kernels/parallel.hpp"
 
 namespace ember::detail {
@@ -54,57 +55,59 @@ void layer_norm_forward(const T* x, const T* weight, const T* bias, T* y, T* xha
   using namespace layer_norm_lanes;
   const std::int64_t grain = std::max<std::int64_t>(1, 16384 / std::max<std::int64_t>(D, 1));
   parallel_for(0, R, grain, [&](std::int64_t lo, std::int64_t hi) {
-    for (std::int64_t r = lo; r < hi; ++r) {
-      const T* xr = x + r * D;
-      T* hr = xhat + r * D;
-      T* yr = y + r * D;
-      // Reductions in kLanes independent double accumulators (combined in a fixed order at the
-      // end), so they vectorise: a single running sum cannot (no reassociation without
-      // -ffast-math), and ran the row one element at a time.
-      double mx[kLanes] = {}, probe[kLanes] = {};
-      for_lanes(D, [&](std::int64_t i, int l) {
-        const double v = static_cast<double>(static_cast<CT>(xr[i]));
-        mx[l] = std::max(mx[l], std::abs(v));
-        probe[l] += v * 0.0;  // NaN once any element is NaN or ±Inf
-      });
-      const double s = combine_max(mx);
-      const bool finite = combine_sum(probe) == 0.0;
-      if (!finite || D == 0) {
-        const T nan = static_cast<T>(std::numeric_limits<CT>::quiet_NaN());
-        for (std::int64_t i = 0; i < D; ++i) hr[i] = yr[i] = nan;
-        rstd[r] = nan;
-        continue;
-      }
-      if (s == 0) {  // a row of zeros: xhat = 0, the output is the bias
-        for (std::int64_t i = 0; i < D; ++i) {
-          hr[i] = T(0);
-          yr[i] = bias[i];
+    detail::with_widest_isa([&] {
+      for (std::int64_t r = lo; r < hi; ++r) {
+        const T* xr = x + r * D;
+        T* hr = xhat + r * D;
+        T* yr = y + r * D;
+        // Reductions in kLanes independent double accumulators (combined in a fixed order at the
+        // end), so they vectorise: a single running sum cannot (no reassociation without
+        // -ffast-math), and ran the row one element at a time.
+        double mx[kLanes] = {}, probe[kLanes] = {};
+        for_lanes(D, [&](std::int64_t i, int l) {
+          const double v = static_cast<double>(static_cast<CT>(xr[i]));
+          mx[l] = std::max(mx[l], std::abs(v));
+          probe[l] += v * 0.0;  // NaN once any element is NaN or ±Inf
+        });
+        const double s = combine_max(mx);
+        const bool finite = combine_sum(probe) == 0.0;
+        if (!finite || D == 0) {
+          const T nan = static_cast<T>(std::numeric_limits<CT>::quiet_NaN());
+          for (std::int64_t i = 0; i < D; ++i) hr[i] = yr[i] = nan;
+          rstd[r] = nan;
+          continue;
         }
-        rstd[r] = static_cast<T>(static_cast<CT>(1 / std::sqrt(eps)));
-        continue;
+        if (s == 0) {  // a row of zeros: xhat = 0, the output is the bias
+          for (std::int64_t i = 0; i < D; ++i) {
+            hr[i] = T(0);
+            yr[i] = bias[i];
+          }
+          rstd[r] = static_cast<T>(static_cast<CT>(1 / std::sqrt(eps)));
+          continue;
+        }
+        const double inv_s = 1 / s;
+        double sums[kLanes] = {};
+        for_lanes(D, [&](std::int64_t i, int l) {
+          sums[l] += static_cast<double>(static_cast<CT>(xr[i])) * inv_s;
+        });
+        const double mean = combine_sum(sums) / static_cast<double>(D);
+        double sqs[kLanes] = {};
+        for_lanes(D, [&](std::int64_t i, int l) {
+          const double c = static_cast<double>(static_cast<CT>(xr[i])) * inv_s - mean;
+          sqs[l] += c * c;
+        });
+        const double sq = combine_sum(sqs);
+        // var(x) + eps = s² · (var(z) + eps / s²); eps / s² may be 0 or huge, never NaN.
+        const double scaled = 1 / std::sqrt(sq / static_cast<double>(D) + eps * inv_s * inv_s);
+        for (std::int64_t i = 0; i < D; ++i) {
+          const double h = (static_cast<double>(static_cast<CT>(xr[i])) * inv_s - mean) * scaled;
+          hr[i] = static_cast<T>(static_cast<CT>(h));
+          yr[i] = static_cast<T>(static_cast<CT>(h * static_cast<double>(static_cast<CT>(weight[i])) +
+                                                 static_cast<double>(static_cast<CT>(bias[i]))));
+        }
+        rstd[r] = static_cast<T>(static_cast<CT>(scaled * inv_s));
       }
-      const double inv_s = 1 / s;
-      double sums[kLanes] = {};
-      for_lanes(D, [&](std::int64_t i, int l) {
-        sums[l] += static_cast<double>(static_cast<CT>(xr[i])) * inv_s;
-      });
-      const double mean = combine_sum(sums) / static_cast<double>(D);
-      double sqs[kLanes] = {};
-      for_lanes(D, [&](std::int64_t i, int l) {
-        const double c = static_cast<double>(static_cast<CT>(xr[i])) * inv_s - mean;
-        sqs[l] += c * c;
-      });
-      const double sq = combine_sum(sqs);
-      // var(x) + eps = s² · (var(z) + eps / s²); eps / s² may be 0 or huge, never NaN.
-      const double scaled = 1 / std::sqrt(sq / static_cast<double>(D) + eps * inv_s * inv_s);
-      for (std::int64_t i = 0; i < D; ++i) {
-        const double h = (static_cast<double>(static_cast<CT>(xr[i])) * inv_s - mean) * scaled;
-        hr[i] = static_cast<T>(static_cast<CT>(h));
-        yr[i] = static_cast<T>(static_cast<CT>(h * static_cast<double>(static_cast<CT>(weight[i])) +
-                                               static_cast<double>(static_cast<CT>(bias[i]))));
-      }
-      rstd[r] = static_cast<T>(static_cast<CT>(scaled * inv_s));
-    }
+    });
   });
 }
 
@@ -117,27 +120,29 @@ void layer_norm_backward_input(const T* dy, const T* weight, const T* xhat, cons
   using namespace layer_norm_lanes;
   const std::int64_t grain = std::max<std::int64_t>(1, 16384 / std::max<std::int64_t>(D, 1));
   parallel_for(0, R, grain, [&](std::int64_t lo, std::int64_t hi) {
-    for (std::int64_t r = lo; r < hi; ++r) {
-      const T* dr = dy + r * D;
-      const T* hr = xhat + r * D;
-      T* out = dx + r * D;
-      double mgs[kLanes] = {}, mgxs[kLanes] = {};
-      for_lanes(D, [&](std::int64_t i, int l) {
-        const double g = static_cast<double>(static_cast<CT>(dr[i])) *
-                         static_cast<double>(static_cast<CT>(weight[i]));
-        mgs[l] += g;
-        mgxs[l] += g * static_cast<double>(static_cast<CT>(hr[i]));
-      });
-      const double mg = combine_sum(mgs) / static_cast<double>(D);
-      const double mgx = combine_sum(mgxs) / static_cast<double>(D);
-      const double rs = static_cast<double>(static_cast<CT>(rstd[r]));
-      for (std::int64_t i = 0; i < D; ++i) {
-        const double g = static_cast<double>(static_cast<CT>(dr[i])) *
-                         static_cast<double>(static_cast<CT>(weight[i]));
-        out[i] = static_cast<T>(
-            static_cast<CT>(rs * (g - mg - static_cast<double>(static_cast<CT>(hr[i])) * mgx)));
+    detail::with_widest_isa([&] {
+      for (std::int64_t r = lo; r < hi; ++r) {
+        const T* dr = dy + r * D;
+        const T* hr = xhat + r * D;
+        T* out = dx + r * D;
+        double mgs[kLanes] = {}, mgxs[kLanes] = {};
+        for_lanes(D, [&](std::int64_t i, int l) {
+          const double g = static_cast<double>(static_cast<CT>(dr[i])) *
+                           static_cast<double>(static_cast<CT>(weight[i]));
+          mgs[l] += g;
+          mgxs[l] += g * static_cast<double>(static_cast<CT>(hr[i]));
+        });
+        const double mg = combine_sum(mgs) / static_cast<double>(D);
+        const double mgx = combine_sum(mgxs) / static_cast<double>(D);
+        const double rs = static_cast<double>(static_cast<CT>(rstd[r]));
+        for (std::int64_t i = 0; i < D; ++i) {
+          const double g = static_cast<double>(static_cast<CT>(dr[i])) *
+                           static_cast<double>(static_cast<CT>(weight[i]));
+          out[i] = static_cast<T>(
+              static_cast<CT>(rs * (g - mg - static_cast<double>(static_cast<CT>(hr[i])) * mgx)));
+        }
       }
-    }
+    });
   });
 }
 

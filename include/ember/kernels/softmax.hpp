@@ -8,6 +8,7 @@
 
 #include <cmath>
 
+#include "ember/kernels/cpu.hpp"
 #include "ember/kernels/parallel.hpp"
 #include "ember/kernels/reduce.hpp"
 
@@ -24,24 +25,26 @@ void softmax_rows(const T* x, T* y, std::int64_t rows, std::int64_t n, bool log)
   const std::int64_t grain =
       std::max<std::int64_t>(1, kGrainElementwise / std::max<std::int64_t>(n, 1));
   parallel_for(0, rows, grain, [&](std::int64_t lo, std::int64_t hi) {
-    for (std::int64_t r = lo; r < hi; ++r) {
-      const T* xr = x + r * n;
-      T* yr = y + r * n;
-      CT m = dense_extremum</*IsMax=*/true>(xr, n);
-      if (m == -std::numeric_limits<CT>::infinity()) m = 0;  // all -inf: exp gives 0s
-      for (std::int64_t i = 0; i < n; ++i)
-        yr[i] = static_cast<T>(detail::exp(static_cast<CT>(xr[i]) - m));
-      const CT s = SumOp<T>::pairwise_sum(yr, n);
-      if (log) {
-        // (x − m) − log s, not x − (m + log s): with |m| ≫ log s the sum m + log s rounds to m,
-        // and every entry would lose its log s (log_softmax(1e30, 1e30) must be −log 2).
-        const CT log_s = std::log(s);
-        for (std::int64_t i = 0; i < n; ++i) yr[i] = static_cast<T>((static_cast<CT>(xr[i]) - m) - log_s);
-      } else {
-        const CT inv = CT(1) / s;
-        for (std::int64_t i = 0; i < n; ++i) yr[i] = static_cast<T>(static_cast<CT>(yr[i]) * inv);
+    detail::with_widest_isa([&] {
+      for (std::int64_t r = lo; r < hi; ++r) {
+        const T* xr = x + r * n;
+        T* yr = y + r * n;
+        CT m = dense_extremum</*IsMax=*/true>(xr, n);
+        if (m == -std::numeric_limits<CT>::infinity()) m = 0;  // all -inf: exp gives 0s
+        for (std::int64_t i = 0; i < n; ++i)
+          yr[i] = static_cast<T>(detail::exp(static_cast<CT>(xr[i]) - m));
+        const CT s = SumOp<T>::pairwise_sum(yr, n);
+        if (log) {
+          // (x − m) − log s, not x − (m + log s): with |m| ≫ log s the sum m + log s rounds to m,
+          // and every entry would lose its log s (log_softmax(1e30, 1e30) must be −log 2).
+          const CT log_s = std::log(s);
+          for (std::int64_t i = 0; i < n; ++i) yr[i] = static_cast<T>((static_cast<CT>(xr[i]) - m) - log_s);
+        } else {
+          const CT inv = CT(1) / s;
+          for (std::int64_t i = 0; i < n; ++i) yr[i] = static_cast<T>(static_cast<CT>(yr[i]) * inv);
+        }
       }
-    }
+    });
   });
 }
 

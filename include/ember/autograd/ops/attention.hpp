@@ -110,7 +110,7 @@ struct Attention : Node<T> {
     Tensor<T> out = run(qt, kt, vt, o, gen, node.get(), "scaled_dot_product_attention");
     if (!graph) return Var<T>(out);
     node->q = qt, node->k = kt, node->v = vt;
-    return detail::attach<T>(out, node, {&q_in, &k_in, &v_in});
+    return detail::attach<T>(std::move(out), std::move(node), {&q_in, &k_in, &v_in});
   }
 
   static Var<T> apply_packed(const Var<T>& qkv, const AttentionOptions<T>& o, Generator& gen) {
@@ -126,7 +126,7 @@ struct Attention : Node<T> {
     if (!graph) return Var<T>(out);
     node->packed = true;
     node->q = base;
-    return detail::attach<T>(out, node, {&qkv});
+    return detail::attach<T>(std::move(out), std::move(node), {&qkv});
   }
 
   std::vector<Tensor<T>> backward(const Tensor<T>& dout) override {

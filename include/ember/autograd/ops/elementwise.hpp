@@ -22,7 +22,7 @@ struct Add : Node<T> {
     auto n = std::make_shared<Add>();
     n->x_shape = x.shape();
     n->y_shape = y.shape();
-    return detail::attach<T>(out, n, {&x, &y});
+    return detail::attach<T>(std::move(out), std::move(n), {&x, &y});
   }
   std::vector<Tensor<T>> backward(const Tensor<T>& dz) override {
     return {this->needs_grad[0] ? detail::sum_to(dz, x_shape) : Tensor<T>(),
@@ -42,7 +42,7 @@ struct Sub : Node<T> {
     auto n = std::make_shared<Sub>();
     n->x_shape = x.shape();
     n->y_shape = y.shape();
-    return detail::attach<T>(out, n, {&x, &y});
+    return detail::attach<T>(std::move(out), std::move(n), {&x, &y});
   }
   std::vector<Tensor<T>> backward(const Tensor<T>& dz) override {
     return {this->needs_grad[0] ? detail::sum_to(dz, x_shape) : Tensor<T>(),
@@ -62,7 +62,7 @@ struct Mul : Node<T> {
     auto n = std::make_shared<Mul>();
     if (b.requires_grad()) n->x = a.data();
     if (a.requires_grad()) n->y = b.data();
-    return detail::attach<T>(out, n, {&a, &b});
+    return detail::attach<T>(std::move(out), std::move(n), {&a, &b});
   }
   std::vector<Tensor<T>> backward(const Tensor<T>& dz) override {
     return {
@@ -83,7 +83,7 @@ struct Div : Node<T> {
     auto n = std::make_shared<Div>();
     n->y = b.data();
     if (b.requires_grad()) n->z = out;
-    return detail::attach<T>(out, n, {&a, &b});
+    return detail::attach<T>(std::move(out), std::move(n), {&a, &b});
   }
   std::vector<Tensor<T>> backward(const Tensor<T>& dz) override {
     return {
@@ -112,7 +112,7 @@ struct Unary : Node<T> {
     auto n = std::make_shared<Derived>();
     if (keep_x) n->x = a.data();
     if (keep_y) n->y = out;
-    return detail::attach<T>(out, n, {&a});
+    return detail::attach<T>(std::move(out), std::move(n), {&a});
   }
 };
 
@@ -280,7 +280,7 @@ struct Pow : Node<T> {
     n->a = x.data();
     n->b = y.data();
     n->z = out;
-    return detail::attach<T>(out, n, {&x, &y});
+    return detail::attach<T>(std::move(out), std::move(n), {&x, &y});
   }
   std::vector<Tensor<T>> backward(const Tensor<T>& dz) override {
     using CT = compute_t<T>;
@@ -315,7 +315,7 @@ struct Extremum2 : Node<T> {
     auto n = std::make_shared<Extremum2>();
     n->a = x.data();
     n->b = y.data();
-    return detail::attach<T>(out, n, {&x, &y});
+    return detail::attach<T>(std::move(out), std::move(n), {&x, &y});
   }
   std::vector<Tensor<T>> backward(const Tensor<T>& dz) override {
     using CT = compute_t<T>;
@@ -367,7 +367,7 @@ struct Where : Node<T> {
     n->cond = c;
     n->a_shape = x.shape();
     n->b_shape = y.shape();
-    return detail::attach<T>(out, n, {&x, &y});
+    return detail::attach<T>(std::move(out), std::move(n), {&x, &y});
   }
   std::vector<Tensor<T>> backward(const Tensor<T>& dz) override {
     Tensor<T> da, db;

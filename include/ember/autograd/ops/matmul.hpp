@@ -20,7 +20,7 @@ struct Matmul : Node<T> {
     auto n = std::make_shared<Matmul>();
     n->a = x.data();
     n->b = y.data();
-    return detail::attach<T>(out, n, {&x, &y});
+    return detail::attach<T>(std::move(out), std::move(n), {&x, &y});
   }
   std::vector<Tensor<T>> backward(const Tensor<T>& dout) override {
     // Lift vectors to matrices so one formula covers every rank: a [..., m, k], b [..., k, n].

@@ -38,7 +38,7 @@ struct Softmax : Node<T> {
     auto n = std::make_shared<Softmax>();
     n->y = out;
     n->axis = axis;
-    return detail::attach<T>(out, n, {&x});
+    return detail::attach<T>(std::move(out), std::move(n), {&x});
   }
   std::vector<Tensor<T>> backward(const Tensor<T>& dy) override {
     Tensor<T> dot = ember::sum(dy * y, {axis}, /*keepdim=*/true);
@@ -59,7 +59,7 @@ struct LogSoftmax : Node<T> {
     auto n = std::make_shared<LogSoftmax>();
     n->y = out;
     n->axis = axis;
-    return detail::attach<T>(out, n, {&x});
+    return detail::attach<T>(std::move(out), std::move(n), {&x});
   }
   std::vector<Tensor<T>> backward(const Tensor<T>& dy) override {
     return {dy - ember::exp(y) * ember::sum(dy, {axis}, /*keepdim=*/true)};
@@ -117,7 +117,7 @@ struct CrossEntropy : Node<T> {
     n->ignore_index = ignore_index;
     n->smoothing = smoothing;
     n->n_valid = valid;
-    return detail::attach<T>(out, n, {&logits});
+    return detail::attach<T>(std::move(out), std::move(n), {&logits});
   }
   std::vector<Tensor<T>> backward(const Tensor<T>& dout) override {
     const std::int64_t N = probs.size(0), C = probs.size(1);
@@ -163,7 +163,7 @@ struct BceWithLogits : Node<T> {
     auto n = std::make_shared<BceWithLogits>();
     n->x = x;
     n->y = target;
-    return detail::attach<T>(out, n, {&logits});
+    return detail::attach<T>(std::move(out), std::move(n), {&logits});
   }
   std::vector<Tensor<T>> backward(const Tensor<T>& dout) override {
     const T scale = dout.item() / static_cast<T>(x.numel());
@@ -203,7 +203,7 @@ struct LayerNorm : Node<T> {
     n->rstd = rstd;
     n->w = wc;
     n->x_shape = x.shape();
-    return detail::attach<T>(out, n, {&x, &weight, &bias});
+    return detail::attach<T>(std::move(out), std::move(n), {&x, &weight, &bias});
   }
   std::vector<Tensor<T>> backward(const Tensor<T>& dout) override {
     const std::int64_t D = xhat.size(1), R = xhat.size(0);
@@ -251,7 +251,7 @@ struct Embedding : Node<T> {
     node->ids = ids;
     node->vocab = V;
     node->sparse = sparse;
-    return detail::attach<T>(out, node, {&weight});
+    return detail::attach<T>(std::move(out), std::move(node), {&weight});
   }
   // With sparse = true: the rows used, each once, with their summed gradients.
   bool sparse_backward(const Tensor<T>& dout, Tensor<std::int64_t>& rows,
@@ -297,7 +297,7 @@ struct Dropout : Node<T> {
     auto node = std::make_shared<Dropout>();
     node->keep = keep;
     node->p = p;
-    return detail::attach<T>(out, node, {&x});
+    return detail::attach<T>(std::move(out), std::move(node), {&x});
   }
   std::vector<Tensor<T>> backward(const Tensor<T>& dy) override {
     const Tensor<T> d = dy.contiguous();
@@ -320,7 +320,7 @@ struct MaskedFill : Node<T> {
     if (!detail::needs_graph<T>(x)) return Var<T>(out);
     auto n = std::make_shared<MaskedFill>();
     n->mask = mask;
-    return detail::attach<T>(out, n, {&x});
+    return detail::attach<T>(std::move(out), std::move(n), {&x});
   }
   std::vector<Tensor<T>> backward(const Tensor<T>& dy) override { return {where(mask, T(0), dy)}; }
   const char* name() const override { return "masked_fill"; }
@@ -438,7 +438,7 @@ struct EmbeddingBag : Node<T> {
     node->mode = mode;
     node->sparse = sparse;
     node->psw = psw;
-    return detail::attach<T>(out, node, {&weight});
+    return detail::attach<T>(std::move(out), std::move(node), {&weight});
   }
   // One gradient row per id occurrence: c_j·dout[b] for occurrence j of bag b.
   Tensor<T> occurrence_grads(const Tensor<T>& dout) const {

@@ -25,7 +25,7 @@ struct SumMean : Node<T> {
     n->x_shape = x.shape();
     n->plan = detail::plan_reduction(x.shape(), axes, keepdim, is_mean ? "mean" : "sum");
     n->mean = is_mean;
-    return detail::attach<T>(out, n, {&x});
+    return detail::attach<T>(std::move(out), std::move(n), {&x});
   }
   // dout: out_shape → view as kd_shape (reduced dims kept as 1) → broadcast to x's shape.
   std::vector<Tensor<T>> backward(const Tensor<T>& dout) override {
@@ -52,7 +52,7 @@ struct Prod : Node<T> {
     n->x = in.data();
     n->axes = axes;
     n->plan = detail::plan_reduction(in.shape(), axes, keepdim, "prod");
-    return detail::attach<T>(out, n, {&in});
+    return detail::attach<T>(std::move(out), std::move(n), {&in});
   }
   std::vector<Tensor<T>> backward(const Tensor<T>& dout) override {
     Tensor<bool> is_zero = x == T(0);
@@ -85,7 +85,7 @@ struct ExtremumReduce : Node<T> {
     n->axes = axes;
     n->plan = detail::plan_reduction(in.shape(), axes, keepdim, IsMax ? "max" : "min");
     n->y_kd = out.reshape(n->plan.kd_shape);
-    return detail::attach<T>(out, n, {&in});
+    return detail::attach<T>(std::move(out), std::move(n), {&in});
   }
   std::vector<Tensor<T>> backward(const Tensor<T>& dout) override {
     Tensor<T> hit = where(x == y_kd, T(1), T(0));
@@ -115,7 +115,7 @@ struct VarStd : Node<T> {
     n->denom = static_cast<double>(std::max<std::int64_t>(n->plan.count - correction, 0));
     n->is_std = is_std;
     if (is_std) n->s_kd = out.reshape(n->plan.kd_shape);
-    return detail::attach<T>(out, n, {&in});
+    return detail::attach<T>(std::move(out), std::move(n), {&in});
   }
   std::vector<Tensor<T>> backward(const Tensor<T>& dout) override {
     Tensor<T> g = dout.reshape(plan.kd_shape);

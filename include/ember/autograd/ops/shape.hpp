@@ -18,7 +18,7 @@ struct Reshape : Node<T> {
     if (!detail::needs_graph<T>(x)) return Var<T>(out);
     auto n = std::make_shared<Reshape>();
     n->x_shape = x.shape();
-    return detail::attach<T>(out, n, {&x});
+    return detail::attach<T>(std::move(out), std::move(n), {&x});
   }
   std::vector<Tensor<T>> backward(const Tensor<T>& dout) override {
     return {dout.reshape(x_shape)};
@@ -36,7 +36,7 @@ struct Transpose : Node<T> {
     auto n = std::make_shared<Transpose>();
     n->d0 = a;
     n->d1 = b;
-    return detail::attach<T>(out, n, {&x});
+    return detail::attach<T>(std::move(out), std::move(n), {&x});
   }
   std::vector<Tensor<T>> backward(const Tensor<T>& dout) override {
     return {dout.transpose(d0, d1)};
@@ -76,7 +76,7 @@ struct Permute : Node<T> {
     for (int i = 0; i < axes.rank(); ++i) {
       n->inverse[normalize_axis(axes[i], axes.rank(), "permute")] = i;
     }
-    return detail::attach<T>(out, n, {&x});
+    return detail::attach<T>(std::move(out), std::move(n), {&x});
   }
   std::vector<Tensor<T>> backward(const Tensor<T>& dy) override { return {dy.permute(inverse)}; }
   const char* name() const override { return "permute"; }
@@ -96,7 +96,7 @@ struct Narrow : Node<T> {
     n->axis = axis;
     n->start = start;
     n->length = length;
-    return detail::attach<T>(out, n, {&x});
+    return detail::attach<T>(std::move(out), std::move(n), {&x});
   }
   std::vector<Tensor<T>> backward(const Tensor<T>& dy) override {
     Tensor<T> dx = zeros<T>(x_shape);
@@ -156,7 +156,7 @@ struct IndexSelect : Node<T> {
     n->x_shape = x.shape();
     n->axis = axis;
     n->ids = ids;
-    return detail::attach<T>(out, n, {&x});
+    return detail::attach<T>(std::move(out), std::move(n), {&x});
   }
   std::vector<Tensor<T>> backward(const Tensor<T>& dy) override {
     Tensor<T> dx = zeros<T>(x_shape);
@@ -180,7 +180,7 @@ struct Gather : Node<T> {
     n->x_shape = x.shape();
     n->axis = axis;
     n->index = index;
-    return detail::attach<T>(out, n, {&x});
+    return detail::attach<T>(std::move(out), std::move(n), {&x});
   }
   std::vector<Tensor<T>> backward(const Tensor<T>& dy) override {
     Tensor<T> dx = zeros<T>(x_shape);

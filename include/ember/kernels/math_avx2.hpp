@@ -1,0 +1,99 @@
+// ember/kernels/math_avx2.hpp — exp_fast and erf_fast (math.hpp) on 8-lane AVX2 vectors.
+// Layer: kernels. The scalar forms in math.hpp vectorise by themselves wherever the compiler
+// if-converts their clamps and region selects: clang at every level, g++ 12 for AVX-512 (masked
+// instructions). g++ 12 keeps them as branches for AVX2 (under its default -ftrapping-math), so
+// an AVX2 loop over the scalar form ran GELU at 7.0 ns per element against 1.0 for AVX-512
+// (forward + backward, Zen 5). These are the same algorithms, written on __m256: the same
+// constants, ranges and polynomials in the same order, with FMA where the scalar form is
+// contracted, so they agree with the scalar forms to an ulp or two (tests/kernels/test_math.cpp
+// sweeps them against double-precision references like the scalar forms).
+//
+// Speed target: GELU's AVX2 copy memory-bound like its AVX-512 copy. Measured (activation.hpp):
+// 6.4× faster than the scalar forms in an AVX2 loop, within 1.4× of the AVX-512 copy.
+#pragma once
+
+#include "ember/kernels/cpu.hpp"
+
+#if EMBER_X86
+#include <immintrin.h>
+
+namespace ember::detail::avx2 {
+
+#define EMBER_TARGET_AVX2 __attribute__((target("avx2,fma")))
+
+EMBER_TARGET_AVX2 inline __m256 sign_mask() {
+  return _mm256_castsi256_ps(_mm256_set1_epi32(static_cast<int>(0x80000000u)));
+}
+
+/// exp_fast(x) lane by lane (math.hpp): Cody-Waite reduction, degree-7 Taylor polynomial,
+/// 2^n as two powers of two; NaN propagates.
+EMBER_TARGET_AVX2 inline __m256 exp_fast(__m256 x) {
+  // max/min return their second operand for a NaN first operand: xc is finite, and the NaN is
+  // put back at the end.
+  const __m256 xc = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-104.0f)), _mm256_set1_ps(89.0f));
+  const __m256 round = _mm256_set1_ps(12582912.0f);
+  const __m256 kn = _mm256_fmadd_ps(xc, _mm256_set1_ps(1.44269504088896341f), round);
+  const __m256 nf = _mm256_sub_ps(kn, round);
+  const __m256i n = _mm256_sub_epi32(_mm256_castps_si256(kn), _mm256_set1_epi32(0x4B400000));
+  __m256 r = _mm256_fnmadd_ps(nf, _mm256_set1_ps(0.693359375f), xc);
+  r = _mm256_fnmadd_ps(nf, _mm256_set1_ps(-2.12194440e-4f), r);
+  __m256 p = _mm256_set1_ps(1.0f / 5040.0f);
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 720.0f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 120.0f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 24.0f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 6.0f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+  const __m256i n1 = _mm256_srai_epi32(n, 1);
+  const __m256i n2 = _mm256_sub_epi32(n, n1);
+  const __m256i bias = _mm256_set1_epi32(127);
+  const __m256 s1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n1, bias), 23));
+  const __m256 s2 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n2, bias), 23));
+  const __m256 y = _mm256_mul_ps(_mm256_mul_ps(p, s1), s2);
+  return _mm256_blendv_ps(y, x, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
+}
+
+/// erf_fast(x) lane by lane (math.hpp): x·P(x²) below |x| = 1, 1 - e^{-x²}·Q(s) above, with
+/// |x| clamped to [1, 4] for the second; NaN propagates.
+EMBER_TARGET_AVX2 inline __m256 erf_fast(__m256 x) {
+  const __m256 ax = _mm256_andnot_ps(sign_mask(), x);
+  const __m256 t = _mm256_mul_ps(x, x);
+  __m256 p = _mm256_set1_ps(0.00007875875063f);
+  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-0.0008016864287f));
+  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(0.005189087423f));
+  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-0.02685421201f));
+  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(0.1128359472f));
+  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-0.3761262667f));
+  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(1.128379166f));
+  const __m256 small = _mm256_mul_ps(x, p);
+  const __m256 z = _mm256_min_ps(_mm256_max_ps(ax, _mm256_set1_ps(1.0f)), _mm256_set1_ps(4.0f));
+  const __m256 s = _mm256_mul_ps(_mm256_sub_ps(z, _mm256_set1_ps(2.5f)), _mm256_set1_ps(1.0f / 1.5f));
+  __m256 q = _mm256_set1_ps(-0.00003566417877f);
+  q = _mm256_fmadd_ps(q, s, _mm256_set1_ps(0.00009629120195f));
+  q = _mm256_fmadd_ps(q, s, _mm256_set1_ps(-0.0001474161429f));
+  q = _mm256_fmadd_ps(q, s, _mm256_set1_ps(0.0003681510979f));
+  q = _mm256_fmadd_ps(q, s, _mm256_set1_ps(-0.001013662598f));
+  q = _mm256_fmadd_ps(q, s, _mm256_set1_ps(0.002425638938f));
+  q = _mm256_fmadd_ps(q, s, _mm256_set1_ps(-0.005568837646f));
+  q = _mm256_fmadd_ps(q, s, _mm256_set1_ps(0.01248412315f));
+  q = _mm256_fmadd_ps(q, s, _mm256_set1_ps(-0.02700545821f));
+  q = _mm256_fmadd_ps(q, s, _mm256_set1_ps(0.05611094756f));
+  q = _mm256_fmadd_ps(q, s, _mm256_set1_ps(-0.1115210179f));
+  q = _mm256_fmadd_ps(q, s, _mm256_set1_ps(0.2108063577f));
+  const __m256 z2 = _mm256_mul_ps(z, z);
+  const __m256 z2lo = _mm256_fmsub_ps(z, z, z2);  // z² = z2 + z2lo exactly
+  const __m256 e = _mm256_mul_ps(exp_fast(_mm256_xor_ps(z2, sign_mask())),
+                                 _mm256_sub_ps(_mm256_set1_ps(1.0f), z2lo));
+  const __m256 big_mag = _mm256_fnmadd_ps(e, q, _mm256_set1_ps(1.0f));
+  // -big_mag where x < 0 (x = -0 lies in the small region, which is selected below).
+  const __m256 negative = _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_LT_OQ);
+  const __m256 big = _mm256_xor_ps(big_mag, _mm256_and_ps(negative, sign_mask()));
+  const __m256 y = _mm256_blendv_ps(big, small, _mm256_cmp_ps(ax, _mm256_set1_ps(1.0f), _CMP_LT_OQ));
+  return _mm256_blendv_ps(y, x, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
+}
+
+#undef EMBER_TARGET_AVX2
+
+}  // namespace ember::detail::avx2
+#endif
