@@ -411,3 +411,36 @@ TEST(Elementwise, RowKernelsOnEveryIsaCopy) {
   }
   ember::set_gemm_isa(best);
 }
+
+// Float → float maps (exp, tanh, sigmoid) run in the widest copy allowed: each copy stays
+// within the scalar forms' accuracy (≤ 2 ulp for exp and tanh, tested in test_math.cpp).
+TEST(Elementwise, FloatMapsOnEveryIsaCopy) {
+  const std::int64_t n = 200003;
+  std::vector<float> v(static_cast<std::size_t>(n));
+  for (std::int64_t i = 0; i < n; ++i) v[static_cast<std::size_t>(i)] = -80.0f + 160.0f * static_cast<float>(i) / static_cast<float>(n);
+  const Tensor<float> x = ember::from_vector<float>(v, {n});
+  auto ulps = [](float a, float b) {
+    auto key = [](float f) {
+      const auto i = std::bit_cast<std::int32_t>(f);
+      return i < 0 ? std::int64_t{std::numeric_limits<std::int32_t>::min()} - i : std::int64_t{i};
+    };
+    const std::int64_t d = key(a) - key(b);
+    return d < 0 ? -d : d;
+  };
+  const ember::Isa best = ember::gemm_isa();
+  for (ember::Isa isa : {ember::Isa::Generic, ember::Isa::Avx2, ember::Isa::Avx512, best}) {
+    if (isa > ember::cpu_isa()) continue;
+    ember::set_gemm_isa(isa);
+    const Tensor<float> e = ember::exp(x), t = ember::tanh(x), s = ember::sigmoid(x);
+    std::int64_t worst_e = 0, worst_t = 0;
+    for (std::int64_t i = 0; i < n; ++i) {
+      const double xi = v[static_cast<std::size_t>(i)];
+      worst_e = std::max(worst_e, ulps(e.data()[i], static_cast<float>(std::exp(xi))));
+      worst_t = std::max(worst_t, ulps(t.data()[i], static_cast<float>(std::tanh(xi))));
+      ASSERT_NEAR(s.data()[i], 1 / (1 + std::exp(-xi)), 1e-6) << "isa " << static_cast<int>(isa);
+    }
+    EXPECT_LE(worst_e, 2) << "isa " << static_cast<int>(isa);
+    EXPECT_LE(worst_t, 2) << "isa " << static_cast<int>(isa);
+  }
+  ember::set_gemm_isa(best);
+}
