@@ -25,6 +25,19 @@ EMBER_TARGET_AVX2 inline __m256 sign_mask() {
   return _mm256_castsi256_ps(_mm256_set1_epi32(static_cast<int>(0x80000000u)));
 }
 
+EMBER_TARGET_AVX2 inline __m256 horner_from(__m256 acc, __m256 /*x*/) {
+  return acc;
+}
+template <class... C>
+EMBER_TARGET_AVX2 inline __m256 horner_from(__m256 acc, __m256 x, float c, C... rest) {
+  return horner_from(_mm256_fmadd_ps(acc, x, _mm256_set1_ps(c)), x, rest...);
+}
+/// c0·xⁿ + c1·xⁿ⁻¹ + … + cn by Horner's rule with FMA, the scalar forms' evaluation order.
+template <class... C>
+EMBER_TARGET_AVX2 inline __m256 horner(__m256 x, float c0, C... rest) {
+  return horner_from(_mm256_set1_ps(c0), x, rest...);
+}
+
 /// exp_fast(x) lane by lane (math.hpp): Cody-Waite reduction, degree-7 Taylor polynomial,
 /// 2^n as two powers of two; NaN propagates.
 EMBER_TARGET_AVX2 inline __m256 exp_fast(__m256 x) {
@@ -37,14 +50,8 @@ EMBER_TARGET_AVX2 inline __m256 exp_fast(__m256 x) {
   const __m256i n = _mm256_sub_epi32(_mm256_castps_si256(kn), _mm256_set1_epi32(0x4B400000));
   __m256 r = _mm256_fnmadd_ps(nf, _mm256_set1_ps(0.693359375f), xc);
   r = _mm256_fnmadd_ps(nf, _mm256_set1_ps(-2.12194440e-4f), r);
-  __m256 p = _mm256_set1_ps(1.0f / 5040.0f);
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 720.0f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 120.0f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 24.0f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 6.0f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+  const __m256 p = horner(r, 1.0f / 5040.0f, 1.0f / 720.0f, 1.0f / 120.0f, 1.0f / 24.0f,
+                         1.0f / 6.0f, 0.5f, 1.0f, 1.0f);
   const __m256i n1 = _mm256_srai_epi32(n, 1);
   const __m256i n2 = _mm256_sub_epi32(n, n1);
   const __m256i bias = _mm256_set1_epi32(127);
@@ -59,28 +66,15 @@ EMBER_TARGET_AVX2 inline __m256 exp_fast(__m256 x) {
 EMBER_TARGET_AVX2 inline __m256 erf_fast(__m256 x) {
   const __m256 ax = _mm256_andnot_ps(sign_mask(), x);
   const __m256 t = _mm256_mul_ps(x, x);
-  __m256 p = _mm256_set1_ps(0.00007875875063f);
-  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-0.0008016864287f));
-  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(0.005189087423f));
-  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-0.02685421201f));
-  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(0.1128359472f));
-  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-0.3761262667f));
-  p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(1.128379166f));
+  const __m256 p = horner(t, 0.00007875875063f, -0.0008016864287f, 0.005189087423f,
+                         -0.02685421201f, 0.1128359472f, -0.3761262667f, 1.128379166f);
   const __m256 small = _mm256_mul_ps(x, p);
   const __m256 z = _mm256_min_ps(_mm256_max_ps(ax, _mm256_set1_ps(1.0f)), _mm256_set1_ps(4.0f));
   const __m256 s = _mm256_mul_ps(_mm256_sub_ps(z, _mm256_set1_ps(2.5f)), _mm256_set1_ps(1.0f / 1.5f));
-  __m256 q = _mm256_set1_ps(-0.00003566417877f);
-  q = _mm256_fmadd_ps(q, s, _mm256_set1_ps(0.00009629120195f));
-  q = _mm256_fmadd_ps(q, s, _mm256_set1_ps(-0.0001474161429f));
-  q = _mm256_fmadd_ps(q, s, _mm256_set1_ps(0.0003681510979f));
-  q = _mm256_fmadd_ps(q, s, _mm256_set1_ps(-0.001013662598f));
-  q = _mm256_fmadd_ps(q, s, _mm256_set1_ps(0.002425638938f));
-  q = _mm256_fmadd_ps(q, s, _mm256_set1_ps(-0.005568837646f));
-  q = _mm256_fmadd_ps(q, s, _mm256_set1_ps(0.01248412315f));
-  q = _mm256_fmadd_ps(q, s, _mm256_set1_ps(-0.02700545821f));
-  q = _mm256_fmadd_ps(q, s, _mm256_set1_ps(0.05611094756f));
-  q = _mm256_fmadd_ps(q, s, _mm256_set1_ps(-0.1115210179f));
-  q = _mm256_fmadd_ps(q, s, _mm256_set1_ps(0.2108063577f));
+  const __m256 q = horner(s, -0.00003566417877f, 0.00009629120195f, -0.0001474161429f,
+                         0.0003681510979f, -0.001013662598f, 0.002425638938f, -0.005568837646f,
+                         0.01248412315f, -0.02700545821f, 0.05611094756f, -0.1115210179f,
+                         0.2108063577f);
   const __m256 z2 = _mm256_mul_ps(z, z);
   const __m256 z2lo = _mm256_fmsub_ps(z, z, z2);  // z² = z2 + z2lo exactly
   const __m256 e = _mm256_mul_ps(exp_fast(_mm256_xor_ps(z2, sign_mask())),
