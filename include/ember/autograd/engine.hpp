@@ -93,9 +93,10 @@ class PointerIndex {
 };
 
 // Speed target (bench_autograd autograd/op_overhead, 4-element tensors, one forward op and its
-// share of backward): ≤ 0.5 µs per op (issue 13). Measured on the Zen 5 guest: 0.80 µs before
-// the flat index, the reserved input lists and the same-shape fast path of the element-wise
-// maps; after: see the README's "Autograd overhead" line.
+// share of backward): ≤ 0.5 µs per op (issue 13). Measured on the Zen 5 guest, back to back:
+// 0.90–1.15 µs before the flat index, the inline input lists of Node (core/small_vector.hpp)
+// and the same-shape fast path of the element-wise maps, 0.72–0.83 µs after (README,
+// "Autograd overhead"); missed.
 template <class T>
 void run_backward(const std::shared_ptr<VarImpl<T>>& root, Tensor<T> seed, bool retain_graph) {
   EMBER_CHECK(root->requires_grad, "backward",

@@ -51,7 +51,8 @@ EMBER_ALWAYS_INLINE void gelu_backward_loop(const T* x, const T* dy, T* dx, std:
 // Run-time dispatch for float: a program built without -march flags (the default) would
 // otherwise get the SSE2 loop, 4 lanes without FMA. In the MLM pretraining step (issue 14's
 // shape, d 256, ffn 1024), GELU forward + backward took 37% of the step at SSE2.
-// The AVX-512 copy is the loop above, which g++ if-converts with masks. g++ 12 leaves the same
+// The AVX-512 copy is the loop above run through with_widest_isa (cpu.hpp), which g++
+// if-converts with masks. g++ 12 leaves the same
 // loop scalar for AVX2 (it keeps exp_fast/erf_fast's clamps as branches under -ftrapping-math),
 // so the AVX2 copy runs the __m256 forms of math_avx2.hpp, eight lanes at a time.
 // Measured in a default build (g++ 12 -O3, no -march; 4M elements, 1 thread, Zen 5, best of
@@ -61,14 +62,6 @@ EMBER_ALWAYS_INLINE void gelu_backward_loop(const T* x, const T* dy, T* dx, std:
 // Target: memory-bound on every copy. Reached for AVX-512 (~7 GB/s of 1-thread streaming);
 // the AVX2 copy is within 1.4× of it, bound by its 8-lane arithmetic.
 #if EMBER_X86
-__attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,avx2,fma"))) inline void gelu_forward_avx512(
-    const float* x, float* y, std::int64_t n) {
-  gelu_forward_loop(x, y, n);
-}
-__attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,avx2,fma"))) inline void gelu_backward_avx512(
-    const float* x, const float* dy, float* dx, std::int64_t n) {
-  gelu_backward_loop(x, dy, dx, n);
-}
 __attribute__((target("avx2,fma"))) inline void gelu_forward_avx2(const float* x, float* y, std::int64_t n) {
   std::int64_t i = 0;
   for (; i + 8 <= n; i += 8) {
@@ -103,7 +96,7 @@ void gelu_forward_range(const T* x, T* y, std::int64_t n) {
 #if EMBER_X86
   if constexpr (std::is_same_v<T, float>) {
     const Isa isa = gemm_isa();
-    if (isa >= Isa::Avx512) return gelu_forward_avx512(x, y, n);
+    if (isa >= Isa::Avx512) return with_widest_isa([&] { gelu_forward_loop(x, y, n); });
     if (isa >= Isa::Avx2) return gelu_forward_avx2(x, y, n);
   }
 #endif
@@ -114,7 +107,7 @@ void gelu_backward_range(const T* x, const T* dy, T* dx, std::int64_t n) {
 #if EMBER_X86
   if constexpr (std::is_same_v<T, float>) {
     const Isa isa = gemm_isa();
-    if (isa >= Isa::Avx512) return gelu_backward_avx512(x, dy, dx, n);
+    if (isa >= Isa::Avx512) return with_widest_isa([&] { gelu_backward_loop(x, dy, dx, n); });
     if (isa >= Isa::Avx2) return gelu_backward_avx2(x, dy, dx, n);
   }
 #endif

@@ -117,37 +117,21 @@ EMBER_ALWAYS_INLINE void dense2_loop(const A* x, const B* y, R* o, std::int64_t 
   for (std::int64_t i = 0; i < n; ++i) o[i] = static_cast<R>(f(static_cast<CA>(x[i]), static_cast<CB>(y[i])));
 }
 
-// Run-time dispatch of the float arithmetic (add, sub, mul, div): a program built without -march
-// flags (the default for a user of find_package(ember)) would otherwise run these loops with
-// SSE2, 4 lanes. The functors are exact IEEE operations, so every copy gives the same bits.
+// Run-time dispatch (with_widest_isa, cpu.hpp) of the float arithmetic (add, sub, mul, div): a
+// program built without -march flags (the default for a user of find_package(ember)) would
+// otherwise run these loops with SSE2, 4 lanes. The functors are exact IEEE operations, so every copy gives the same bits.
 // Measured in a default build (g++ 12 -O3, no -march; `a * b` with a fresh result, 1 thread,
 // Zen 5, 12 bytes moved per element): 16K floats (L2-resident) 58 GB/s before the dispatch,
 // 97 GB/s after (AVX-512 copy), 106 (AVX2 copy), 43 (generic); 4M floats (above L2) 20–22 GB/s
 // on every copy, bound by memory bandwidth. Target: memory speed above L2 on every copy (met).
-#if EMBER_X86
-template <class F>
-__attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,avx2,fma"))) void dense2_f32_avx512(
-    const float* x, const float* y, float* o, std::int64_t n, F f) {
-  dense2_loop(x, y, o, n, f);
-}
-template <class F>
-__attribute__((target("avx2,fma"))) void dense2_f32_avx2(const float* x, const float* y, float* o,
-                                                        std::int64_t n, F f) {
-  dense2_loop(x, y, o, n, f);
-}
-#endif
-
 template <class R, class A, class B, class F>
 void dense2(const A* x, const B* y, R* o, std::int64_t n, F f) {
-#if EMBER_X86
   if constexpr (std::is_same_v<R, float> && std::is_same_v<A, float> && std::is_same_v<B, float> &&
                 requires { requires F::kExact; }) {
-    const Isa isa = gemm_isa();
-    if (isa >= Isa::Avx512) return dense2_f32_avx512(x, y, o, n, f);
-    if (isa >= Isa::Avx2) return dense2_f32_avx2(x, y, o, n, f);
+    with_widest_isa([&] { dense2_loop(x, y, o, n, f); });
+  } else {
+    dense2_loop(x, y, o, n, f);
   }
-#endif
-  dense2_loop(x, y, o, n, f);
 }
 
 /// out = f(a, b) with a and b broadcast together; out is a new contiguous tensor of R.
