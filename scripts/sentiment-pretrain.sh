@@ -48,7 +48,7 @@ if [ ! -f "$dir/vocab.safetensors" ]; then
 fi
 
 args=(pretrain --objective mlm --text "$corpus" --format text --out "$dir/encoder.safetensors"
-      --dim 256 --layers 4 --heads 4 --ffn 1024 --max-len 128 --batch 64 --lr 5e-4 --warmup 0.06
+      --dim 256 --layers 4 --heads 4 --ffn 1024 --max-len 128 --batch 64 --lr 5e-4 --warmup 0.06 --dropout 0
       --steps "$steps" --eval-every 500 --held-back 512 --checkpoint-minutes 10 --seed 1
       --max-minutes "$minutes")
 if [ -f "$dir/encoder.safetensors" ]; then

@@ -20,6 +20,7 @@
 #include <cmath>
 #include <optional>
 #include <cstdint>
+#include <cstdlib>
 #include <functional>
 #include <map>
 #include <stdexcept>
@@ -98,6 +99,79 @@ struct MlmOptions {
   bool bf16 = true;
   bool quiet = false;
   bool reschedule = false;         // a resumed run may change the schedule's length (else refused)
+};
+
+/// What decides each step of a run besides the model and the schedule's length: the batch's
+/// rows (seed, batch, held_back) and the update (lr, weight_decay, warmup, clip). The checkpoint
+/// records them, and a resumed run must keep them, or it would continue another run than the
+/// one that stopped. (The matrix products' precision may change between runs.)
+struct MlmRunSettings {
+  std::int64_t batch = 0, held_back = 0;
+  double lr = 0, weight_decay = 0, warmup = 0, clip = 0;
+  std::uint64_t seed = 0;
+
+  static MlmRunSettings of(const MlmOptions& o) {
+    return {.batch = o.batch, .held_back = o.held_back, .lr = o.lr, .weight_decay = o.weight_decay, .warmup = o.warmup,
+            .clip = o.clip, .seed = o.seed};
+  }
+  nlohmann::json to_json() const {
+    return {{"batch", batch}, {"held_back", held_back}, {"lr", lr}, {"weight_decay", weight_decay},
+            {"warmup", warmup}, {"clip", clip}, {"seed", seed}};
+  }
+  /// Throws std::runtime_error naming the key that is missing or out of range.
+  static MlmRunSettings from_json(const nlohmann::json& j) {
+    if (!j.is_object()) throw std::runtime_error("run settings are not a JSON object");
+    auto field = [&](const char* key) -> const nlohmann::json& {
+      auto it = j.find(key);
+      if (it == j.end()) throw std::runtime_error(std::string("run settings lack '") + key + "'");
+      return *it;
+    };
+    auto count = [&](const char* key, std::int64_t lo, std::int64_t hi) {
+      const auto& v = field(key);
+      if (!v.is_number_integer() || v.get<std::int64_t>() < lo || v.get<std::int64_t>() > hi) {
+        throw std::runtime_error(std::string("run setting '") + key + "' is " + v.dump() + ", not a count in [" +
+                                 std::to_string(lo) + ", " + std::to_string(hi) + "]");
+      }
+      return v.get<std::int64_t>();
+    };
+    auto number = [&](const char* key, double lo, double hi) {
+      const auto& v = field(key);
+      if (!v.is_number() || !(v.get<double>() >= lo && v.get<double>() <= hi)) {
+        throw std::runtime_error(std::string("run setting '") + key + "' is " + v.dump() + ", outside [" + fmt("%g", lo) + ", " +
+                                 fmt("%g", hi) + "]");
+      }
+      return v.get<double>();
+    };
+    MlmRunSettings r;
+    r.batch = count("batch", 1, std::int64_t{1} << 16);
+    r.held_back = count("held_back", 0, std::int64_t{1} << 40);
+    r.lr = number("lr", 0, 1e6);
+    r.weight_decay = number("weight_decay", 0, 1e6);
+    r.warmup = number("warmup", 0, 1);
+    r.clip = number("clip", 0, 1e30);
+    const auto& seed = field("seed");
+    if (!seed.is_number_unsigned()) throw std::runtime_error("run setting 'seed' is " + seed.dump() + ", not an unsigned count");
+    r.seed = seed.get<std::uint64_t>();
+    return r;
+  }
+  /// Throws std::runtime_error naming the first option in which `now` differs from this record.
+  void check_resumed_by(const MlmRunSettings& now) const {
+    auto differ = [](const char* option, const std::string& was, const std::string& is) {
+      throw std::runtime_error(std::string("--resume: the checkpoint's run has ") + option + " " + was + ", this one " + is +
+                               " (a resumed run keeps its settings: leave " + option + " out, or start a new run)");
+    };
+    auto num = [](double v) {  // the shortest of %.15g / %.17g that reads back as v
+      std::string t = fmt("%.15g", v);
+      return std::strtod(t.c_str(), nullptr) == v ? t : fmt("%.17g", v);
+    };
+    if (batch != now.batch) differ("--batch", std::to_string(batch), std::to_string(now.batch));
+    if (held_back != now.held_back) differ("--held-back", std::to_string(held_back), std::to_string(now.held_back));
+    if (seed != now.seed) differ("--seed", std::to_string(seed), std::to_string(now.seed));
+    if (lr != now.lr) differ("--lr", num(lr), num(now.lr));
+    if (weight_decay != now.weight_decay) differ("--weight-decay", num(weight_decay), num(now.weight_decay));
+    if (warmup != now.warmup) differ("--warmup", num(warmup), num(now.warmup));
+    if (clip != now.clip) differ("--clip", num(clip), num(now.clip));
+  }
 };
 
 /// The masking every step uses (BERT's 15%, 80/10/10; random replacements from the learned
@@ -180,6 +254,7 @@ struct EncoderCheckpoint {
   std::int64_t step = 0, total_steps = 0, sequences = 0, tokens = 0;
   double seconds = 0;
   nlohmann::json history = nlohmann::json::array();
+  std::optional<MlmRunSettings> run;  // absent in checkpoints written before it was recorded
 };
 
 inline constexpr const char* kEncoderFormat = "ember-sentiment-encoder/1";
@@ -208,6 +283,7 @@ inline void save_encoder(const std::string& path, const EncoderCheckpoint& ck, c
       {"tokens", std::to_string(ck.tokens)},
       {"seconds", fmt("%.3f", ck.seconds)},
       {"history", ck.history.dump()}};
+  if (ck.run) meta.emplace("run", ck.run->to_json().dump());
   ember::io::save_safetensors(path, tensors, meta);
 }
 
@@ -236,6 +312,9 @@ inline EncoderCheckpoint parse_encoder(std::string_view bytes, const std::string
   try {
     e.config = ModelConfig::from_json(nlohmann::json::parse(need("config")));
     e.history = nlohmann::json::parse(need("history"));
+    if (auto it = ck.metadata.find("run"); it != ck.metadata.end()) {
+      e.run = MlmRunSettings::from_json(nlohmann::json::parse(it->second));
+    }
   } catch (const nlohmann::json::exception& ex) {
     throw std::runtime_error(path + ": bad metadata: " + ex.what());
   } catch (const std::runtime_error& ex) {
@@ -333,8 +412,11 @@ inline MlmRun pretrain_mlm(TransformerModel& model, EncoderCheckpoint& ck, const
                    static_cast<long long>(total), static_cast<long long>(ck.step));
     }
   }
+  const MlmRunSettings settings = MlmRunSettings::of(o);
+  if (ck.run && ck.step > 0) ck.run->check_resumed_by(settings);
   ck.sequences = n;
   ck.total_steps = total;
+  ck.run = settings;
   const std::int64_t vocab = ck.subword.size();
   std::vector<ember::Var<float>> params;
   std::vector<std::string> names;

@@ -73,6 +73,15 @@ run(TRUE "${EXE}" ${mlm} --resume)
 expect_contains("${ERR}" "resuming")
 expect_contains("${ERR}" "masked-token accuracy")
 expect_contains("${OUT}" "finished at step 12 of 12")
+# A resume keeps the checkpoint's run: settings left out are its own, one given anew must agree.
+run(FALSE "${EXE}" ${mlm} --resume --lr 1e-3)
+expect_contains("${ERR}" "the checkpoint's run has --lr 0.0005, this one 0.001")
+run(FALSE "${EXE}" pretrain --objective mlm --text "${WORK}/raw.txt" --format text --out "${WORK}/enc.safetensors"
+    --layers 2 --resume)
+expect_contains("${ERR}" "--layers 2 differs from the checkpoint's 1")
+run(TRUE "${EXE}" pretrain --objective mlm --text "${WORK}/raw.txt" --format text --out "${WORK}/enc.safetensors"
+    --resume)
+expect_contains("${OUT}" "finished at step 12 of 12")
 run(FALSE "${EXE}" ${mlm} --resume --vocab "${WORK}/vocab.safetensors")
 expect_contains("${ERR}" "--vocab cannot be given with it")
 run(FALSE "${EXE}" ${mlm} --reschedule)

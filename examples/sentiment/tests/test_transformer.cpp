@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <string>
 #include <utility>
@@ -202,6 +203,50 @@ TEST(Transformer, LayerDecayScalesEachDepthAndSparesBiasesAndNorms) {
   for (const auto& s : m.param_scales(1.0)) EXPECT_EQ(s.lr, 1.0);
 }
 
+TEST(Mlm, RunSettingsRoundTripAndRejectBadRecords) {
+  MlmOptions o;
+  o.batch = 12;
+  o.held_back = 7;
+  o.lr = 1.0 / 3.0;
+  o.weight_decay = 0.02;
+  o.warmup = 0.25;
+  o.clip = 0.5;
+  o.seed = 18446744073709551615ull;
+  const MlmRunSettings r = MlmRunSettings::of(o);
+  const MlmRunSettings back = MlmRunSettings::from_json(nlohmann::json::parse(r.to_json().dump()));
+  EXPECT_EQ(back.batch, 12);
+  EXPECT_EQ(back.held_back, 7);
+  EXPECT_EQ(back.lr, 1.0 / 3.0);  // exactly: JSON keeps every bit of the double
+  EXPECT_EQ(back.weight_decay, 0.02);
+  EXPECT_EQ(back.warmup, 0.25);
+  EXPECT_EQ(back.clip, 0.5);
+  EXPECT_EQ(back.seed, 18446744073709551615ull);
+  EXPECT_NO_THROW(back.check_resumed_by(r));
+  auto refused = [&](const char* key, const nlohmann::json& value, const char* message) {
+    nlohmann::json j = r.to_json();
+    if (value.is_discarded()) {
+      j.erase(key);
+    } else {
+      j[key] = value;
+    }
+    try {
+      MlmRunSettings::from_json(j);
+      ADD_FAILURE() << key << " = " << value.dump() << " was accepted";
+    } catch (const std::runtime_error& e) {
+      EXPECT_NE(std::string(e.what()).find(message), std::string::npos) << e.what();
+    }
+  };
+  refused("batch", nlohmann::json::value_t::discarded, "run settings lack 'batch'");
+  refused("batch", 0, "run setting 'batch' is 0");
+  refused("batch", "16", "run setting 'batch' is \"16\"");
+  refused("held_back", -1, "run setting 'held_back' is -1");
+  refused("lr", -0.1, "run setting 'lr' is -0.1");
+  refused("warmup", 1.5, "run setting 'warmup' is 1.5");
+  refused("seed", -3, "run setting 'seed' is -3");
+  refused("clip", nullptr, "run setting 'clip' is null");
+  EXPECT_THROW(MlmRunSettings::from_json(nlohmann::json::array()), std::runtime_error);
+}
+
 TEST(Mlm, LossFallsAndAResumedRunEqualsAnUnbrokenOne) {
   const SubwordVocab& v = builtin_vocab();
   PackedCorpus c = pack_corpus(normalized_texts(corpus("train.tsv")), v, 32);
@@ -251,6 +296,30 @@ TEST(Mlm, LossFallsAndAResumedRunEqualsAnUnbrokenOne) {
   EXPECT_EQ(ck.step, 25);
   EXPECT_EQ(opt_steps, 25);
   EXPECT_EQ(ck.total_steps, 60);
+  // The checkpoint records the run's settings; a resume with another seed (another batch
+  // order) or learning rate is refused, naming the option, before any step.
+  ASSERT_TRUE(ck.run.has_value());
+  EXPECT_EQ(ck.run->batch, 16);
+  EXPECT_EQ(ck.run->held_back, 32);
+  EXPECT_EQ(ck.run->seed, 4u);
+  EXPECT_EQ(ck.run->lr, 3e-3);
+  EXPECT_EQ(ck.run->warmup, 0.1);
+  for (auto [change, message] : {std::pair<std::function<void(MlmOptions&)>, const char*>{[](MlmOptions& x) { x.seed = 5; }, "--seed 4, this one 5"},
+                                 {[](MlmOptions& x) { x.lr = 1e-3; }, "--lr 0.003, this one 0.001"},
+                                 {[](MlmOptions& x) { x.batch = 8; }, "--batch 16, this one 8"}}) {
+    EncoderCheckpoint again = load_encoder(p2);
+    ember::Generator gx(5);
+    TransformerModel mx(cfg, v.size(), gx);
+    MlmOptions changed = o;
+    change(changed);
+    try {
+      pretrain_mlm(mx, again, c, changed, p2, opt_steps);
+      ADD_FAILURE() << "resumed with " << message;
+    } catch (const std::runtime_error& e) {
+      EXPECT_NE(std::string(e.what()).find(message), std::string::npos) << e.what();
+    }
+    EXPECT_EQ(load_encoder(p2).step, 25);  // the checkpoint is untouched
+  }
   ember::Generator g(99);
   TransformerModel m3(cfg, v.size(), g);
   m3.load_state_dict(ck.weights);

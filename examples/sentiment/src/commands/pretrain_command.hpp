@@ -23,19 +23,48 @@ inline int run_pretrain_mlm(const Cli& cli) {
   o.bf16 = ma.precision == "bf16";
   o.quiet = cli.pretrain_quiet;
   const auto t_load = std::chrono::steady_clock::now();
-  std::vector<std::string> texts;
-  for (const auto& path : cli.pretrain_texts) {
-    for (auto& e : load(path, cli.pa, cli.pretrain_quiet)) texts.push_back(std::move(e.text));
-  }
   EncoderCheckpoint ck;
   std::int64_t optimizer_steps = 0;
   if (ma.resume) {
     ck = load_encoder(cli.vectors_out, &optimizer_steps);
+    auto given = [&](const char* opt) { return cli.pretrain->count(opt) > 0; };
+    // The encoder's shape is the checkpoint's: a shape option given anew must agree with it.
+    for (auto [opt, mine, theirs] : {std::tuple{"--dim", std::int64_t{cli.po.dim}, ck.config.dim},
+                                     {"--layers", ma.layers, ck.config.layers}, {"--heads", ma.heads, ck.config.heads},
+                                     {"--ffn", ma.ffn, ck.config.ffn}, {"--max-len", ma.max_len, ck.config.max_len}}) {
+      if (given(opt) && mine != theirs) {
+        throw std::runtime_error(std::string(opt) + " " + std::to_string(mine) + " differs from the checkpoint's " +
+                                 std::to_string(theirs) + " (" + cli.vectors_out + "); --resume continues its encoder");
+      }
+    }
+    if (given("--dropout") && ma.dropout != ck.config.dropout) {
+      throw std::runtime_error("--dropout " + fmt("%g", ma.dropout) + " differs from the checkpoint's " + fmt("%g", ck.config.dropout) +
+                               " (" + cli.vectors_out + "); --resume continues its encoder");
+    }
+    // Options left out continue the checkpoint's run; one given anew must agree (pretrain_mlm
+    // checks, naming it).
+    if (ck.run) {
+      const MlmRunSettings& r = *ck.run;
+      if (!given("--batch")) o.batch = r.batch;
+      if (!given("--held-back")) o.held_back = r.held_back;
+      if (!given("--lr")) o.lr = r.lr;
+      if (!given("--weight-decay")) o.weight_decay = r.weight_decay;
+      if (!given("--warmup")) o.warmup = r.warmup;
+      if (!given("--clip")) o.clip = r.clip;
+      if (!given("--seed")) o.seed = r.seed;
+    }
+    if (!given("--steps") && !given("--epochs")) o.steps = ck.total_steps;  // the checkpoint's plan
+    if (ck.run && ck.step > 0) ck.run->check_resumed_by(MlmRunSettings::of(o));  // before the text is read
     if (!cli.pretrain_quiet) {
       std::fprintf(stderr, "resuming %s at step %lld of %lld (%s trained so far)\n", cli.vectors_out.c_str(),
                    static_cast<long long>(ck.step), static_cast<long long>(ck.total_steps), clock_time(ck.seconds).c_str());
     }
-  } else {
+  }
+  std::vector<std::string> texts;
+  for (const auto& path : cli.pretrain_texts) {
+    for (auto& e : load(path, cli.pa, cli.pretrain_quiet)) texts.push_back(std::move(e.text));
+  }
+  if (!ma.resume) {
     ck.config = default_config("transformer");
     ck.config.dim = cli.pretrain->count("--dim") ? cli.po.dim : 256;
     ck.config.layers = ma.layers;
