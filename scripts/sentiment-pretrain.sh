@@ -47,15 +47,17 @@ if [ ! -f "$dir/vocab.safetensors" ]; then
   "$exe" vocab --text "$corpus" --out "$dir/vocab.safetensors" "${vocab_args[@]}" | tee -a "$dir/pretrain.log"
 fi
 
+# The run's settings, given on every call: a checkpoint records them (a resume that disagreed
+# would be refused), but one written before it did needs them given.
 args=(pretrain --objective mlm --text "$corpus" --format text --out "$dir/encoder.safetensors"
-      --dim 256 --layers 4 --heads 4 --ffn 1024 --max-len 128 --batch 64 --lr 5e-4 --warmup 0.06 --dropout 0
-      --steps "$steps" --eval-every 500 --held-back 512 --checkpoint-minutes 10 --seed 1
-      --max-minutes "$minutes")
+      --dim 256 --layers 4 --heads 4 --ffn 1024 --max-len 128 --dropout 0
+      --batch 64 --lr 5e-4 --warmup 0.06 --held-back 512 --seed 1
+      --eval-every 500 --checkpoint-minutes 10 --max-minutes "$minutes")
 if [ -f "$dir/encoder.safetensors" ]; then
-  args+=(--resume)
-  if [ -n "$steps_given" ]; then args+=(--reschedule); fi
+  args+=(--resume)  # the checkpoint's plan, unless --steps asks for a new length
+  if [ -n "$steps_given" ]; then args+=(--steps "$steps" --reschedule); fi
 else
-  args+=(--vocab "$dir/vocab.safetensors")
+  args+=(--vocab "$dir/vocab.safetensors" --steps "$steps")
 fi
 echo "== $(date -u +%FT%TZ) $exe ${args[*]}" >> "$dir/pretrain.log"
 "$exe" "${args[@]}" 2>&1 | tee -a "$dir/pretrain.log"

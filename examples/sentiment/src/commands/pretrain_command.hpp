@@ -53,6 +53,11 @@ inline int run_pretrain_mlm(const Cli& cli) {
       if (!given("--clip")) o.clip = r.clip;
       if (!given("--seed")) o.seed = r.seed;
     }
+    if (!ck.run && !cli.pretrain_quiet) {
+      std::fprintf(stderr, "note: %s records no run settings (written before they were kept): this run uses the --batch, "
+                           "--held-back, --seed, --lr, --warmup, --weight-decay and --clip given or their defaults\n",
+                   cli.vectors_out.c_str());
+    }
     if (!given("--steps") && !given("--epochs")) o.steps = ck.total_steps;  // the checkpoint's plan
     if (ck.run && ck.step > 0) ck.run->check_resumed_by(MlmRunSettings::of(o));  // before the text is read
     if (!cli.pretrain_quiet) {
