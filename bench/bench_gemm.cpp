@@ -301,6 +301,31 @@ void run_pack_bf16(benchmark::State& state, bool is_a) {
       6.0 * n * n * static_cast<double>(state.iterations()) * 1e-9, benchmark::Counter::kIsRate);
 }
 
+// A transposed A (rows contiguous: the dYᵀ of a weight gradient) packed as the driver packs
+// it: per sliver of mr rows (pack_a), or per block of a_block slivers (pack_a_block) where the
+// kernel row has one. GB/s: fp32 read + bf16 written.
+void run_pack_bf16_transposed_a(benchmark::State& state, bool block) {
+  const auto& row = ember::detail::bf16_kernel<float>();
+  const std::int64_t n = 1024, kc = row.blocking.kc, mr = row.mr;
+  const std::int64_t step = block && row.pack_a_block != nullptr ? row.a_block * mr : mr;
+  ember::Generator g(5);
+  auto src = ember::uniform<float>({n, n}, -1, 1, g);  // A(i, p) at src[p·n + i]
+  std::vector<unsigned char> dst(static_cast<std::size_t>(step * (kc + 64) * 2) + 64);
+  for (auto _ : state) {
+    for (std::int64_t pc = 0; pc < n; pc += kc)
+      for (std::int64_t i = 0; i < n; i += step) {
+        const std::int64_t rows = std::min(step, n - i), depth = std::min(kc, n - pc);
+        if (step > mr)
+          row.pack_a_block(rows, depth, src.data() + pc * n + i, 1, n, dst.data());
+        else
+          row.pack_a(rows, depth, src.data() + pc * n + i, 1, n, dst.data());
+      }
+    benchmark::DoNotOptimize(dst.data());
+  }
+  state.counters["GBps"] = benchmark::Counter(
+      6.0 * n * n * static_cast<double>(state.iterations()) * 1e-9, benchmark::Counter::kIsRate);
+}
+
 // The same GEMM while another process keeps one core busy (contention.hpp): a team whose
 // threads wait for a descheduled member by spinning collapses here (issue 13).
 void run_contended(benchmark::State& state, Shape3 s, int threads, bool openblas) {
@@ -403,6 +428,10 @@ int main(int argc, char** argv) {
         ->UseRealTime();
     benchmark::RegisterBenchmark("pack_bf16/a/1024x1024", run_pack_bf16, true)->UseRealTime();
     benchmark::RegisterBenchmark("pack_bf16/b/1024x1024", run_pack_bf16, false)->UseRealTime();
+    benchmark::RegisterBenchmark("pack_bf16/a_transposed/sliver/1024x1024",
+                                 run_pack_bf16_transposed_a, false)->UseRealTime();
+    benchmark::RegisterBenchmark("pack_bf16/a_transposed/block/1024x1024",
+                                 run_pack_bf16_transposed_a, true)->UseRealTime();
   }
   benchmark::RegisterBenchmark("pack/b/1024x1024", run_pack, false)->UseRealTime();
   benchmark::Initialize(&argc, argv);

@@ -257,6 +257,47 @@ TEST_F(GemmMixed, MatmulOnBf16TensorsRoundsOnce) {
       }
 }
 
+// pack_bf16_rows_block writes the bytes of one pack_bf16_rows per sliver (the last sliver
+// padded with zero rows), for A with depth contiguous, rows contiguous (a transposed A: the
+// block-wise 16×16 transposes) and neither (the scalar loop), at every level this CPU has.
+template <std::int64_t R, class S>
+void check_block_pack(ember::Generator& g) {
+  using ember::detail::pack_bf16_rows;
+  using ember::detail::pack_bf16_rows_block;
+  for (std::int64_t rows : {1, 5, 6, 7, 13, 14, 15, 16, 17, 31, 47, 48, 49, 60, 112}) {
+    for (std::int64_t kc : {1, 2, 15, 16, 17, 33, 100}) {
+      const std::int64_t kp = (kc + 1) / 2 * 2, slivers = (rows + R - 1) / R;
+      for (int layout = 0; layout < 3; ++layout) {
+        // layout 0: A(i, p) at i·(kc + 3) + p; 1: at p·(rows + 5) + i; 2: at 2·(i·kc + p).
+        const std::int64_t rs = layout == 0 ? kc + 3 : layout == 1 ? 1 : 2 * kc;
+        const std::int64_t cs = layout == 0 ? 1 : layout == 1 ? rows + 5 : 2;
+        std::vector<S> src(static_cast<std::size_t>((rows + 5) * (kc + 3) * 2));
+        for (auto& x : src) x = make<S>(g.next_float() * 2 - 1);
+        std::vector<std::uint16_t> want(static_cast<std::size_t>(slivers * R * kp), 0xdead);
+        std::vector<std::uint16_t> got(want.size(), 0xbeef);
+        for (std::int64_t s = 0; s < slivers; ++s)
+          pack_bf16_rows<R, 2, S>(std::min(R, rows - s * R), kc, src.data() + s * R * rs, rs, cs,
+                                  want.data() + s * R * kp);
+        pack_bf16_rows_block<R, 2, S>(rows, kc, src.data(), rs, cs, got.data());
+        ASSERT_EQ(got, want) << "R=" << R << " rows=" << rows << " kc=" << kc << " layout=" << layout;
+      }
+    }
+  }
+}
+
+TEST_F(GemmMixed, BlockPackEqualsPackingEachSliver) {
+  ember::Generator g(21);
+  const ember::Isa best = ember::cpu_isa();
+  for (ember::Isa level : {ember::Isa::Generic, ember::Isa::Avx2, ember::Isa::Avx512}) {
+    if (level > best) continue;
+    ember::set_gemm_isa(level);
+    check_block_pack<6, float>(g);
+    check_block_pack<14, float>(g);
+    check_block_pack<6, bfloat16>(g);
+  }
+  ember::set_gemm_isa(best);
+}
+
 TEST_F(GemmMixed, LevelsSelectTheExpectedKernel) {
   const ember::Isa best = ember::cpu_isa();
   ember::set_gemm_isa(ember::Isa::Generic);

@@ -160,10 +160,12 @@ const std::vector<Bf16Kernel<S>>& bf16_kernels() {
                  &amx::ukernel_bf16, &amx_begin, &amx_end});
     r.push_back({"ukernel_avx512_bf16_6x64", Isa::Avx512Bf16, 6, 64, 2, 2, 2,
                  {6, 64, 1002, 512, 1024}, &pack_bf16_rows<6, 2, S>,
-                 &pack_bf16_cols<64, 2, 2, S>, &avx512_dot::ukernel_bf16_asm_6x64});
+                 &pack_bf16_cols<64, 2, 2, S>, &avx512_dot::ukernel_bf16_asm_6x64, nullptr,
+                 nullptr, &pack_bf16_rows_block<6, 2, S>, 8});
     r.push_back({"ukernel_avx512_bf16_14x32", Isa::Avx512Bf16, 14, 32, 2, 2, 2,
                  {14, 32, 1008, 512, 1024}, &pack_bf16_rows<14, 2, S>,
-                 &pack_bf16_cols<32, 2, 2, S>, &avx512_dot::ukernel_bf16<14>});
+                 &pack_bf16_cols<32, 2, 2, S>, &avx512_dot::ukernel_bf16<14>, nullptr, nullptr,
+                 &pack_bf16_rows_block<14, 2, S>, 8});
     r.push_back({"ukernel_avx512_f32_14x32+bf16in", Isa::Avx512, 14, 32, 1, 4, 4,
                  {14, 32, 1008, 256, 1024}, &pack_conv_row<14, 1, 1, S, float, ToBf16Float>,
                  &pack_conv_cols<32, 1, 1, S, float, ToBf16Float>,

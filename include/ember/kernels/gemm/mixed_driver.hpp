@@ -42,6 +42,12 @@ struct MixedKernel {
                  std::int64_t cs_c, std::int64_t m_cur, std::int64_t n_cur, TC alpha, TC beta);
   void (*thread_begin)() = nullptr;
   void (*thread_end)() = nullptr;
+  /// Optional: packs rows×kc of A (rows ≤ a_block·mr) into ⌈rows/mr⌉ consecutive slivers,
+  /// the same bytes as pack_a per sliver, where a pass over several slivers is cheaper (a
+  /// transposed A's 16×16 transposes then keep all 16 rows). null: pack_a per sliver.
+  void (*pack_a_block)(std::int64_t rows, std::int64_t kc, const TA* a, std::int64_t rs,
+                       std::int64_t cs, void* dst) = nullptr;
+  std::int64_t a_block = 1;  // slivers per pack_a_block call
 };
 
 inline std::int64_t round_up(std::int64_t x, std::int64_t to) {
@@ -100,10 +106,16 @@ void mixed_gemm_driver(std::int64_t m, std::int64_t n, std::int64_t k, TC alpha,
         for (std::int64_t ic = 0; ic < m; ic += MC) {
           const std::int64_t mc = std::min(MC, m - ic);
           const std::int64_t m_slivers = (mc + MR - 1) / MR;
-          me.phase(m_slivers, [&](std::int64_t s) {
-            const std::int64_t i0 = s * MR;
-            kern.pack_a(std::min(MR, mc - i0), kc, a.p + (ic + i0) * a.rs + pc * a.cs, a.rs, a.cs,
-                        ap + s * a_sliver);
+          // Items: blocks of a_block slivers where the row packs them at once, else slivers.
+          const std::int64_t per = kern.pack_a_block != nullptr ? kern.a_block : 1;
+          me.phase((m_slivers + per - 1) / per, [&](std::int64_t s) {
+            const std::int64_t i0 = s * per * MR, rows = std::min(per * MR, mc - i0);
+            const TA* src = a.p + (ic + i0) * a.rs + pc * a.cs;
+            unsigned char* dst = ap + s * per * a_sliver;
+            if (kern.pack_a_block != nullptr)
+              kern.pack_a_block(rows, kc, src, a.rs, a.cs, dst);
+            else
+              kern.pack_a(rows, kc, src, a.rs, a.cs, dst);
           });
           auto tiles = [&](std::int64_t ir, std::int64_t jr_lo, std::int64_t jr_hi) {
             const std::int64_t i0 = ir * MR, m_cur = std::min(MR, mc - i0);

@@ -205,21 +205,23 @@ EMBER_TARGET_PACK inline void store_bf16_lanes(std::uint16_t* dst, __mmask16 m, 
   _mm256_mask_storeu_epi16(dst, m, _mm512_maskz_cvtepi32_epi16(kAll16, lanes));
 }
 
-/// Depth-major bf16 slivers: src(i, p) → dst[off(i, p)] for i < R, p < kp (zeros past rows and
-/// kc), where off is contiguous in p over aligned runs of 16. Row layout (kTile = false):
-/// off = i·kp + p. AMX A tiles (kTile = true): off = (⌊p/32⌋·R + i)·32 + p mod 32.
-template <std::int64_t R, bool kTile, class S>
-EMBER_TARGET_PACK void pack_depth_major(std::int64_t rows, std::int64_t kc, std::int64_t kp,
-                                        const S* src, std::int64_t rs, std::int64_t cs,
-                                        std::uint16_t* dst) {
+/// Depth-major bf16 rows: src(i, p) → dst[off(i, p)] for i < rows_out, p < kp (zeros past
+/// rows and kc), where off is contiguous in p over aligned runs of 16. Row layout (kTile =
+/// false): off = i·kp + p, which is also the layout of consecutive slivers of any R dividing
+/// rows_out, so one call may pack a block of several slivers. AMX A tiles (kTile = true):
+/// off = (⌊p/32⌋·rows_out + i)·32 + p mod 32.
+template <bool kTile, class S>
+EMBER_TARGET_PACK void pack_depth_major_n(std::int64_t rows, std::int64_t rows_out, std::int64_t kc,
+                                          std::int64_t kp, const S* src, std::int64_t rs,
+                                          std::int64_t cs, std::uint16_t* dst) {
   auto off = [&](std::int64_t i, std::int64_t p) {
     if constexpr (kTile)
-      return (p / 32 * R + i) * 32 + p % 32;
+      return (p / 32 * rows_out + i) * 32 + p % 32;
     else
       return i * kp + p;
   };
   if (cs == 1) {
-    for (std::int64_t i = 0; i < R; ++i) {
+    for (std::int64_t i = 0; i < rows_out; ++i) {
       for (std::int64_t p = 0; p < kp; p += 16) {
         const __mmask16 m = i < rows ? first_n(std::max<std::int64_t>(0, kc - p)) : 0;
         store_bf16_lanes(dst + off(i, p), first_n(kp - p), load_bf16_lanes(src + i * rs + p, m));
@@ -227,18 +229,30 @@ EMBER_TARGET_PACK void pack_depth_major(std::int64_t rows, std::int64_t kc, std:
     }
     return;
   }
-  // rs == 1: 16 rows are contiguous at each depth; transpose 16×16 blocks.
-  for (std::int64_t i0 = 0; i0 < R; i0 += 16) {
+  // rs == 1: 16 rows are contiguous at each depth; transpose 16×16 blocks. Packed a sliver at a
+  // time (rows_out = R = 6 or 14), most of each transpose is thrown away; over a block of
+  // slivers every transposed row is kept. Target: a transposed A at the speed of a row-major
+  // one (pack_bf16/a, 42 GB/s). Reached (bench_gemm pack_bf16/a_transposed, Zen 5 guest, one
+  // core): 10.9 GB/s per 6-row sliver → 33.5 GB/s per block of 8 slivers.
+  for (std::int64_t i0 = 0; i0 < rows_out; i0 += 16) {
     const __mmask16 m = first_n(std::max<std::int64_t>(0, rows - i0));
     for (std::int64_t p = 0; p < kp; p += 16) {
       __m512i v[16];
       for (int t = 0; t < 16; ++t)
         v[t] = p + t < kc ? load_bf16_lanes(src + i0 + (p + t) * cs, m) : _mm512_setzero_si512();
       transpose16x16(v);
-      for (std::int64_t r = 0; r < 16 && i0 + r < R; ++r)
+      for (std::int64_t r = 0; r < 16 && i0 + r < rows_out; ++r)
         store_bf16_lanes(dst + off(i0 + r, p), first_n(kp - p), v[r]);
     }
   }
+}
+
+/// One sliver of R rows (pack_depth_major_n with rows_out = R).
+template <std::int64_t R, bool kTile, class S>
+EMBER_TARGET_PACK void pack_depth_major(std::int64_t rows, std::int64_t kc, std::int64_t kp,
+                                        const S* src, std::int64_t rs, std::int64_t cs,
+                                        std::uint16_t* dst) {
+  pack_depth_major_n<kTile>(rows, R, kc, kp, src, rs, cs, dst);
 }
 
 /// u8/s8 quads (G = 4), rows contiguous in the source (rs == 1): four depths of 16 rows are
@@ -336,6 +350,25 @@ void pack_bf16_rows(std::int64_t rows, std::int64_t kc, const S* src, std::int64
     return avx512::pack_depth_major<R, false>(rows, kc, (kc + KG - 1) / KG * KG, src, rs, cs, dst);
 #endif
   pack_rows_scalar<R, KG>(rows, kc, src, rs, cs, dst, ToBf16Bits{});
+}
+
+/// pack_bf16_rows over a block: `rows` rows (any count) into ⌈rows/R⌉ consecutive slivers of
+/// R rows, the last padded with zero rows: the same bytes as one pack_bf16_rows per sliver.
+/// A transposed A (rs == 1) is where it pays: one 16×16 transpose then serves 16 rows instead
+/// of R.
+template <std::int64_t R, std::int64_t KG, class S>
+void pack_bf16_rows_block(std::int64_t rows, std::int64_t kc, const S* src, std::int64_t rs,
+                          std::int64_t cs, void* dst_) {
+  auto* dst = static_cast<std::uint16_t*>(dst_);
+  const std::int64_t kp = (kc + KG - 1) / KG * KG;
+#if EMBER_X86
+  if (isa_has_avx512() && (cs == 1 || rs == 1))
+    return avx512::pack_depth_major_n<false>(rows, (rows + R - 1) / R * R, kc, kp, src, rs, cs,
+                                             dst);
+#endif
+  for (std::int64_t i0 = 0; i0 < rows; i0 += R)
+    pack_rows_scalar<R, KG>(std::min(R, rows - i0), kc, src + i0 * rs, rs, cs, dst + i0 * kp,
+                            ToBf16Bits{});
 }
 
 template <std::int64_t R, std::int64_t KG, class S>
