@@ -1,4 +1,4 @@
-// The neural-network ops of autograd/ops/nn.hpp: finite differences and hand-worked values.
+// The neural-network ops of autograd/ops/nn.hpp (loss, layer_norm, embedding, linear, activation, dropout, masked): finite differences and hand-worked values.
 #include <cmath>
 
 #include "grad_util.hpp"

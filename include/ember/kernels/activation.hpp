@@ -1,6 +1,6 @@
 // ember/kernels/activation.hpp — GELU's forward and backward as raw-pointer kernels.
 // Layer: kernels. The scalar formulas (gelu_value, gelu_grad) are shared by the Tensor-level
-// ember::gelu (elementwise.hpp), the autograd op (autograd/ops/nn.hpp) and the pointer kernels
+// ember::gelu (elementwise.hpp), the autograd op (autograd/ops/activation.hpp) and the pointer kernels
 // below, so every path computes the same bits. For float they use the vectorisable erf_fast and
 // exp_fast (math.hpp): libm's erff is a call per element, which no compiler vectorises.
 //

@@ -1,7 +1,7 @@
 // ember/nn/sequence.hpp — variable-length token sequences as one padded batch.
 // Layer: nn. pad_sequences is torch.nn.utils.rnn.pad_sequence(batch_first=True) with the
 // padding mask that attention (key_padding_mask), masked_mean and masked_max read: true at
-// padding. Pooling over the real positions is masked_mean / masked_max (autograd/ops/nn.hpp).
+// padding. Pooling over the real positions is masked_mean / masked_max (autograd/ops/masked.hpp).
 #pragma once
 
 #include <algorithm>
