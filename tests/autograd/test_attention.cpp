@@ -156,6 +156,51 @@ TEST(Attention, RowWithoutKeysIsUniformAndPassesNoScoreGradient) {
   EXPECT_TRUE(ember::allclose(v.grad(), ember::full<double>({1, 3, 2}, 1.0), 1e-15, 1e-15));
 }
 
+// The float kernel in every copy the dispatch can pick on this machine (generic, AVX2,
+// AVX-512; its row softmax, dropout and dS loops run in the widest one) against the double
+// kernel: padding, causality, dropout, key counts that are not a multiple of 8.
+TEST(Attention, FloatInEveryIsaCopyMatchesDouble) {
+  ember::Generator g(31);
+  const std::int64_t B = 2, Tq = 13, Tk = 13, H = 2, d = 4;
+  const Tensor<double> q = ember::randn<double>({B, Tq, H * d}, g) * 2.0;
+  const Tensor<double> k = ember::randn<double>({B, Tk, H * d}, g) * 2.0;
+  const Tensor<double> v = ember::randn<double>({B, Tk, H * d}, g);
+  const Tensor<double> r = ember::randn<double>({B, Tq, H * d}, g);
+  Tensor<bool> pad = ember::zeros<bool>({B, Tk});
+  for (std::int64_t j = 9; j < Tk; ++j) pad.at(1, j) = true;
+  const ember::Isa best = ember::gemm_isa();
+  for (bool causal : {false, true}) {
+    for (double p : {0.0, 0.25}) {
+      // The double reference; the same generator seed gives the same dropout mask.
+      ember::AttentionOptions<double> od = opts(H, pad, causal, p);
+      V qd(q, true), kd(k, true), vd(v, true);
+      ember::Generator gd(5);
+      V outd = ember::scaled_dot_product_attention(qd, kd, vd, od, gd);
+      ember::sum(outd * V(r)).backward();
+      for (ember::Isa isa : {ember::Isa::Generic, ember::Isa::Avx2, ember::Isa::Avx512, best}) {
+        if (isa > ember::cpu_isa()) continue;
+        ember::set_gemm_isa(isa);
+        ember::AttentionOptions<float> of;
+        of.heads = H;
+        of.key_padding_mask = pad;
+        of.causal = causal;
+        of.dropout = p;
+        ember::Var<float> qf(q.to<float>(), true), kf(k.to<float>(), true), vf(v.to<float>(), true);
+        ember::Generator gf(5);
+        ember::Var<float> outf = ember::scaled_dot_product_attention(qf, kf, vf, of, gf);
+        ember::sum(outf * ember::Var<float>(r.to<float>())).backward();
+        const std::string what = std::string("isa ") + std::string(ember::isa_name(isa)) +
+                                 (causal ? " causal" : "") + " p " + std::to_string(p);
+        EXPECT_TRUE(ember::allclose(outf.data().to<double>(), outd.data(), 1e-5, 1e-5)) << what;
+        EXPECT_TRUE(ember::allclose(qf.grad().to<double>(), qd.grad(), 1e-4, 1e-4)) << what;
+        EXPECT_TRUE(ember::allclose(kf.grad().to<double>(), kd.grad(), 1e-4, 1e-4)) << what;
+        EXPECT_TRUE(ember::allclose(vf.grad().to<double>(), vd.grad(), 1e-4, 1e-4)) << what;
+      }
+      ember::set_gemm_isa(best);
+    }
+  }
+}
+
 TEST(Attention, DropoutDropsWeightsAndRescalesTheRest) {
   // One head, v = identity, so out = the dropped weights Pd (B, Tq, Tk) themselves.
   ember::Generator g(25);

@@ -137,6 +137,9 @@ __attribute__((target("avx2,fma"))) void exp8(const float* x, float* y) {
 __attribute__((target("avx2,fma"))) void erf8(const float* x, float* y) {
   _mm256_storeu_ps(y, ember::detail::avx2::erf_fast(_mm256_loadu_ps(x)));
 }
+__attribute__((target("avx2,fma"))) void tanh8(const float* x, float* y) {
+  _mm256_storeu_ps(y, ember::detail::avx2::tanh_fast(_mm256_loadu_ps(x)));
+}
 // f on lane 3 of a vector whose other lanes hold values from other regions.
 template <void (*F8)(const float*, float*)>
 float lane3(float x) {
@@ -152,6 +155,8 @@ TEST(Math, Avx2FormsWithinTwoUlpOverTheWholeRange) {
   float at = 0;
   EXPECT_LE(worst_ulps_everywhere(lane3<erf8>, [](double x) { return std::erf(x); }, at), 2)
       << "erf, worst at x=" << at;
+  EXPECT_LE(worst_ulps_everywhere(lane3<tanh8>, [](double x) { return std::tanh(x); }, at), 2)
+      << "tanh, worst at x=" << at;
   // exp over its finite, non-overflowing range (the scalar sweep's range), denormals included.
   const auto exp_ref = [](double x) { return x < -104.0 ? 0.0 : (x > 89.0 ? INFINITY : std::exp(x)); };
   std::int64_t worst = 0;
@@ -177,9 +182,10 @@ TEST(Math, Avx2FormsWithinTwoUlpOverTheWholeRange) {
 TEST(Math, Avx2FormsSpecialValuesPerLane) {
   if (ember::cpu_isa() < ember::Isa::Avx2) GTEST_SKIP() << "no AVX2 on this CPU";
   const float in[8] = {0.0f, -0.0f, INFINITY, -INFINITY, NAN, 3.95f, -1.0f, 0.999f};
-  float e[8], f[8];
+  float e[8], f[8], t[8];
   exp8(in, e);
   erf8(in, f);
+  tanh8(in, t);
   EXPECT_EQ(e[0], 1.0f);
   EXPECT_EQ(e[1], 1.0f);
   EXPECT_EQ(e[2], INFINITY);
@@ -191,10 +197,23 @@ TEST(Math, Avx2FormsSpecialValuesPerLane) {
   EXPECT_EQ(f[3], -1.0f);
   EXPECT_TRUE(std::isnan(f[4]));
   EXPECT_EQ(f[5], 1.0f);
+  EXPECT_EQ(t[0], 0.0f);
+  EXPECT_TRUE(std::signbit(t[1]));
+  EXPECT_EQ(t[2], 1.0f);
+  EXPECT_EQ(t[3], -1.0f);
+  EXPECT_TRUE(std::isnan(t[4]));
   // The vector forms agree with the scalar forms to within an ulp where both are defined.
   for (int i : {5, 6, 7}) {
     EXPECT_LE(ulp_distance(e[i], ember::detail::exp_fast(in[i])), 1) << in[i];
     EXPECT_LE(ulp_distance(f[i], ember::detail::erf_fast(in[i])), 1) << in[i];
+    EXPECT_LE(ulp_distance(t[i], ember::detail::tanh_fast(in[i])), 1) << in[i];
   }
+  // Odd symmetry exactly, on both sides of the region boundary.
+  const float pos[8] = {1e-20f, 0.3f, 0.5999f, 0.6f, 0.9999f, 2.5f, 7.0f, 12.0f};
+  float neg[8], tp[8], tn[8];
+  for (int i = 0; i < 8; ++i) neg[i] = -pos[i];
+  tanh8(pos, tp);
+  tanh8(neg, tn);
+  for (int i = 0; i < 8; ++i) EXPECT_EQ(tn[i], -tp[i]) << pos[i];
 }
 #endif

@@ -76,3 +76,42 @@ TEST(Compare, AllcloseAndEqual) {
   EXPECT_FALSE(ember::allclose(Tensor<double>{INFINITY}, Tensor<double>{1e308}));
   EXPECT_TRUE(ember::allclose(ember::ones({2, 3}), ember::ones({3})));  // broadcasts
 }
+
+// Every copy the dispatch can pick on this machine (generic, AVX2, AVX-512): rows of every
+// length from 1 to 40 and 128 (the AVX2 copy's masked tail and full vectors), logits up to ±40,
+// some −∞, against the double-precision formula (exp's 2 ulp, the sum's and the division's
+// rounding: 1e-6 relative).
+TEST(Softmax, EveryIsaCopyMatchesTheFormula) {
+  ember::Generator g(12);
+  const ember::Isa best = ember::gemm_isa();
+  for (ember::Isa isa : {ember::Isa::Generic, ember::Isa::Avx2, ember::Isa::Avx512, best}) {
+    if (isa > ember::cpu_isa()) continue;
+    ember::set_gemm_isa(isa);
+    for (std::int64_t n : {1, 2, 3, 7, 8, 9, 15, 16, 17, 23, 31, 33, 40, 128}) {
+      Tensor<float> x = ember::randn<float>({5, n}, g) * 10.0f;
+      if (n > 2) x.at(1, 1) = -INFINITY;
+      const Tensor<float> p = ember::softmax(x), lp = ember::log_softmax(x);
+      for (std::int64_t r = 0; r < 5; ++r) {
+        double m = -INFINITY, z = 0;
+        for (std::int64_t j = 0; j < n; ++j) m = std::max(m, static_cast<double>(x.at(r, j)));
+        // x − m rounded to float, as every float softmax forms it (its rounding alone is up to
+        // 2e-6 relative in the exponential at x − m ≈ −40); the rest in double.
+        auto shifted = [&](std::int64_t j) { return static_cast<double>(x.at(r, j) - static_cast<float>(m)); };
+        for (std::int64_t j = 0; j < n; ++j) z += std::exp(shifted(j));
+        for (std::int64_t j = 0; j < n; ++j) {
+          const double want = std::exp(shifted(j)) / z;
+          ASSERT_NEAR(p.at(r, j), want, 1e-6 * want + 1e-37)
+              << "isa " << ember::isa_name(isa) << " n " << n << " row " << r << " col " << j;
+          const double log_want = shifted(j) - std::log(z);
+          if (std::isinf(log_want)) {
+            ASSERT_EQ(lp.at(r, j), -INFINITY);
+          } else {
+            ASSERT_NEAR(lp.at(r, j), log_want, 1e-6 * std::max(1.0, std::fabs(log_want))) << "isa " << ember::isa_name(isa);
+          }
+        }
+      }
+    }
+    EXPECT_TRUE(std::isnan(ember::softmax(Tensor<float>{1, 2, NAN, 4, 5, 6, 7, 8, 9}).at(0))) << ember::isa_name(isa);
+  }
+  ember::set_gemm_isa(best);
+}

@@ -26,6 +26,9 @@
 // the dropout mask is one byte per weight instead of four, and no head is copied.
 // Target: the attention part of bench_autograd encoder/step at ≤ 40% of its composed cost.
 // Reached: see README, "Training step" (encoder/step before/after this kernel).
+// The row loops (masking, softmax, dropout, dS) run in the widest copy (cpu.hpp), so a default
+// build does not leave them at SSE2: bench_dispatch BM_attention (forward + backward, 8 × 4
+// heads × 128², 1 thread, Zen 5) 46–48 → 65–77 M weights/s at AVX-512, 32 → 40 at AVX2.
 #pragma once
 
 #include <algorithm>
@@ -39,6 +42,7 @@
 #include "ember/kernels/math.hpp"
 #include "ember/kernels/parallel.hpp"
 #include "ember/kernels/reduce.hpp"
+#include "ember/kernels/softmax.hpp"
 
 namespace ember::kernels {
 
@@ -118,30 +122,33 @@ void attention_forward(const AttentionArgs<T>& a, T* out, T* probs, std::uint8_t
       const T* vb = a.v + b * a.v_sb + h * a.dv;
       // S = scale · Q Kᵀ.
       gemm<T>(Tq, Tk, a.dk, a.scale, qb, a.q_st, 1, kb, 1, a.k_st, T(0), p, Tk, 1);
-      for (std::int64_t i = 0; i < Tq; ++i) {
-        T* row = p + i * Tk;
-        const std::int64_t len = detail_attention::row_len(a.causal, i, Tk);
-        if (first_valid >= len) {  // no valid key: uniform weights
-          std::fill(row, row + Tk, static_cast<T>(CT(1) / static_cast<CT>(Tk)));
-        } else {
-          // Invalid keys to −∞ (a select, so the loop vectorises), then the row maximum.
-          for (std::int64_t j = 0; j < len; ++j)
-            row[j] = vp[j] != T(0) ? row[j] : -std::numeric_limits<T>::infinity();
-          const CT m = ember::detail::dense_extremum</*IsMax=*/true>(row, len);
-          for (std::int64_t j = 0; j < len; ++j)
-            row[j] = static_cast<T>(ember::detail::exp(static_cast<CT>(row[j]) - m)) * vp[j];
-          std::fill(row + len, row + Tk, T(0));
-          const CT inv = CT(1) / ember::detail::SumOp<T>::pairwise_sum(row, len);
-          for (std::int64_t j = 0; j < len; ++j) row[j] = static_cast<T>(static_cast<CT>(row[j]) * inv);
+      // The row loops in the widest copy (cpu.hpp): a default build compiles this file for SSE2.
+      ember::detail::with_widest_isa([&] {
+        for (std::int64_t i = 0; i < Tq; ++i) {
+          T* row = p + i * Tk;
+          const std::int64_t len = detail_attention::row_len(a.causal, i, Tk);
+          if (first_valid >= len) {  // no valid key: uniform weights
+            std::fill(row, row + Tk, static_cast<T>(CT(1) / static_cast<CT>(Tk)));
+          } else {
+            // Invalid keys to −∞ (a select, so the loop vectorises), then the row maximum.
+            for (std::int64_t j = 0; j < len; ++j)
+              row[j] = vp[j] != T(0) ? row[j] : -std::numeric_limits<T>::infinity();
+            const CT m = ember::detail::dense_extremum</*IsMax=*/true>(row, len);
+            ember::detail::exp_shifted(row, row, len, m);
+            for (std::int64_t j = 0; j < len; ++j) row[j] = row[j] * vp[j];
+            std::fill(row + len, row + Tk, T(0));
+            const CT inv = CT(1) / ember::detail::SumOp<T>::pairwise_sum(row, len);
+            for (std::int64_t j = 0; j < len; ++j) row[j] = static_cast<T>(static_cast<CT>(row[j]) * inv);
+          }
+          if (drop) {
+            std::uint8_t* kr = keep != nullptr ? keep + bh * TT + i * Tk : keep_row.data();
+            detail_attention::dropout_row(kr, Tk, static_cast<std::uint64_t>(bh), i, a.seed,
+                                          a.dropout);
+            T* pd = pd_buf.data() + i * Tk;
+            for (std::int64_t j = 0; j < Tk; ++j) pd[j] = row[j] * (static_cast<T>(kr[j]) * keep_scale);
+          }
         }
-        if (drop) {
-          std::uint8_t* kr = keep != nullptr ? keep + bh * TT + i * Tk : keep_row.data();
-          detail_attention::dropout_row(kr, Tk, static_cast<std::uint64_t>(bh), i, a.seed,
-                                        a.dropout);
-          T* pd = pd_buf.data() + i * Tk;
-          for (std::int64_t j = 0; j < Tk; ++j) pd[j] = row[j] * (static_cast<T>(kr[j]) * keep_scale);
-        }
-      }
+      });
       // O = Pd V, straight into head h's columns of out.
       gemm<T>(Tq, a.dv, Tk, T(1), drop ? pd_buf.data() : p, Tk, 1, vb, a.v_st, 1, T(0),
               out + b * Tq * out_rs + h * a.dv, out_rs, 1);
@@ -178,7 +185,9 @@ void attention_backward(const AttentionArgs<T>& a, const T* dout, const T* probs
       const T* pd = p;
       if (drop) {
         T* pdw = pd_buf.data();
-        for (std::int64_t e = 0; e < TT; ++e) pdw[e] = p[e] * (static_cast<T>(kp[e]) * keep_scale);
+        ember::detail::with_widest_isa([&] {
+          for (std::int64_t e = 0; e < TT; ++e) pdw[e] = p[e] * (static_cast<T>(kp[e]) * keep_scale);
+        });
         pd = pdw;
       }
       const T* qb = a.q + b * a.q_sb + h * a.dk;
@@ -190,21 +199,23 @@ void attention_backward(const AttentionArgs<T>& a, const T* dout, const T* probs
               gv_st, 1);
       // dPd = dO Vᵀ (into ds), then dS row by row.
       gemm<T>(Tq, Tk, a.dv, T(1), dob, o_rs, 1, vb, 1, a.v_st, T(0), ds.data(), Tk, 1);
-      for (std::int64_t i = 0; i < Tq; ++i) {
-        T* d = ds.data() + i * Tk;
-        const T* pr = p + i * Tk;
-        if (first_valid >= detail_attention::row_len(a.causal, i, Tk)) {
-          std::fill(d, d + Tk, T(0));  // uniform weights on a row without keys: no gradient
-          continue;
+      ember::detail::with_widest_isa([&] {
+        for (std::int64_t i = 0; i < Tq; ++i) {
+          T* d = ds.data() + i * Tk;
+          const T* pr = p + i * Tk;
+          if (first_valid >= detail_attention::row_len(a.causal, i, Tk)) {
+            std::fill(d, d + Tk, T(0));  // uniform weights on a row without keys: no gradient
+            continue;
+          }
+          if (drop) {
+            const std::uint8_t* kr = kp + i * Tk;
+            for (std::int64_t j = 0; j < Tk; ++j) d[j] *= static_cast<T>(kr[j]) * keep_scale;
+          }
+          for (std::int64_t j = 0; j < Tk; ++j) d[j] *= pr[j];  // P ⊙ dP
+          const T c = static_cast<T>(ember::detail::SumOp<T>::pairwise_sum(d, Tk));
+          for (std::int64_t j = 0; j < Tk; ++j) d[j] -= pr[j] * c;
         }
-        if (drop) {
-          const std::uint8_t* kr = kp + i * Tk;
-          for (std::int64_t j = 0; j < Tk; ++j) d[j] *= static_cast<T>(kr[j]) * keep_scale;
-        }
-        for (std::int64_t j = 0; j < Tk; ++j) d[j] *= pr[j];  // P ⊙ dP
-        const T c = static_cast<T>(ember::detail::SumOp<T>::pairwise_sum(d, Tk));
-        for (std::int64_t j = 0; j < Tk; ++j) d[j] -= pr[j] * c;
-      }
+      });
       // dQ = scale · dS K, dK = scale · dSᵀ Q.
       gemm<T>(Tq, a.dk, Tk, a.scale, ds.data(), Tk, 1, kb, a.k_st, 1, T(0),
               dq + b * Tq * gq_st + h * a.dk, gq_st, 1);

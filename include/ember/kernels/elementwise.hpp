@@ -19,6 +19,7 @@
 #include "ember/core/tensor.hpp"
 #include "ember/kernels/activation.hpp"
 #include "ember/kernels/math.hpp"
+#include "ember/kernels/math_avx2.hpp"
 #include "ember/kernels/parallel.hpp"
 
 namespace ember {
@@ -72,6 +73,21 @@ EMBER_ALWAYS_INLINE T wrapping_mul(T a, T b) {
   }
 }
 
+/// A scalar map f that also has a __m256 form (math_avx2.hpp), which map runs in the AVX2 copy.
+template <class Form, class F>
+struct WithAvx2Form {
+  using Avx2Form = Form;
+  F f;
+  template <class X>
+  EMBER_ALWAYS_INLINE auto operator()(X x) const {
+    return f(x);
+  }
+};
+template <class Form, class F>
+WithAvx2Form<Form, F> with_avx2_form(F f) {
+  return {f};
+}
+
 /// out = f(x), element-wise; out is a new contiguous tensor of R.
 template <Scalar R, Scalar T, class F>
 Tensor<R> map(const Tensor<T>& x, F f) {
@@ -86,11 +102,19 @@ Tensor<R> map(const Tensor<T>& x, F f) {
       };
       // float → float maps (exp, tanh, sigmoid, …) in the widest copy allowed: in a build
       // without -march, `exp` of 16K floats ran at SSE2 speed (see the README's default-build
-      // table).
-      if constexpr (std::is_same_v<T, float> && std::is_same_v<R, float>)
+      // table). g++ 12 leaves exp and tanh scalar in the AVX2 copy (their clamps stay
+      // branches), so a map that carries a __m256 form (WithAvx2Form) runs that one there.
+      if constexpr (std::is_same_v<T, float> && std::is_same_v<R, float>) {
+#if EMBER_X86
+        if constexpr (requires { typename F::Avx2Form; }) {
+          const Isa isa = gemm_isa();
+          if (isa >= Isa::Avx2 && isa < Isa::Avx512) return avx2::map_ps<typename F::Avx2Form>(px + lo, po + lo, hi - lo);
+        }
+#endif
         with_widest_isa(body);
-      else
+      } else {
         body();
+      }
     });
     return out;
   }
@@ -212,8 +236,24 @@ template <Scalar T, class F>
 const Tensor<T>& apply_(const Tensor<T>& self, std::string_view op, F f) {
   using CT = compute_t<T>;
   self.check_writable(op);
-  StridedLoop<1> loop(self.shape(), {&self.strides()});
   T* p = self.data();
+  if constexpr (std::is_same_v<T, float>) {
+    if (self.is_contiguous()) {  // float maps in the widest copy, as map runs them
+      parallel_for(0, self.numel(), kGrainElementwise, [&](std::int64_t lo, std::int64_t hi) {
+#if EMBER_X86
+        if constexpr (requires { typename F::Avx2Form; }) {
+          const Isa isa = gemm_isa();
+          if (isa >= Isa::Avx2 && isa < Isa::Avx512) return avx2::map_ps<typename F::Avx2Form>(p + lo, p + lo, hi - lo);
+        }
+#endif
+        with_widest_isa([&] {
+          for (std::int64_t i = lo; i < hi; ++i) p[i] = static_cast<T>(f(static_cast<CT>(p[i])));
+        });
+      });
+      return self;
+    }
+  }
+  StridedLoop<1> loop(self.shape(), {&self.strides()});
   run_parallel(loop, [&](const auto& off, std::int64_t n, const auto& st) {
     T* o = p + off[0];
     for (std::int64_t i = 0; i < n; ++i)
@@ -467,16 +507,33 @@ EMBER_DEFINE_UNARY(Numeric, abs,
                    (x < compute_t<T>(0) ? detail::wrapping_sub(compute_t<T>(0), x) : x))
 EMBER_DEFINE_UNARY(Numeric, square, detail::wrapping_mul(x, x))
 EMBER_DEFINE_UNARY(Numeric, relu, (x > compute_t<T>(0) || detail::is_nan(x) ? x : compute_t<T>(0)))
-EMBER_DEFINE_UNARY(FloatingScalar, exp, detail::exp(x))
+// Maps with a __m256 form for the AVX2 copy (see detail::map).
+#if EMBER_X86
+#define EMBER_AVX2_FORM(form, ...) detail::with_avx2_form<detail::avx2::form>(__VA_ARGS__)
+#else
+#define EMBER_AVX2_FORM(form, ...) __VA_ARGS__
+#endif
+#define EMBER_DEFINE_UNARY_AVX2(concept_, name, form, expr)                                         \
+  template <concept_ T>                                                                             \
+  Tensor<T> name(const Tensor<T>& t) {                                                              \
+    return detail::map<T>(t, EMBER_AVX2_FORM(form, [](compute_t<T> x) { return expr; }));           \
+  }                                                                                                 \
+  template <concept_ T>                                                                             \
+  const Tensor<T>& name##_(const Tensor<T>& t) {                                                    \
+    return detail::apply_(t, #name "_", EMBER_AVX2_FORM(form, [](compute_t<T> x) { return expr; }));  \
+  }
+EMBER_DEFINE_UNARY_AVX2(FloatingScalar, exp, ExpForm, detail::exp(x))
 EMBER_DEFINE_UNARY(FloatingScalar, log, std::log(x))
 EMBER_DEFINE_UNARY(FloatingScalar, log1p, std::log1p(x))
 EMBER_DEFINE_UNARY(FloatingScalar, sqrt, std::sqrt(x))
 EMBER_DEFINE_UNARY(FloatingScalar, rsqrt, compute_t<T>(1) / std::sqrt(x))
 EMBER_DEFINE_UNARY(FloatingScalar, sin, std::sin(x))
 EMBER_DEFINE_UNARY(FloatingScalar, cos, std::cos(x))
-EMBER_DEFINE_UNARY(FloatingScalar, tanh, detail::tanh(x))
-EMBER_DEFINE_UNARY(FloatingScalar, sigmoid, compute_t<T>(1) / (compute_t<T>(1) + detail::exp(-x)))
+EMBER_DEFINE_UNARY_AVX2(FloatingScalar, tanh, TanhForm, detail::tanh(x))
+EMBER_DEFINE_UNARY_AVX2(FloatingScalar, sigmoid, SigmoidForm, compute_t<T>(1) / (compute_t<T>(1) + detail::exp(-x)))
 #undef EMBER_DEFINE_UNARY
+#undef EMBER_DEFINE_UNARY_AVX2
+#undef EMBER_AVX2_FORM
 
 /// How gelu is evaluated: exactly with erf (PyTorch's default) or with the tanh approximation.
 enum class GeluApproximation { None, Tanh };
