@@ -25,6 +25,7 @@
 #include <map>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "model.hpp"
@@ -110,67 +111,92 @@ struct MlmRunSettings {
   double lr = 0, weight_decay = 0, warmup = 0, clip = 0;
   std::uint64_t seed = 0;
 
+  /// The settings, one row each: the option that sets it, its key in the record, its member
+  /// here and in MlmOptions, and the range a record may hold (counts and numbers; a seed is
+  /// any unsigned count). Recording, reading, comparing and inheriting all walk this list.
+  template <class F>
+  static void each(F&& f) {
+    f("--batch", "batch", &MlmRunSettings::batch, &MlmOptions::batch, 1.0, 65536.0);
+    f("--held-back", "held_back", &MlmRunSettings::held_back, &MlmOptions::held_back, 0.0, 1099511627776.0);
+    f("--seed", "seed", &MlmRunSettings::seed, &MlmOptions::seed, 0.0, 0.0);
+    f("--lr", "lr", &MlmRunSettings::lr, &MlmOptions::lr, 0.0, 1e6);
+    f("--weight-decay", "weight_decay", &MlmRunSettings::weight_decay, &MlmOptions::weight_decay, 0.0, 1e6);
+    f("--warmup", "warmup", &MlmRunSettings::warmup, &MlmOptions::warmup, 0.0, 1.0);
+    f("--clip", "clip", &MlmRunSettings::clip, &MlmOptions::clip, 0.0, 1e30);
+  }
+  /// "--batch, --held-back, … and --clip", for messages.
+  static std::string options() {
+    std::vector<std::string> names;
+    each([&](const char* option, const char*, auto, auto, double, double) { names.emplace_back(option); });
+    std::string list;
+    for (std::size_t i = 0; i < names.size(); ++i) list += (i == 0 ? "" : i + 1 == names.size() ? " and " : ", ") + names[i];
+    return list;
+  }
+
   static MlmRunSettings of(const MlmOptions& o) {
-    return {.batch = o.batch, .held_back = o.held_back, .lr = o.lr, .weight_decay = o.weight_decay, .warmup = o.warmup,
-            .clip = o.clip, .seed = o.seed};
+    MlmRunSettings r;
+    each([&](const char*, const char*, auto mine, auto theirs, double, double) { r.*mine = o.*theirs; });
+    return r;
+  }
+  /// Sets each option of `o` that `given` says was not given to this record's value.
+  template <class Given>
+  void fill_options_not_given(MlmOptions& o, Given&& given) const {
+    each([&](const char* option, const char*, auto mine, auto theirs, double, double) {
+      if (!given(option)) o.*theirs = this->*mine;
+    });
   }
   nlohmann::json to_json() const {
-    return {{"batch", batch}, {"held_back", held_back}, {"lr", lr}, {"weight_decay", weight_decay},
-            {"warmup", warmup}, {"clip", clip}, {"seed", seed}};
+    nlohmann::json j = nlohmann::json::object();
+    each([&](const char*, const char* key, auto mine, auto, double, double) { j[key] = this->*mine; });
+    return j;
   }
   /// Throws std::runtime_error naming the key that is missing or out of range.
   static MlmRunSettings from_json(const nlohmann::json& j) {
     if (!j.is_object()) throw std::runtime_error("run settings are not a JSON object");
-    auto field = [&](const char* key) -> const nlohmann::json& {
+    MlmRunSettings r;
+    each([&](const char*, const char* key, auto mine, auto, double lo, double hi) {
       auto it = j.find(key);
       if (it == j.end()) throw std::runtime_error(std::string("run settings lack '") + key + "'");
-      return *it;
-    };
-    auto count = [&](const char* key, std::int64_t lo, std::int64_t hi) {
-      const auto& v = field(key);
-      if (!v.is_number_integer() || v.get<std::int64_t>() < lo || v.get<std::int64_t>() > hi) {
-        throw std::runtime_error(std::string("run setting '") + key + "' is " + v.dump() + ", not a count in [" +
-                                 std::to_string(lo) + ", " + std::to_string(hi) + "]");
+      const nlohmann::json& v = *it;
+      using V = std::remove_cvref_t<decltype(r.*mine)>;
+      if constexpr (std::is_same_v<V, std::uint64_t>) {
+        if (!v.is_number_unsigned()) {
+          throw std::runtime_error(std::string("run setting '") + key + "' is " + v.dump() + ", not an unsigned count");
+        }
+        r.*mine = v.get<std::uint64_t>();
+      } else if constexpr (std::is_same_v<V, std::int64_t>) {
+        const auto ilo = static_cast<std::int64_t>(lo), ihi = static_cast<std::int64_t>(hi);
+        if (!v.is_number_integer() || v.get<std::int64_t>() < ilo || v.get<std::int64_t>() > ihi) {
+          throw std::runtime_error(std::string("run setting '") + key + "' is " + v.dump() + ", not a count in [" +
+                                   std::to_string(ilo) + ", " + std::to_string(ihi) + "]");
+        }
+        r.*mine = v.get<std::int64_t>();
+      } else {
+        static_assert(std::is_same_v<V, double>);
+        if (!v.is_number() || !(v.get<double>() >= lo && v.get<double>() <= hi)) {
+          throw std::runtime_error(std::string("run setting '") + key + "' is " + v.dump() + ", outside [" + fmt("%g", lo) + ", " +
+                                   fmt("%g", hi) + "]");
+        }
+        r.*mine = v.get<double>();
       }
-      return v.get<std::int64_t>();
-    };
-    auto number = [&](const char* key, double lo, double hi) {
-      const auto& v = field(key);
-      if (!v.is_number() || !(v.get<double>() >= lo && v.get<double>() <= hi)) {
-        throw std::runtime_error(std::string("run setting '") + key + "' is " + v.dump() + ", outside [" + fmt("%g", lo) + ", " +
-                                 fmt("%g", hi) + "]");
-      }
-      return v.get<double>();
-    };
-    MlmRunSettings r;
-    r.batch = count("batch", 1, std::int64_t{1} << 16);
-    r.held_back = count("held_back", 0, std::int64_t{1} << 40);
-    r.lr = number("lr", 0, 1e6);
-    r.weight_decay = number("weight_decay", 0, 1e6);
-    r.warmup = number("warmup", 0, 1);
-    r.clip = number("clip", 0, 1e30);
-    const auto& seed = field("seed");
-    if (!seed.is_number_unsigned()) throw std::runtime_error("run setting 'seed' is " + seed.dump() + ", not an unsigned count");
-    r.seed = seed.get<std::uint64_t>();
+    });
     return r;
   }
   /// Throws std::runtime_error naming the first option in which `now` differs from this record.
   void check_resumed_by(const MlmRunSettings& now) const {
-    auto differ = [](const char* option, const std::string& was, const std::string& is) {
-      throw std::runtime_error(std::string("--resume: the checkpoint's run has ") + option + " " + was + ", this one " + is +
-                               " (a resumed run keeps its settings: leave " + option + " out, or start a new run)");
+    auto text = [](auto v) -> std::string {
+      if constexpr (std::is_same_v<decltype(v), double>) {  // the shortest of %.15g / %.17g that reads back as v
+        std::string t = fmt("%.15g", v);
+        return std::strtod(t.c_str(), nullptr) == v ? t : fmt("%.17g", v);
+      } else {
+        return std::to_string(v);
+      }
     };
-    auto num = [](double v) {  // the shortest of %.15g / %.17g that reads back as v
-      std::string t = fmt("%.15g", v);
-      return std::strtod(t.c_str(), nullptr) == v ? t : fmt("%.17g", v);
-    };
-    if (batch != now.batch) differ("--batch", std::to_string(batch), std::to_string(now.batch));
-    if (held_back != now.held_back) differ("--held-back", std::to_string(held_back), std::to_string(now.held_back));
-    if (seed != now.seed) differ("--seed", std::to_string(seed), std::to_string(now.seed));
-    if (lr != now.lr) differ("--lr", num(lr), num(now.lr));
-    if (weight_decay != now.weight_decay) differ("--weight-decay", num(weight_decay), num(now.weight_decay));
-    if (warmup != now.warmup) differ("--warmup", num(warmup), num(now.warmup));
-    if (clip != now.clip) differ("--clip", num(clip), num(now.clip));
+    each([&](const char* option, const char*, auto mine, auto, double, double) {
+      if (this->*mine == now.*mine) return;
+      throw std::runtime_error(std::string("--resume: the checkpoint's run has ") + option + " " + text(this->*mine) + ", this one " +
+                               text(now.*mine) + " (a resumed run keeps its settings: leave " + option + " out, or start a new run)");
+    });
   }
 };
 

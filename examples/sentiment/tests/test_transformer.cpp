@@ -222,6 +222,38 @@ TEST(Mlm, RunSettingsRoundTripAndRejectBadRecords) {
   EXPECT_EQ(back.clip, 0.5);
   EXPECT_EQ(back.seed, 18446744073709551615ull);
   EXPECT_NO_THROW(back.check_resumed_by(r));
+  EXPECT_EQ(r.to_json().size(), 7u);
+  EXPECT_EQ(MlmRunSettings::options(), "--batch, --held-back, --seed, --lr, --weight-decay, --warmup and --clip");
+  // A resume that differs in one setting is refused, naming the option and both values.
+  auto resumed_by = [&](auto member, auto value) -> std::string {
+    MlmRunSettings now = r;
+    now.*member = value;
+    try {
+      r.check_resumed_by(now);
+    } catch (const std::runtime_error& e) {
+      return e.what();
+    }
+    return "accepted";
+  };
+  EXPECT_NE(resumed_by(&MlmRunSettings::batch, 13).find("the checkpoint's run has --batch 12, this one 13"), std::string::npos);
+  EXPECT_NE(resumed_by(&MlmRunSettings::held_back, 0).find("--held-back 7, this one 0"), std::string::npos);
+  EXPECT_NE(resumed_by(&MlmRunSettings::seed, 1ull).find("--seed 18446744073709551615, this one 1"), std::string::npos);
+  EXPECT_NE(resumed_by(&MlmRunSettings::lr, 0.1 + 0.2).find("--lr 0.33333333333333331, this one 0.30000000000000004"),
+            std::string::npos);
+  EXPECT_NE(resumed_by(&MlmRunSettings::weight_decay, 0.0).find("--weight-decay 0.02, this one 0"), std::string::npos);
+  EXPECT_NE(resumed_by(&MlmRunSettings::warmup, 0.5).find("--warmup 0.25, this one 0.5"), std::string::npos);
+  EXPECT_NE(resumed_by(&MlmRunSettings::clip, 2.0).find("--clip 0.5, this one 2"), std::string::npos);
+  // A resume takes the options it was not given from the record.
+  MlmOptions resumed;
+  resumed.lr = 0.125;
+  r.fill_options_not_given(resumed, [](const char* option) { return std::string(option) == "--lr"; });
+  EXPECT_EQ(resumed.batch, 12);
+  EXPECT_EQ(resumed.held_back, 7);
+  EXPECT_EQ(resumed.seed, 18446744073709551615ull);
+  EXPECT_EQ(resumed.lr, 0.125);
+  EXPECT_EQ(resumed.weight_decay, 0.02);
+  EXPECT_EQ(resumed.warmup, 0.25);
+  EXPECT_EQ(resumed.clip, 0.5);
   auto refused = [&](const char* key, const nlohmann::json& value, const char* message) {
     nlohmann::json j = r.to_json();
     if (value.is_discarded()) {

@@ -43,20 +43,10 @@ inline int run_pretrain_mlm(const Cli& cli) {
     }
     // Options left out continue the checkpoint's run; one given anew must agree (pretrain_mlm
     // checks, naming it).
-    if (ck.run) {
-      const MlmRunSettings& r = *ck.run;
-      if (!given("--batch")) o.batch = r.batch;
-      if (!given("--held-back")) o.held_back = r.held_back;
-      if (!given("--lr")) o.lr = r.lr;
-      if (!given("--weight-decay")) o.weight_decay = r.weight_decay;
-      if (!given("--warmup")) o.warmup = r.warmup;
-      if (!given("--clip")) o.clip = r.clip;
-      if (!given("--seed")) o.seed = r.seed;
-    }
+    if (ck.run) ck.run->fill_options_not_given(o, given);
     if (!ck.run && !cli.pretrain_quiet) {
-      std::fprintf(stderr, "note: %s records no run settings (written before they were kept): this run uses the --batch, "
-                           "--held-back, --seed, --lr, --warmup, --weight-decay and --clip given or their defaults\n",
-                   cli.vectors_out.c_str());
+      std::fprintf(stderr, "note: %s records no run settings (written before they were kept): this run uses the %s given or their defaults\n",
+                   cli.vectors_out.c_str(), MlmRunSettings::options().c_str());
     }
     if (!given("--steps") && !given("--epochs")) o.steps = ck.total_steps;  // the checkpoint's plan
     if (ck.run && ck.step > 0) ck.run->check_resumed_by(MlmRunSettings::of(o));  // before the text is read
