@@ -451,7 +451,8 @@ TEST(Shipped, ChineseModelClassifiesTheReadmeSentences) {
                            {"这本书写得很好,值得推荐。", "positive"},
                            {"电池不耐用,用了两天就坏了,非常失望。", "negative"},
                            {"味道不错,分量也足,下次还来。", "positive"},
-                           {"菜太咸了,服务员也爱答不理。", "negative"}});
+                           {"菜太咸了,服务员也爱答不理。", "negative"},
+                           {"书的内容很充实,印刷也不错,值得一读。", "positive"}});
 }
 
 TEST(Shipped, EnglishModelClassifiesTheReadmeSentences) {
