@@ -210,8 +210,8 @@ TEST(Elementwise, GeluFloatMatchesDoubleForwardAndBackward) {
 // both regions of tanh, saturation, ±inf and NaN, against double precision (≤ 3 ulp, the
 // reference's own rounding included). The in-place forms run the same copy: the same bits.
 TEST(Elementwise, ExpTanhSigmoidInEveryIsaCopy) {
-  std::vector<float> x;
-  for (int i = 0; i < 2000; ++i) x.push_back(static_cast<float>(i - 1000) * 0.0917f);
+  std::vector<float> x(2000);
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] = (static_cast<float>(i) - 1000.0f) * 0.0917f;
   for (float v : {0.0f, -0.0f, 0.6f, -0.6f, 0.5999f, 88.0f, 89.5f, -104.5f, -200.0f, INFINITY, -INFINITY, NAN}) x.push_back(v);
   const ember::Isa best = ember::gemm_isa();
   for (ember::Isa isa : {ember::Isa::Generic, ember::Isa::Avx2, ember::Isa::Avx512, best}) {
