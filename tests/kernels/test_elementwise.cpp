@@ -370,12 +370,22 @@ TEST(Elementwise, ArithmeticIsCorrectlyRoundedOnEveryIsaCopy) {
     if (isa > ember::cpu_isa()) continue;
     ember::set_gemm_isa(isa);
     const Tensor<float> s = ta + tb, d = ta - tb, p = ta * tb, q = ta / tb;
+    // The in-place forms (apply2_) run the same copies.
+    Tensor<float> s_ = ta.clone(), d_ = ta.clone(), p_ = ta.clone(), q_ = ta.clone();
+    s_ += tb;
+    d_ -= tb;
+    p_ *= tb;
+    q_ /= tb;
     for (std::size_t i = 0; i < a.size(); ++i) {
       const double x = a[i], y = b[i];
       ASSERT_EQ(s.data()[i], static_cast<float>(x + y)) << "isa " << static_cast<int>(isa) << " i " << i;
       ASSERT_EQ(d.data()[i], static_cast<float>(x - y)) << "isa " << static_cast<int>(isa) << " i " << i;
       ASSERT_EQ(p.data()[i], static_cast<float>(x * y)) << "isa " << static_cast<int>(isa) << " i " << i;
       ASSERT_EQ(q.data()[i], static_cast<float>(x / y)) << "isa " << static_cast<int>(isa) << " i " << i;
+      ASSERT_EQ(s_.data()[i], s.data()[i]) << "add_, isa " << static_cast<int>(isa) << " i " << i;
+      ASSERT_EQ(d_.data()[i], d.data()[i]) << "sub_, isa " << static_cast<int>(isa) << " i " << i;
+      ASSERT_EQ(p_.data()[i], p.data()[i]) << "mul_, isa " << static_cast<int>(isa) << " i " << i;
+      ASSERT_EQ(q_.data()[i], q.data()[i]) << "div_, isa " << static_cast<int>(isa) << " i " << i;
     }
   }
   ember::set_gemm_isa(best);

@@ -95,9 +95,8 @@ template <class T>
 void gelu_forward_range(const T* x, T* y, std::int64_t n) {
 #if EMBER_X86
   if constexpr (std::is_same_v<T, float>) {
-    const Isa isa = gemm_isa();
-    if (isa >= Isa::Avx512) return with_widest_isa([&] { gelu_forward_loop(x, y, n); });
-    if (isa >= Isa::Avx2) return gelu_forward_avx2(x, y, n);
+    return with_widest_isa([&] { gelu_forward_loop(x, y, n); },
+                           [&] { gelu_forward_avx2(x, y, n); });
   }
 #endif
   gelu_forward_loop(x, y, n);
@@ -106,9 +105,8 @@ template <class T>
 void gelu_backward_range(const T* x, const T* dy, T* dx, std::int64_t n) {
 #if EMBER_X86
   if constexpr (std::is_same_v<T, float>) {
-    const Isa isa = gemm_isa();
-    if (isa >= Isa::Avx512) return with_widest_isa([&] { gelu_backward_loop(x, dy, dx, n); });
-    if (isa >= Isa::Avx2) return gelu_backward_avx2(x, dy, dx, n);
+    return with_widest_isa([&] { gelu_backward_loop(x, dy, dx, n); },
+                           [&] { gelu_backward_avx2(x, dy, dx, n); });
   }
 #endif
   gelu_backward_loop(x, dy, dx, n);

@@ -260,4 +260,20 @@ void with_widest_isa(F&& body) {
   body();
 }
 
+/// with_widest_isa(body), except that at AVX2 (and below AVX-512) `avx2_form` runs instead: the
+/// hand-written __m256 form of a loop that g++ 12 leaves scalar in the AVX2 copy (exp, tanh and
+/// GELU, whose clamps stay branches under -ftrapping-math). Also right inside a with_widest_isa
+/// body: the AVX-512 copy then runs `body` as it is, the AVX2 copy `avx2_form`.
+template <class F, class A>
+void with_widest_isa(F&& body, A&& avx2_form) {
+#if EMBER_X86
+  const Isa isa = gemm_isa();
+  if (isa >= Isa::Avx512) return run_flattened_avx512(body);
+  if (isa >= Isa::Avx2) return avx2_form();
+#else
+  (void)avx2_form;
+#endif
+  body();
+}
+
 }  // namespace ember::detail

@@ -88,6 +88,20 @@ WithAvx2Form<Form, F> with_avx2_form(F f) {
   return {f};
 }
 
+/// Runs `body` (a float map f over x[0, n) into y) in the widest copy allowed; a map that
+/// carries a __m256 form (WithAvx2Form) runs that form over the range in the AVX2 copy instead.
+template <class F, class Body>
+void run_float_map([[maybe_unused]] const float* x, [[maybe_unused]] float* y,
+                   [[maybe_unused]] std::int64_t n, Body& body) {
+#if EMBER_X86
+  if constexpr (requires { typename F::Avx2Form; }) {
+    with_widest_isa(body, [&] { avx2::map_ps<typename F::Avx2Form>(x, y, n); });
+    return;
+  }
+#endif
+  with_widest_isa(body);
+}
+
 /// out = f(x), element-wise; out is a new contiguous tensor of R.
 template <Scalar R, Scalar T, class F>
 Tensor<R> map(const Tensor<T>& x, F f) {
@@ -105,13 +119,7 @@ Tensor<R> map(const Tensor<T>& x, F f) {
       // table). g++ 12 leaves exp and tanh scalar in the AVX2 copy (their clamps stay
       // branches), so a map that carries a __m256 form (WithAvx2Form) runs that one there.
       if constexpr (std::is_same_v<T, float> && std::is_same_v<R, float>) {
-#if EMBER_X86
-        if constexpr (requires { typename F::Avx2Form; }) {
-          const Isa isa = gemm_isa();
-          if (isa >= Isa::Avx2 && isa < Isa::Avx512) return avx2::map_ps<typename F::Avx2Form>(px + lo, po + lo, hi - lo);
-        }
-#endif
-        with_widest_isa(body);
+        run_float_map<F>(px + lo, po + lo, hi - lo, body);
       } else {
         body();
       }
@@ -240,15 +248,10 @@ const Tensor<T>& apply_(const Tensor<T>& self, std::string_view op, F f) {
   if constexpr (std::is_same_v<T, float>) {
     if (self.is_contiguous()) {  // float maps in the widest copy, as map runs them
       parallel_for(0, self.numel(), kGrainElementwise, [&](std::int64_t lo, std::int64_t hi) {
-#if EMBER_X86
-        if constexpr (requires { typename F::Avx2Form; }) {
-          const Isa isa = gemm_isa();
-          if (isa >= Isa::Avx2 && isa < Isa::Avx512) return avx2::map_ps<typename F::Avx2Form>(p + lo, p + lo, hi - lo);
-        }
-#endif
-        with_widest_isa([&] {
+        auto body = [&] {
           for (std::int64_t i = lo; i < hi; ++i) p[i] = static_cast<T>(f(static_cast<CT>(p[i])));
-        });
+        };
+        run_float_map<F>(p + lo, p + lo, hi - lo, body);
       });
       return self;
     }
@@ -289,10 +292,8 @@ const Tensor<T>& apply2_(const Tensor<T>& self, const Tensor<B>& other_in, std::
   run_parallel(loop, [&](const auto& off, std::int64_t n, const auto& st) {
     T* o = ps + off[0];
     const B* y = po + off[1];
-    if (st[0] == 1 && st[1] == 1) {
-      for (std::int64_t i = 0; i < n; ++i) {
-        o[i] = static_cast<T>(f(static_cast<CT>(o[i]), static_cast<CB>(y[i])));
-      }
+    if (st[0] == 1 && st[1] == 1) {  // float arithmetic in the widest copy, as map2 runs it
+      dense2(o, y, o, n, f);
     } else if (st[0] == 1 && st[1] == 0) {
       const CB yv = static_cast<CB>(*y);
       for (std::int64_t i = 0; i < n; ++i) o[i] = static_cast<T>(f(static_cast<CT>(o[i]), yv));

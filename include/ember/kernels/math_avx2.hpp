@@ -108,7 +108,8 @@ EMBER_TARGET_AVX2 inline __m256 tanh_fast(__m256 x) {
   return _mm256_blendv_ps(y, x, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
 }
 
-/// The __m256 forms of element-wise maps (elementwise.hpp: exp, tanh, sigmoid), for map_ps.
+/// The __m256 forms of element-wise maps (elementwise.hpp: exp, tanh, sigmoid; softmax's
+/// shifted exp), for map_ps.
 struct ExpForm {
   EMBER_TARGET_AVX2 static __m256 apply(__m256 x) { return exp_fast(x); }
 };
@@ -121,33 +122,27 @@ struct SigmoidForm {  // 1 / (1 + e^{−x}), the scalar form's order
     return _mm256_div_ps(one, _mm256_add_ps(one, exp_fast(_mm256_xor_ps(x, sign_mask()))));
   }
 };
+struct ExpShiftedForm {  // e^{x − shift}: softmax's exponentials
+  float shift;
+  EMBER_TARGET_AVX2 __m256 apply(__m256 x) const {
+    return exp_fast(_mm256_sub_ps(x, _mm256_set1_ps(shift)));
+  }
+};
 
 /// The mask of the first r < 8 lanes, for the masked loads and stores of a row's tail.
 EMBER_TARGET_AVX2 inline __m256i first_lanes(std::int64_t r) {
   return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(r)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
-/// y[i] = Form::apply(x[i]) for i < n (y may be x), eight lanes at a time, the tail masked.
+/// y[i] = form.apply(x[i]) for i < n (y may be x), eight lanes at a time; the last n mod 8
+/// through masked loads and stores, so every element takes the same vector arithmetic.
 template <class Form>
-EMBER_TARGET_AVX2 inline void map_ps(const float* x, float* y, std::int64_t n) {
+EMBER_TARGET_AVX2 inline void map_ps(const float* x, float* y, std::int64_t n, const Form& form = {}) {
   std::int64_t i = 0;
-  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, Form::apply(_mm256_loadu_ps(x + i)));
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, form.apply(_mm256_loadu_ps(x + i)));
   if (i < n) {
     const __m256i mask = first_lanes(n - i);
-    _mm256_maskstore_ps(y + i, mask, Form::apply(_mm256_maskload_ps(x + i, mask)));
-  }
-}
-
-/// y[i] = exp_fast(x[i] - shift) for i < n (y may be x): softmax's exponentials, eight lanes at
-/// a time; the last n mod 8 through masked loads and stores, so every element takes the same
-/// vector arithmetic.
-EMBER_TARGET_AVX2 inline void exp_shifted(const float* x, float* y, std::int64_t n, float shift) {
-  const __m256 s = _mm256_set1_ps(shift);
-  std::int64_t i = 0;
-  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, exp_fast(_mm256_sub_ps(_mm256_loadu_ps(x + i), s)));
-  if (i < n) {
-    const __m256i mask = first_lanes(n - i);
-    _mm256_maskstore_ps(y + i, mask, exp_fast(_mm256_sub_ps(_mm256_maskload_ps(x + i, mask), s)));
+    _mm256_maskstore_ps(y + i, mask, form.apply(_mm256_maskload_ps(x + i, mask)));
   }
 }
 
