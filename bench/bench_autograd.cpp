@@ -11,6 +11,11 @@
 //
 //   * encoder/step_contended: the same step beside a busy process (contention.hpp).
 //   * encoder/step_bf16: the same step under MatmulPrecisionGuard(Precision::bf16).
+//   * encoder/step_p0, step_bf16_p0: the same steps without dropout (the pretraining setting),
+//     where both residual adds are fused into the GEMMs before them.
+//   * ffn/{fused,composed}: the feed-forward block x + linear2(gelu(linear1(x))) alone,
+//     forward + backward, at the encoder/step shape: linear_gelu and linear_residual (the GEMM
+//     epilogues) against the three ops they replace.
 //   * attention/{fused,composed}: attention alone (forward + backward, padding mask, dropout 0.1),
 //     the fused op against the composed graph it replaced, at the encoder/step shape and at the
 //     pretraining shape (batch 64, length 128, width 256).
@@ -75,7 +80,8 @@ void BM_mlp_step(benchmark::State& state) {
   report_flops(state, 2.0 * B * (I * H * 2 + H * O * 3), threads);
 }
 
-void BM_encoder_step(benchmark::State& state, ember::Precision precision, bool contended = false) {
+void BM_encoder_step(benchmark::State& state, ember::Precision precision, bool contended = false,
+                     double dropout = 0.1) {
   const int threads = static_cast<int>(state.range(0));
   std::optional<bench::BusyProcess> competitor;
   if (contended) competitor.emplace();
@@ -83,8 +89,8 @@ void BM_encoder_step(benchmark::State& state, ember::Precision precision, bool c
   ember::MatmulPrecisionGuard guard(precision);
   ember::Generator g(2);
   const std::int64_t B = 32, T = 64, D = 128, F = 512, H = 4;
-  nn::TransformerEncoderLayer<float> layer({.d_model = D, .heads = H, .ffn = F, .dropout = 0.1},
-                                           g);
+  nn::TransformerEncoderLayer<float> layer(
+      {.d_model = D, .heads = H, .ffn = F, .dropout = dropout}, g);
   ember::optim::AdamW<float> opt(layer.parameters(), {.lr = 1e-3});
   ember::Var<float> x(ember::randn<float>({B, T, D}, g), true);
   ember::Tensor<bool> pad = ember::zeros<bool>({B, T});
@@ -101,6 +107,27 @@ void BM_encoder_step(benchmark::State& state, ember::Precision precision, bool c
   const double N = static_cast<double>(B * T);
   const double fwd_macs = 4 * N * D * D + 2.0 * B * T * T * D + 2 * N * D * F;
   report_flops(state, 2.0 * 3 * fwd_macs, threads);
+}
+
+// The feed-forward block alone (N = 2048 rows, D 128, F 512), forward + backward into x and the
+// four parameters: fused (GELU and the residual add in the GEMMs' epilogues) or composed.
+void BM_ffn(benchmark::State& state, bool fused) {
+  const int threads = static_cast<int>(state.range(0));
+  ember::set_num_threads(threads);
+  ember::Generator g(4);
+  const std::int64_t N = 2048, D = 128, F = 512;
+  using V = ember::Var<float>;
+  V x(ember::randn<float>({N, D}, g), true);
+  V w1(ember::randn<float>({F, D}, g) * 0.1f, true), b1(ember::randn<float>({F}, g), true);
+  V w2(ember::randn<float>({D, F}, g) * 0.05f, true), b2(ember::randn<float>({D}, g), true);
+  for (auto _ : state) {
+    for (V* v : {&x, &w1, &b1, &w2, &b2}) v->zero_grad();
+    V y = fused ? ember::linear_residual(ember::linear_gelu(x, w1, b1), w2, b2, x)
+                : x + ember::linear(ember::gelu(ember::linear(x, w1, b1)), w2, b2);
+    y.backward(ember::ones<float>({N, D}));
+    benchmark::DoNotOptimize(x.grad().data());
+  }
+  report_flops(state, 2.0 * 3 * (2.0 * N * D * F), threads);
 }
 
 // Attention alone, forward + backward with respect to q, k and v, with a padding mask and
@@ -178,6 +205,16 @@ BENCHMARK_CAPTURE(BM_encoder_step, contended, ember::Precision::fp32, true)
     ->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_encoder_step, bf16, ember::Precision::bf16)->Name("encoder/step_bf16")
     ->ArgName("t")->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_encoder_step, fp32_p0, ember::Precision::fp32, false, 0.0)
+    ->Name("encoder/step_p0")->ArgName("t")->Arg(1)->Arg(2)->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_encoder_step, bf16_p0, ember::Precision::bf16, false, 0.0)
+    ->Name("encoder/step_bf16_p0")->ArgName("t")->Arg(1)->Arg(2)->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_ffn, fused, true)->Name("ffn/fused")->ArgName("t")->Arg(1)->Arg(2)
+    ->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_ffn, composed, false)->Name("ffn/composed")->ArgName("t")->Arg(1)->Arg(2)
+    ->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_attention, fused, true)->Name("attention/fused")
     ->ArgNames({"t", "B", "T", "D"})->Args({1, 32, 64, 128})->Args({2, 32, 64, 128})
     ->Args({1, 64, 128, 256})->Args({2, 64, 128, 256})->UseRealTime()

@@ -47,6 +47,12 @@ void gradcheck_nn_ops() {
                  {leaf({2, 3, 4}, g), leaf({5, 4}, g), leaf({5}, g)}, "linear");
   expect_grad_ok([](const Inputs& v) { return ember::linear(v[0], v[1]); },
                  {leaf({4}, g), leaf({3, 4}, g)}, "linear, 1-D input, no bias");
+  // The fused forms (GELU and residual epilogues in the GEMM).
+  expect_grad_ok([](const Inputs& v) { return ember::linear_gelu(v[0], v[1], v[2]); },
+                 {leaf({2, 3, 4}, g), leaf({5, 4}, g), leaf({5}, g)}, "linear_gelu");
+  expect_grad_ok([](const Inputs& v) { return ember::linear_residual(v[0], v[1], v[2], v[3]); },
+                 {leaf({2, 3, 4}, g), leaf({5, 4}, g), leaf({5}, g), leaf({2, 3, 5}, g)},
+                 "linear_residual");
   // Bags [1, 3, 1], [] and [0, 2]: a repeated id, an empty bag, both modes.
   Tensor<std::int64_t> bag_ids{1, 3, 1, 0, 2}, offsets{0, 3, 3};
   for (auto mode : {ember::BagMode::Sum, ember::BagMode::Mean}) {
@@ -110,6 +116,42 @@ void gradcheck_nn_ops() {
 }
 
 TEST(Gradcheck, EveryNnOp) { gradcheck_nn_ops(); }
+
+// linear_gelu and linear_residual against the ops they fuse, in float (the GEMM's epilogue
+// against the separate passes): values and every gradient, with all inputs requiring gradients
+// and with only some (GELU's input is then kept only when a gradient flows through it).
+TEST(NnOps, FusedLinearFormsMatchTheComposedOps) {
+  using F = ember::Var<float>;
+  ember::Generator g(21);
+  const auto xt = ember::randn<float>({4, 7, 24}, g), wt = ember::randn<float>({40, 24}, g) * 0.2f;
+  const auto bt = ember::randn<float>({40}, g), rt = ember::randn<float>({4, 7, 40}, g);
+  const auto c = ember::randn<float>({4, 7, 40}, g);  // loss = Σ c ⊙ y
+  for (int mask = 0; mask < 16; ++mask) {  // which of x, w, b, r require gradients
+    auto make = [&](const Tensor<float>& t, int bit) { return F(t.clone(), ((mask >> bit) & 1) != 0); };
+    F x1 = make(xt, 0), w1 = make(wt, 1), b1 = make(bt, 2), r1 = make(rt, 3);
+    F x2 = make(xt, 0), w2 = make(wt, 1), b2 = make(bt, 2), r2 = make(rt, 3);
+    for (bool gelu : {true, false}) {
+      for (F* v : {&x1, &w1, &b1, &r1, &x2, &w2, &b2, &r2}) v->zero_grad();
+      F fused = gelu ? ember::linear_gelu(x1, w1, b1) : ember::linear_residual(x1, w1, b1, r1);
+      F composed = gelu ? ember::gelu(ember::linear(x2, w2, b2)) : ember::linear(x2, w2, b2) + r2;
+      ASSERT_TRUE(ember::allclose(fused.data(), composed.data(), 1e-5, 1e-6))
+          << (gelu ? "gelu" : "residual") << " mask " << mask;
+      if (!fused.requires_grad()) continue;  // nothing to differentiate (no input needs it)
+      ember::sum(fused * F(c)).backward();
+      ember::sum(composed * F(c)).backward();
+      const F* ones[4] = {&x1, &w1, &b1, &r1};
+      const F* twos[4] = {&x2, &w2, &b2, &r2};
+      for (int i = 0; i < (gelu ? 3 : 4); ++i) {
+        if (!((mask >> i) & 1)) continue;
+        EXPECT_TRUE(ember::allclose(ones[i]->grad(), twos[i]->grad(), 1e-4, 1e-5))
+            << (gelu ? "gelu" : "residual") << " mask " << mask << " input " << i;
+      }
+    }
+  }
+  // A residual whose shape is not the output's is refused by name.
+  EXPECT_EMBER_ERROR(ember::linear_residual(F(xt), F(wt), F(bt), F(ember::zeros<float>({4, 40}))),
+                     "linear: residual [4,40] must have the output's shape [4,7,40]");
+}
 
 TEST(NnOps, EmbeddingBagHandWorked) {
   V w(Tensor<double>{{1, 10}, {2, 20}, {3, 30}}, true);
@@ -191,6 +233,83 @@ TEST(NnOps, CrossEntropyHandWorked) {
   // Large logits stay finite (fused log-sum-exp).
   V big(Tensor<double>{{1000, 0}}, true);
   EXPECT_NEAR(ember::cross_entropy(big, Tensor<std::int64_t>{1}).item(), 1000.0, 1e-9);
+}
+
+// The fused kernel (kernels/loss.hpp) against the composition it replaces,
+// −Σ q ⊙ log_softmax(x) / n_valid, in float and double: ignored rows, label smoothing, a row of
+// far below the target's, rows large enough to split across threads.
+template <class T>
+void expect_cross_entropy_matches_composition() {
+  using VT = ember::Var<T>;
+  ember::Generator g(31);
+  const std::int64_t N = 300, C = 257;
+  Tensor<T> xt = ember::randn<T>({N, C}, g) * T(4);
+  Tensor<std::int64_t> t = ember::randint<std::int64_t>(0, C, {N}, g);
+  for (std::int64_t i = 0; i < N; i += 7) t.data()[i] = -100;
+  xt.narrow(0, 1, 1).fill_(T(-1e4));  // every exponential but the target's underflows to 0
+  xt.data()[1 * C + t.data()[1]] = T(3);
+  const int threads_before = ember::num_threads();
+  for (double eps : {0.0, 0.1}) {
+    Tensor<T> q = ember::zeros<T>({N, C});
+    double valid = 0;
+    for (std::int64_t i = 0; i < N; ++i) {
+      if (t.data()[i] == -100) continue;
+      ++valid;
+      if (eps > 0) q.narrow(0, i, 1).fill_(static_cast<T>(eps / static_cast<double>(C)));
+      q.data()[i * C + t.data()[i]] += static_cast<T>(1 - eps);
+    }
+    for (int threads : {1, 2}) {
+      ember::set_num_threads(threads);
+      VT x1(xt.clone(), true), x2(xt.clone(), true);
+      VT fused = ember::cross_entropy(x1, t, -100, eps);
+      VT composed = ember::sum(VT(q) * ember::log_softmax(x2, -1)) * static_cast<T>(-1 / valid);
+      const double tol = std::is_same_v<T, float> ? 1e-5 : 1e-12;
+      EXPECT_NEAR(static_cast<double>(fused.item()), static_cast<double>(composed.item()), tol)
+          << "eps " << eps << " threads " << threads;
+      fused.backward();
+      composed.backward();
+      EXPECT_TRUE(ember::allclose(x1.grad(), x2.grad(), tol, tol))
+          << "eps " << eps << " threads " << threads;
+    }
+  }
+  ember::set_num_threads(threads_before);
+}
+
+TEST(NnOps, CrossEntropyMatchesTheComposedOps) {
+  expect_cross_entropy_matches_composition<float>();
+  expect_cross_entropy_matches_composition<double>();
+}
+
+// The gather/scatter kernels (kernels/embedding.hpp, kernels/conv1d.hpp) split work across
+// threads so that no two threads add into one element: the gradients are the same bits on 1 and
+// 2 threads, and match a double-precision sum of the occurrences.
+TEST(NnOps, EmbeddingAndConv1dGradientsAreTheSameOnAnyThreadCount) {
+  using F = ember::Var<float>;
+  ember::Generator g(41);
+  const Tensor<float> table = ember::randn<float>({50, 96}, g);
+  const Tensor<std::int64_t> ids = ember::randint<std::int64_t>(0, 7, {40, 30}, g);  // many repeats
+  const Tensor<float> dout = ember::randn<float>({40, 30, 96}, g);
+  const Tensor<float> x = ember::randn<float>({6, 5, 40}, g), w = ember::randn<float>({4, 5, 3}, g);
+  const Tensor<float> dy = ember::randn<float>({6, 4, 19}, g);
+  const int threads_before = ember::num_threads();
+  std::vector<Tensor<float>> emb, conv;
+  for (int threads : {1, 2}) {
+    ember::set_num_threads(threads);
+    F t(table.clone(), true);
+    ember::embedding(t, ids).backward(dout);
+    emb.push_back(t.grad());
+    F xv(x.clone(), true);
+    ember::conv1d(xv, F(w), /*stride=*/2, /*padding=*/1, /*dilation=*/2).backward(dy);
+    conv.push_back(xv.grad());
+  }
+  ember::set_num_threads(threads_before);
+  EXPECT_TRUE(ember::equal(emb[0], emb[1]));
+  EXPECT_TRUE(ember::equal(conv[0], conv[1]));
+  Tensor<double> want = ember::zeros<double>({50, 96});
+  for (std::int64_t i = 0; i < ids.numel(); ++i)
+    for (std::int64_t d = 0; d < 96; ++d)
+      want.data()[ids.data()[i] * 96 + d] += static_cast<double>(dout.data()[i * 96 + d]);
+  EXPECT_TRUE(ember::allclose(emb[0].to<double>(), want, 1e-5, 1e-5));
 }
 
 TEST(NnOps, CrossEntropyIgnoreIndexAndErrors) {

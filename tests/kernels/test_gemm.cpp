@@ -435,3 +435,65 @@ TEST_F(Gemm, LinearBiasEpilogueOnEveryPath) {
   const auto b4 = Tensor<float>{1, 2, 3, 4};
   EXPECT_TRUE(ember::equal(ember::linear(none, w0, b4), b4.unsqueeze(0).expand({3, 4}).contiguous()));
 }
+
+// The GELU and residual epilogues against the separate ops in double: y = gelu(x·wᵀ + b) + r
+// with pre = x·wᵀ + b kept, on every ISA's kernels, tiny blocks (many depth blocks, edge
+// tiles), 1 and 2 threads, fp32 and bf16 matrix products, and bfloat16 tensors.
+TEST_F(Gemm, LinearGeluAndResidualEpiloguesOnEveryPath) {
+  ember::Generator g(13);
+  const auto x = ember::randn<float>({3, 29, 23}, g);
+  const auto w = ember::randn<float>({45, 23}, g) * 0.3f;
+  const auto bias = ember::randn<float>({45}, g);
+  const auto res = ember::randn<float>({3, 29, 45}, g);
+  const auto pre_ref = ember::matmul(x.to<double>(), w.to<double>().t()) + bias.to<double>();
+  const auto y_ref = ember::gelu(pre_ref) + res.to<double>();
+  auto check = [&](double tol, const std::string& where) {
+    ember::LinearEpilogue<float> fused{.gelu = true, .pre_gelu = ember::empty<float>({3, 29, 45}),
+                                       .residual = res};
+    const auto y = ember::linear(x, w, bias, fused);
+    EXPECT_TRUE(ember::allclose(fused.pre_gelu.to<double>(), pre_ref, tol, tol)) << where;
+    EXPECT_TRUE(ember::allclose(y.to<double>(), y_ref, tol, tol)) << where;
+    // Each alone, and GELU without keeping its input.
+    EXPECT_TRUE(ember::allclose(ember::linear(x, w, bias, {.gelu = true}).to<double>(),
+                                ember::gelu(pre_ref), tol, tol)) << where;
+    EXPECT_TRUE(ember::allclose(ember::linear(x, w, Tensor<float>(), {.residual = res}).to<double>(),
+                                pre_ref - bias.to<double>() + res.to<double>(), tol, tol)) << where;
+  };
+  for (ember::Isa isa : supported_isas()) {
+    ember::set_gemm_isa(isa);
+    const auto& kern = ember::detail::kernel_table(isa);
+    ember::GemmBlocking tiny{kern.blocking.mr, kern.blocking.nr, 2 * kern.blocking.mr, 5,
+                             2 * kern.blocking.nr};
+    for (bool small_blocks : {false, true}) {
+      ember::detail::gemm_blocking_override() = small_blocks ? &tiny : nullptr;
+      for (int threads : {1, 2}) {
+        ember::set_num_threads(threads);
+        const std::string where = std::string(ember::gemm_kernel_name()) +
+                                  (small_blocks ? " tiny blocks" : "") + " t" + std::to_string(threads);
+        check(1e-5, where);
+        ember::MatmulPrecisionGuard bf16(ember::Precision::bf16);
+        check(0.05, "bf16 " + where);
+      }
+    }
+  }
+  ember::detail::gemm_blocking_override() = nullptr;
+  // bfloat16 tensors: the GELU computed in float on the rounded pre-activation.
+  const auto xb = x.to<ember::bfloat16>(), wb = w.to<ember::bfloat16>();
+  const auto bb = bias.to<ember::bfloat16>(), rb = res.to<ember::bfloat16>();
+  const auto yb = ember::linear(xb, wb, bb, {.gelu = true, .residual = rb});
+  const auto pre_b = ember::matmul(xb.to<double>(), wb.to<double>().t()) + bb.to<double>();
+  EXPECT_TRUE(ember::allclose(yb.to<double>(), ember::gelu(pre_b) + rb.to<double>(), 0.05, 0.05));
+  // Refusals name the op and the shapes.
+  EXPECT_EMBER_ERROR(ember::linear(x, w, bias, {.residual = ember::zeros<float>({3, 29, 44})}),
+                     "linear: residual [3,29,44] must have the output's shape [3,29,45]");
+  EXPECT_EMBER_ERROR(ember::linear(x, w, bias, {.pre_gelu = ember::empty<float>({3, 29, 45})}),
+                     "linear: pre_gelu is given without gelu");
+  EXPECT_EMBER_ERROR(
+      ember::linear(x, w, bias, {.gelu = true, .pre_gelu = ember::empty<float>({29, 3, 45}).transpose(0, 1)}),
+      "pre_gelu must be contiguous with the output's shape [3,29,45], got [3,29,45] (not contiguous)");
+  const auto xi = ember::ones<std::int32_t>({2, 3}), wi = ember::ones<std::int32_t>({4, 3});
+  EXPECT_EMBER_ERROR(ember::linear(xi, wi, Tensor<std::int32_t>(), {.gelu = true}),
+                     "linear: a GELU epilogue needs a floating-point type, got int32");
+  EXPECT_TRUE(ember::equal(ember::linear(xi, wi, Tensor<std::int32_t>(), {.residual = ember::ones<std::int32_t>({2, 4})}),
+                           ember::full<std::int32_t>({2, 4}, 4)));  // 3 + 1
+}

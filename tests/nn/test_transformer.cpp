@@ -137,6 +137,24 @@ TEST(Transformer, NamesAndGradients) {
   expect_grad_ok([&](const Inputs& v) { return enc(v[0], pad); }, in, "transformer encoder");
 }
 
+// The attention's residual form adds the residual in the output projection's GEMM epilogue:
+// the same values and gradients as attention(x) + residual.
+TEST(Attention, ResidualFormIsTheSum) {
+  ember::Generator g(8);
+  nn::MultiHeadSelfAttention<double> attn(8, 2, 0.0, g);
+  for (auto& p : attn.parameters()) p.data().copy_(ember::uniform<double>(p.shape(), -0.5, 0.5, g));
+  Tensor<bool> pad{{false, false, true, true}, {false, false, false, false}};
+  const Tensor<double> xt = ember::randn<double>({2, 4, 8}, g), rt = ember::randn<double>({2, 4, 8}, g);
+  const Tensor<double> c = ember::randn<double>({2, 4, 8}, g);
+  V x1(xt.clone(), true), r1(rt.clone(), true), x2(xt.clone(), true), r2(rt.clone(), true);
+  V y1 = attn.forward(x1, pad, r1), y2 = attn(x2, pad) + r2;
+  EXPECT_TRUE(ember::allclose(y1.data(), y2.data(), 1e-13, 1e-13));
+  ember::sum(y1 * V(c)).backward();
+  ember::sum(y2 * V(c)).backward();
+  EXPECT_TRUE(ember::allclose(x1.grad(), x2.grad(), 1e-12, 1e-12));
+  EXPECT_TRUE(ember::allclose(r1.grad(), r2.grad(), 1e-12, 1e-12));
+}
+
 TEST(Transformer, TinyModelOverfitsASmallBatch) {
   // Classify 8 token sequences (with padding) from the first position's output: a 1-layer
   // encoder with learned embeddings must drive the loss near zero in a few hundred steps.

@@ -15,7 +15,9 @@
 #pragma once
 
 #include <algorithm>
+#include <initializer_list>
 #include <memory>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -24,6 +26,7 @@
 #include "ember/core/scoped_flag.hpp"
 #include "ember/core/small_vector.hpp"
 #include "ember/core/tensor.hpp"
+#include "ember/kernels/embedding.hpp"
 
 namespace ember {
 
@@ -137,13 +140,9 @@ void coalesce_rows(Tensor<std::int64_t>& rows, Tensor<T>& values) {
 /// dense[rows[i], :] += values[i, :] for a contiguous (V, D) `dense`; repeated rows add up.
 template <class T>
 void add_rows(const Tensor<T>& dense, const Tensor<std::int64_t>& rows, const Tensor<T>& values) {
-  const std::int64_t D = dense.size(1);
   const Tensor<T> vals = values.contiguous();
-  for (std::int64_t i = 0, n = rows.numel(); i < n; ++i) {
-    T* dst = dense.data() + rows.data()[i] * D;
-    const T* src = vals.data() + i * D;
-    for (std::int64_t d = 0; d < D; ++d) dst[d] += src[d];
-  }
+  const Tensor<std::int64_t> r = rows.contiguous();
+  kernels::embedding_backward(vals.data(), dense.size(1), r.data(), r.numel(), dense.data());
 }
 
 /// Turns a leaf's row-sparse gradient into a dense one (kept).
@@ -259,7 +258,7 @@ bool needs_graph(const Vars&... vars) {
 /// Wires `node` to its inputs and returns the result Var.
 template <class T, class NodeT>
 Var<T> attach(Tensor<T> out, std::shared_ptr<NodeT> node,
-              std::initializer_list<const Var<T>*> inputs) {
+              std::span<const Var<T>* const> inputs) {
   node->needs_grad.reserve(inputs.size());
   node->inputs.reserve(inputs.size());
   for (const Var<T>* v : inputs) {
@@ -268,6 +267,12 @@ Var<T> attach(Tensor<T> out, std::shared_ptr<NodeT> node,
     node->inputs.push_back(g ? v->impl() : nullptr);
   }
   return Var<T>::from_node(std::move(out), std::move(node));
+}
+template <class T, class NodeT>
+Var<T> attach(Tensor<T> out, std::shared_ptr<NodeT> node,
+              std::initializer_list<const Var<T>*> inputs) {
+  return attach<T>(std::move(out), std::move(node),
+                   std::span<const Var<T>* const>(inputs.begin(), inputs.size()));
 }
 
 }  // namespace detail

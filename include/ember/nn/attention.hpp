@@ -41,8 +41,10 @@ class MultiHeadSelfAttention : public Module<T> {
   }
 
   /// x (B, T, D); padding_mask (B, T), true at padded positions (keys there are ignored), or
-  /// an empty tensor for none → (B, T, D).
-  Var<T> forward(const Var<T>& x, const Tensor<bool>& padding_mask = Tensor<bool>()) {
+  /// an empty tensor for none → (B, T, D). With `residual` (B, T, D) given, returns
+  /// residual + attention(x), the add done by the output projection's GEMM on each tile.
+  Var<T> forward(const Var<T>& x, const Tensor<bool>& padding_mask = Tensor<bool>(),
+                 const Var<T>& residual = Var<T>()) {
     EMBER_CHECK(x.dim() == 3 && x.size(2) == d_, "MultiHeadSelfAttention", "expects x (B, T, ",
                 d_, "), got ", x.shape());
     const std::int64_t B = x.size(0), T_ = x.size(1);
@@ -57,6 +59,7 @@ class MultiHeadSelfAttention : public Module<T> {
     const Var<T> w = cat(std::vector<Var<T>>{wq_->weight(), wk_->weight(), wv_->weight()}, 0);
     const Var<T> b = cat(std::vector<Var<T>>{wq_->bias(), wk_->bias(), wv_->bias()}, 0);
     Var<T> ctx = scaled_dot_product_attention_qkv(linear(x, w, b), o, gen_);
+    if (residual.defined()) return linear_residual(ctx, wo_->weight(), wo_->bias(), residual);
     return (*wo_)(ctx);
   }
   Var<T> operator()(const Var<T>& x, const Tensor<bool>& padding_mask = Tensor<bool>()) {

@@ -14,7 +14,7 @@
 #include "ember/autograd/variable.hpp"
 #include "ember/core/error.hpp"
 #include "ember/core/factory.hpp"
-#include "ember/kernels/adam.hpp"
+#include "ember/kernels/optimizer.hpp"
 #include "ember/kernels/parallel.hpp"
 
 namespace ember::optim {
@@ -101,30 +101,19 @@ class SGD : public Optimizer<T> {
       const T lr = static_cast<T>(this->lr_ * sc.lr), wd = static_cast<T>(o_.weight_decay * sc.weight_decay);
       if (p.grad_is_sparse() && o_.momentum == 0) {
         // Row-sparse gradient, no momentum: only the rows used move (weight decay included).
-        auto [rows, vals] = p.sparse_grad();
-        const std::int64_t D = p.size(1);
-        for (std::int64_t r = 0; r < rows.numel(); ++r) {
-          T* wr = w + rows.data()[r] * D;
-          const T* gr = vals.data() + r * D;
-          for (std::int64_t d = 0; d < D; ++d) wr[d] -= lr * (gr[d] + wd * wr[d]);
-        }
+        const auto sparse = p.sparse_grad();
+        ember::detail::sgd_update_rows(w, p.size(1), sparse.first.data(), sparse.first.numel(),
+                                       sparse.second.data(), lr, wd);
         continue;
       }
       const Tensor<T> grad = p.grad().contiguous();  // with momentum, sparse is made dense
-      const T* g = grad.data();
       const std::int64_t n = p.numel();
       const bool first = buf_[k].numel() != n;
       if (o_.momentum != 0 && first) buf_[k] = Tensor<T>::empty(p.shape());
-      T* b = o_.momentum != 0 ? buf_[k].data() : nullptr;
-      const T mom = static_cast<T>(o_.momentum), damp = static_cast<T>(1 - o_.dampening);
-      for (std::int64_t i = 0; i < n; ++i) {
-        T gi = g[i] + wd * w[i];
-        if (b != nullptr) {
-          b[i] = first ? gi : mom * b[i] + damp * gi;
-          gi = o_.nesterov ? gi + mom * b[i] : b[i];
-        }
-        w[i] -= lr * gi;
-      }
+      const ember::detail::SgdStep<T> st{lr, wd, static_cast<T>(o_.momentum),
+                                         static_cast<T>(1 - o_.dampening), o_.nesterov, first};
+      ember::detail::sgd_update(w, grad.data(), o_.momentum != 0 ? buf_[k].data() : nullptr, n,
+                                st);
     }
   }
 
@@ -170,59 +159,21 @@ class Adam : public Optimizer<T> {
         v_[k] = zeros<T>(p.shape());
       }
       const T decay = o_.decoupled ? T(1) - lr * wd : T(1), l2 = o_.decoupled ? T(0) : wd;
+      const ember::detail::AdamStepT<T> st{decay, l2, b1, b2, step_size, inv_sqrt_bc2, eps};
       if (p.grad_is_sparse()) {
         // Lazy Adam (torch.optim.SparseAdam, TF's LazyAdam): only the rows in the gradient
         // update their moments and weights, with the global step's bias corrections; rows not
         // used this step keep their weights and moments (weight decay too is applied lazily).
-        // Not a structured binding: clang 14 cannot capture those in the lambda below.
         const auto sparse = p.sparse_grad();
-        const Tensor<std::int64_t>& rows = sparse.first;
-        const Tensor<T>& vals = sparse.second;
-        const std::int64_t D = p.size(1);
-        T* w = p.data().data();
-        T* m = m_[k].data();
-        T* v = v_[k].data();
-        parallel_for(0, rows.numel(), 256, [&](std::int64_t r0, std::int64_t r1) {
-          for (std::int64_t r = r0; r < r1; ++r) {
-            const std::int64_t base = rows.data()[r] * D;
-            const T* g = vals.data() + r * D;
-            for (std::int64_t d = 0; d < D; ++d) {
-              const std::int64_t i = base + d;
-              const T gi = g[d] + l2 * w[i];
-              const T mi = b1 * m[i] + (T(1) - b1) * gi;
-              const T vi = b2 * v[i] + (T(1) - b2) * gi * gi;
-              m[i] = mi;
-              v[i] = vi;
-              w[i] = w[i] * decay - step_size * mi / (std::sqrt(vi) * inv_sqrt_bc2 + eps);
-            }
-          }
-        });
+        ember::detail::adam_update_rows(p.data().data(), m_[k].data(), v_[k].data(), p.size(1),
+                                        sparse.first.data(), sparse.first.numel(),
+                                        sparse.second.data(), st);
         continue;
       }
-      T* __restrict w = p.data().data();
+      // The kernel (kernels/optimizer.hpp): fp32 in the widest copy (plain C++ stays scalar).
       const Tensor<T> grad = p.grad().contiguous();
-      const T* __restrict g = grad.data();
-      T* __restrict m = m_[k].data();
-      T* __restrict v = v_[k].data();
-      if constexpr (std::is_same_v<T, float>) {
-        // fp32: the dispatched kernel (kernels/adam.hpp; plain C++ stays scalar here).
-        const ember::detail::AdamStep st{decay, l2, b1, b2, step_size, inv_sqrt_bc2, eps};
-        parallel_for(0, n, 1 << 16, [&](std::int64_t i0, std::int64_t i1) {
-          ember::detail::adam_update(w + i0, g + i0, m + i0, v + i0, i1 - i0, st);
-        });
-        continue;
-      }
-      parallel_for(0, n, 1 << 16, [&](std::int64_t i0, std::int64_t i1) {
-        for (std::int64_t i = i0; i < i1; ++i) {
-          const T gi = g[i] + l2 * w[i];
-          const T wi = w[i] * decay;
-          const T mi = b1 * m[i] + (T(1) - b1) * gi;
-          const T vi = b2 * v[i] + (T(1) - b2) * gi * gi;
-          m[i] = mi;
-          v[i] = vi;
-          w[i] = wi - step_size * mi / (std::sqrt(vi) * inv_sqrt_bc2 + eps);
-        }
-      });
+      ember::detail::adam_update_parallel(p.data().data(), grad.data(), m_[k].data(),
+                                          v_[k].data(), n, st);
     }
   }
   std::int64_t steps() const { return t_; }

@@ -12,12 +12,9 @@
 #include "ember/autograd/ops/elementwise.hpp"
 #include "ember/autograd/ops/reduce.hpp"
 #include "ember/autograd/ops/shape.hpp"
-#include "ember/kernels/parallel.hpp"
+#include "ember/kernels/embedding.hpp"
 
 namespace ember {
-
-/// How embedding_bag combines the rows of a bag.
-enum class BagMode { Sum, Mean };
 
 namespace ops {
 
@@ -34,17 +31,14 @@ struct Embedding : Node<T> {
     Tensor<std::int64_t> ids = ids_in.contiguous();
     Shape out_shape = ids.shape();
     out_shape.push_back(D);
-    Tensor<T> out = Tensor<T>::empty(out_shape);
-    // Row copies straight between contiguous buffers: this runs every training step, and a
-    // view plus a strided copy per row cost more than the copy itself.
-    const Tensor<T> w = weight.data().contiguous();
-    T* dst = out.data();
     for (std::int64_t i = 0, n = ids.numel(); i < n; ++i) {
       const std::int64_t id = ids.data()[i];
       EMBER_CHECK(id >= 0 && id < V, "embedding", "index ", id, " at position ", i,
                   " is out of range for ", V, " rows");
-      std::copy_n(w.data() + id * D, D, dst + i * D);
     }
+    Tensor<T> out = Tensor<T>::empty(out_shape);
+    const Tensor<T> w = weight.data().contiguous();
+    kernels::embedding_forward(w.data(), D, ids.data(), ids.numel(), out.data());
     if (!detail::needs_graph<T>(weight)) return Var<T>(out);
     auto node = std::make_shared<Embedding>();
     node->ids = ids;
@@ -64,12 +58,8 @@ struct Embedding : Node<T> {
   std::vector<Tensor<T>> backward(const Tensor<T>& dout) override {
     const std::int64_t D = dout.size(-1);
     Tensor<T> dw = zeros<T>({vocab, D});
-    Tensor<T> g = dout.reshape({-1, D}).contiguous();
-    for (std::int64_t i = 0, n = ids.numel(); i < n; ++i) {
-      T* dst = dw.data() + ids.data()[i] * D;
-      const T* src = g.data() + i * D;
-      for (std::int64_t d = 0; d < D; ++d) dst[d] += src[d];
-    }
+    const Tensor<T> g = dout.reshape({-1, D}).contiguous();
+    kernels::embedding_backward(g.data(), D, ids.data(), ids.numel(), dw.data());
     return {dw};
   }
   const char* name() const override { return "embedding"; }
@@ -89,12 +79,6 @@ struct EmbeddingBag : Node<T> {
   BagMode mode = BagMode::Mean;
   bool sparse = false;
   Tensor<T> psw;  // per-sample weights (n), contiguous, or empty
-
-  // Coefficient of occurrence j in a bag [start, end).
-  static T coef(const T* p, std::int64_t j, BagMode mode, std::int64_t start, std::int64_t end) {
-    if (p != nullptr) return p[j];
-    return mode == BagMode::Mean ? T(1) / static_cast<T>(end - start) : T(1);
-  }
 
   static Var<T> apply(const Var<T>& weight, const Tensor<std::int64_t>& ids_in,
                       const Tensor<std::int64_t>& offsets_in, BagMode mode, bool sparse,
@@ -131,23 +115,8 @@ struct EmbeddingBag : Node<T> {
     }
     const T* p = weighted ? psw.data() : nullptr;
     const Tensor<T> w = weight.data().contiguous();
-    Tensor<T> out = zeros<T>({B, D});
-    parallel_for(0, B, std::max<std::int64_t>(1, 4096 / std::max<std::int64_t>(D, 1)),
-                 [&](std::int64_t b0, std::int64_t b1) {
-                   for (std::int64_t b = b0; b < b1; ++b) {
-                     const std::int64_t start = off[b], end = b + 1 < B ? off[b + 1] : n;
-                     T* dst = out.data() + b * D;
-                     for (std::int64_t j = start; j < end; ++j) {
-                       const T* row = w.data() + ids.data()[j] * D;
-                       const T c = p ? p[j] : T(1);
-                       for (std::int64_t d = 0; d < D; ++d) dst[d] += c * row[d];
-                     }
-                     if (mode == BagMode::Mean && end > start) {
-                       const T inv = T(1) / static_cast<T>(end - start);
-                       for (std::int64_t d = 0; d < D; ++d) dst[d] *= inv;
-                     }
-                   }
-                 });
+    Tensor<T> out = Tensor<T>::empty({B, D});
+    kernels::embedding_bag_forward(w.data(), D, ids.data(), n, off, B, mode, p, out.data());
     if (!detail::needs_graph<T>(weight)) return Var<T>(out);
     auto node = std::make_shared<EmbeddingBag>();
     node->ids = ids;
@@ -162,17 +131,10 @@ struct EmbeddingBag : Node<T> {
   Tensor<T> occurrence_grads(const Tensor<T>& dout) const {
     const std::int64_t D = dout.size(1), B = offsets.numel(), n = ids.numel();
     const Tensor<T> g = dout.contiguous();
-    const T* p = psw.numel() > 0 ? psw.data() : nullptr;
     Tensor<T> values = Tensor<T>::empty({n, D});
-    for (std::int64_t b = 0; b < B; ++b) {
-      const std::int64_t start = offsets.data()[b], end = b + 1 < B ? offsets.data()[b + 1] : n;
-      const T* src = g.data() + b * D;
-      for (std::int64_t j = start; j < end; ++j) {
-        const T c = coef(p, j, mode, start, end);
-        T* dst = values.data() + j * D;
-        for (std::int64_t d = 0; d < D; ++d) dst[d] = c * src[d];
-      }
-    }
+    kernels::embedding_bag_occurrence_grads(g.data(), D, n, offsets.data(), B, mode,
+                                            psw.numel() > 0 ? psw.data() : nullptr,
+                                            values.data());
     return values;
   }
   // With sparse = true: the occurrence rows coalesced to the unique rows used. A bow model's

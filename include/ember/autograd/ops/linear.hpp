@@ -6,12 +6,15 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <span>
 
 #include "ember/autograd/function.hpp"
 #include "ember/autograd/ops/elementwise.hpp"
 #include "ember/autograd/ops/reduce.hpp"
 #include "ember/autograd/ops/shape.hpp"
 #include "ember/autograd/ops/matmul.hpp"
+#include "ember/kernels/activation.hpp"
+#include "ember/kernels/conv1d.hpp"
 #include "ember/kernels/parallel.hpp"
 
 namespace ember {
@@ -28,33 +31,16 @@ namespace ops {
 template <class T>
 struct Conv1d : Node<T> {
   Tensor<T> x, w;  // x (contiguous) only when the weight needs a gradient
-  Shape x_shape;
-  std::int64_t stride = 1, padding = 0, dilation = 1, l_out = 0;
+  Conv1dGeometry geo;
 
   static std::int64_t out_length(std::int64_t L, std::int64_t K, std::int64_t stride,
                                  std::int64_t padding, std::int64_t dilation) {
     return (L + 2 * padding - dilation * (K - 1) - 1) / stride + 1;
   }
-  // cols[(b·Lout + l), c·K + k] = x[b, c, l·stride − padding + k·dilation] or 0 outside.
-  static Tensor<T> unfold(const Tensor<T>& xc, std::int64_t K, std::int64_t stride,
-                          std::int64_t padding, std::int64_t dilation, std::int64_t l_out) {
-    const std::int64_t B = xc.size(0), C = xc.size(1), L = xc.size(2);
-    Tensor<T> cols = Tensor<T>::empty({B * l_out, C * K});
-    const T* src = xc.data();
-    T* dst = cols.data();
-    parallel_for(0, B * l_out, 64, [&](std::int64_t r0, std::int64_t r1) {
-      for (std::int64_t r = r0; r < r1; ++r) {
-        const std::int64_t b = r / l_out, l = r % l_out;
-        T* row = dst + r * C * K;
-        for (std::int64_t c = 0; c < C; ++c) {
-          const T* xs = src + (b * C + c) * L;
-          for (std::int64_t k = 0; k < K; ++k) {
-            const std::int64_t pos = l * stride - padding + k * dilation;
-            row[c * K + k] = (pos >= 0 && pos < L) ? xs[pos] : T(0);
-          }
-        }
-      }
-    });
+  // cols (B·Lout, Cin·K), kernels/conv1d.hpp.
+  static Tensor<T> unfold(const Tensor<T>& xc, const Conv1dGeometry& g) {
+    Tensor<T> cols = Tensor<T>::empty({g.B * g.l_out, g.C * g.K});
+    if (cols.numel() > 0) kernels::conv1d_unfold(xc.data(), g, cols.data());
     return cols;
   }
 
@@ -86,8 +72,9 @@ struct Conv1d : Node<T> {
     EMBER_CHECK(padded >= reach, "conv1d", "input length ", L, " (padding ", padding,
                 ") is shorter than the kernel's reach ", reach);
     const std::int64_t l_out = out_length(L, K, stride, padding, dilation);
+    const Conv1dGeometry geo{B, C, L, K, stride, padding, dilation, l_out};
     Tensor<T> xc = input.data().contiguous();
-    Tensor<T> cols = unfold(xc, K, stride, padding, dilation, l_out);
+    Tensor<T> cols = unfold(xc, geo);
     // (B·Lout, Cin·K)·(Cin·K, Cout) → (B, Lout, Cout) → (B, Cout, Lout).
     Tensor<T> y = ember::matmul(cols, weight.data().reshape({O, C * K}).transpose(0, 1));
     Tensor<T> out = y.view({B, l_out, O}).permute({0, 2, 1}).contiguous();
@@ -98,43 +85,24 @@ struct Conv1d : Node<T> {
     auto n = std::make_shared<Conv1d>();
     if (weight.requires_grad()) n->x = xc;
     n->w = weight.data();
-    n->stride = stride;
-    n->padding = padding;
-    n->dilation = dilation;
-    n->l_out = l_out;
-    n->x_shape = input.shape();
+    n->geo = geo;
     return bias ? detail::attach<T>(out, n, {&input, &weight, bias})
                 : detail::attach<T>(out, n, {&input, &weight});
   }
   std::vector<Tensor<T>> backward(const Tensor<T>& dout) override {
-    const std::int64_t B = x_shape[0], C = x_shape[1], L = x_shape[2];
-    const std::int64_t O = w.size(0), K = w.size(2);
+    const std::int64_t B = geo.B, C = geo.C, L = geo.L, K = geo.K, l_out = geo.l_out;
+    const std::int64_t O = w.size(0);
     // dy as (B·Lout, Cout), the layout of the forward GEMM's result.
     Tensor<T> g = dout.permute({0, 2, 1}).contiguous().view({B * l_out, O});
     std::vector<Tensor<T>> grads(this->needs_grad.size());
     if (this->needs_grad[0]) {
       Tensor<T> dcols = ember::matmul(g, w.reshape({O, C * K}));  // (B·Lout, Cin·K)
-      Tensor<T> dx = zeros<T>(x_shape);
-      T* dst = dx.data();
-      const T* src = dcols.data();
-      parallel_for(0, B, 1, [&](std::int64_t b0, std::int64_t b1) {  // batches own their rows
-        for (std::int64_t b = b0; b < b1; ++b) {
-          for (std::int64_t l = 0; l < l_out; ++l) {
-            const T* row = src + (b * l_out + l) * C * K;
-            for (std::int64_t c = 0; c < C; ++c) {
-              T* xs = dst + (b * C + c) * L;
-              for (std::int64_t k = 0; k < K; ++k) {
-                const std::int64_t pos = l * stride - padding + k * dilation;
-                if (pos >= 0 && pos < L) xs[pos] += row[c * K + k];
-              }
-            }
-          }
-        }
-      });
+      Tensor<T> dx = zeros<T>({B, C, L});
+      if (dcols.numel() > 0) kernels::conv1d_fold(dcols.data(), geo, dx.data());
       grads[0] = dx;
     }
     if (this->needs_grad[1]) {
-      Tensor<T> cols = unfold(x, K, stride, padding, dilation, l_out);
+      Tensor<T> cols = unfold(x, geo);
       grads[1] = ember::matmul(g.transpose(0, 1), cols).view({O, C, K});
     }
     if (grads.size() > 2 && this->needs_grad[2]) {
@@ -148,31 +116,75 @@ struct Conv1d : Node<T> {
   void release_saved() override { x = w = Tensor<T>(); }
 };
 
-// y = x·wᵀ + b over all rows of x (..., in) → (..., out), one fused op: the forward is one GEMM
-// with the bias as its beta = 1 input, and the backward computes each gradient in its own
-// layout with one GEMM over all rows (N = rows of x):
-//   dx = dy·w (N, in),  dw = dyᵀ·x (out, in),  db = Σ_rows dy.
-// Composed as matmul(x, transpose(w)) + b instead, dw came out transposed and had to be
-// copied, and the bias add was a separate pass. Saves x and w.
+// y = act(x·wᵀ + b) + r over all rows of x (..., in) → (..., out), one fused op: act is the
+// identity or GELU, b and the residual r (y's shape) are optional. The forward is one GEMM whose
+// epilogue adds b, applies GELU (keeping its input, pre) and adds r on each tile of y as it is
+// finished (LinearEpilogue, gemm.hpp). The backward computes each gradient in its own layout,
+// with one GEMM over all rows (N = rows of x):
+//   g = dy·gelu'(pre) with GELU, else dy;  dx = g·w (N, in),  dw = gᵀ·x (out, in),
+//   db = Σ_rows g,  dr = dy.
+// Composed as matmul(x, transpose(w)) + b instead, dw came out transposed and had to be copied,
+// and the bias, the GELU and the residual add were each a pass over y. Saves x, w and pre.
 template <class T>
 struct Linear : Node<T> {
-  Tensor<T> x, w;
-  static Var<T> apply(const Var<T>& input, const Var<T>& weight, const Var<T>* bias) {
+  Tensor<T> x, w, pre;
+  bool gelu = false;
+  int bias_slot = -1, residual_slot = -1;  // positions among the inputs, -1 when absent
+  static Var<T> apply(const Var<T>& input, const Var<T>& weight, const Var<T>* bias,
+                      bool gelu = false, const Var<T>* residual = nullptr) {
+    const Var<T>* inputs[4] = {&input, &weight, nullptr, nullptr};
+    std::size_t count = 2;
+    int bias_slot = -1, residual_slot = -1;
+    if (bias != nullptr) {
+      bias_slot = static_cast<int>(count);
+      inputs[count++] = bias;
+    }
+    if (residual != nullptr) {
+      residual_slot = static_cast<int>(count);
+      inputs[count++] = residual;
+    }
+    bool graph = false;
+    for (std::size_t i = 0; i < count; ++i) graph = graph || inputs[i]->requires_grad();
+    graph = graph && grad_enabled();
+    LinearEpilogue<T> fused;
+    fused.gelu = gelu;
+    if (residual != nullptr) fused.residual = residual->data();
+    // GELU's input, for its backward: only when a gradient flows through it.
+    const bool keep_pre = gelu && graph &&
+                          (input.requires_grad() || weight.requires_grad() ||
+                           (bias != nullptr && bias->requires_grad()));
+    if (keep_pre && input.dim() >= 1 && weight.dim() == 2) {  // else linear() refuses the shapes
+      Shape out_shape = input.shape();
+      out_shape[out_shape.rank() - 1] = weight.size(0);
+      fused.pre_gelu = Tensor<T>::empty(out_shape);
+    }
     Tensor<T> out = ember::linear(input.data(), weight.data(),
-                                  bias ? bias->data() : Tensor<T>());
-    const bool graph = bias ? detail::needs_graph<T>(input, weight, *bias)
-                            : detail::needs_graph<T>(input, weight);
+                                  bias != nullptr ? bias->data() : Tensor<T>(), fused);
     if (!graph) return Var<T>(out);
     auto n = std::make_shared<Linear>();
+    // Each saved tensor only when a gradient needs it: x for dw; w for dx.
     if (weight.requires_grad()) n->x = input.data();
     if (input.requires_grad()) n->w = weight.data();
-    return bias ? detail::attach<T>(out, n, {&input, &weight, bias})
-                : detail::attach<T>(out, n, {&input, &weight});
+    n->pre = fused.pre_gelu;
+    n->gelu = gelu;
+    n->bias_slot = bias_slot;
+    n->residual_slot = residual_slot;
+    return detail::attach<T>(out, n, std::span<const Var<T>* const>(inputs, count));
   }
   std::vector<Tensor<T>> backward(const Tensor<T>& dy) override {
+    std::vector<Tensor<T>> grads(this->needs_grad.size());
+    if (residual_slot >= 0 && this->needs_grad[static_cast<std::size_t>(residual_slot)])
+      grads[static_cast<std::size_t>(residual_slot)] = dy;
+    const bool bias_grad = bias_slot >= 0 && this->needs_grad[static_cast<std::size_t>(bias_slot)];
+    if (!this->needs_grad[0] && !this->needs_grad[1] && !bias_grad) return grads;
     const std::int64_t out_f = dy.size(-1);
     Tensor<T> g = dy.reshape({-1, out_f});
-    std::vector<Tensor<T>> grads(this->needs_grad.size());
+    if (gelu) {  // through GELU: g = dy·gelu'(pre), one pass (kernels/activation.hpp)
+      const Tensor<T> gc = g.contiguous();
+      Tensor<T> d = Tensor<T>::empty(gc.shape());
+      kernels::gelu_backward(pre.data(), gc.data(), d.data(), d.numel());
+      g = d;
+    }
     if (this->needs_grad[0]) {
       Shape xs = dy.shape();
       xs[xs.rank() - 1] = w.size(1);
@@ -181,15 +193,16 @@ struct Linear : Node<T> {
     if (this->needs_grad[1]) {
       grads[1] = ember::matmul(g.transpose(0, 1), x.reshape({-1, x.size(-1)}));
     }
-    if (grads.size() > 2 && this->needs_grad[2]) {
+    if (bias_grad) {
       const Tensor<T> gc = g.contiguous();  // (rows, features): the bias gradient sums rows
-      grads[2] = Tensor<T>::empty({gc.size(1)});
-      detail::column_sums(gc.data(), gc.size(0), gc.size(1), gc.size(1), grads[2].data());
+      Tensor<T> db = Tensor<T>::empty({gc.size(1)});
+      detail::column_sums(gc.data(), gc.size(0), gc.size(1), gc.size(1), db.data());
+      grads[static_cast<std::size_t>(bias_slot)] = db;
     }
     return grads;
   }
-  const char* name() const override { return "linear"; }
-  void release_saved() override { x = w = Tensor<T>(); }
+  const char* name() const override { return gelu ? "linear_gelu" : "linear"; }
+  void release_saved() override { x = w = pre = Tensor<T>(); }
 };
 
 }  // namespace ops
@@ -202,6 +215,22 @@ Var<T> linear(const Var<T>& x, const Var<T>& w, const Var<T>& b) {
 template <FloatingScalar T>
 Var<T> linear(const Var<T>& x, const Var<T>& w) {
   return ops::Linear<T>::apply(x, w, nullptr);
+}
+/// gelu(x·wᵀ + b) in one op: the GEMM applies the bias and GELU (exact, erf form) to each tile
+/// of the output as it finishes it, and keeps GELU's input for the backward. The same values as
+/// gelu(linear(x, w, b)) without the pass over the output in memory. x (..., in), w (out, in),
+/// b (out).
+template <FloatingScalar T>
+Var<T> linear_gelu(const Var<T>& x, const Var<T>& w, const Var<T>& b) {
+  return ops::Linear<T>::apply(x, w, &b, /*gelu=*/true);
+}
+/// x·wᵀ + b + residual in one op (a residual connection): the GEMM adds the bias and the
+/// residual (x's rows, out features: the output's shape) to each tile as it finishes it. The
+/// same values as linear(x, w, b) + residual without the passes over both in memory.
+template <FloatingScalar T>
+Var<T> linear_residual(const Var<T>& x, const Var<T>& w, const Var<T>& b,
+                       const Var<T>& residual) {
+  return ops::Linear<T>::apply(x, w, &b, /*gelu=*/false, &residual);
 }
 /// 1-D convolution of x (B, Cin, L) with w (Cout, Cin, K) and bias (Cout) → (B, Cout, Lout).
 template <FloatingScalar T>

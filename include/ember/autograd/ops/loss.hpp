@@ -7,11 +7,13 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <vector>
 
 #include "ember/autograd/function.hpp"
 #include "ember/autograd/ops/elementwise.hpp"
 #include "ember/autograd/ops/reduce.hpp"
 #include "ember/autograd/ops/shape.hpp"
+#include "ember/kernels/loss.hpp"
 #include "ember/kernels/parallel.hpp"
 #include "ember/kernels/softmax.hpp"
 
@@ -62,11 +64,11 @@ struct LogSoftmax : Node<T> {
 
 // loss = mean over rows i with target ≠ ignore_index of
 //   −Σ_c q_ic · log_softmax(x_i)_c,   q_i = (1 − ε)·onehot(t_i) + ε / C.
-// x: (N, C) logits, targets: (N) class ids. Fused: dx_i = (softmax(x_i) − q_i) / n_valid, so the
-// N×C probabilities are the only thing saved.
+// x: (N, C) logits, targets: (N) class ids. Fused (kernels/loss.hpp): dx_i = (softmax(x_i) − q_i)
+// / n_valid, so the N×C probabilities are the only thing saved.
 template <class T>
 struct CrossEntropy : Node<T> {
-  Tensor<T> probs;               // (N, C) softmax of the logits
+  Tensor<T> probs;               // (N, C) softmax of the logits (rows of ignored targets unset)
   Tensor<std::int64_t> targets;  // (N)
   std::int64_t ignore_index = -100;
   double smoothing = 0;
@@ -74,37 +76,36 @@ struct CrossEntropy : Node<T> {
 
   static Var<T> apply(const Var<T>& logits, const Tensor<std::int64_t>& targets_in,
                       std::int64_t ignore_index, double smoothing) {
-    const Tensor<T>& x = logits.data();
-    EMBER_CHECK(x.dim() == 2, "cross_entropy", "expects logits (N, C), got ", x.shape());
-    EMBER_CHECK(targets_in.dim() == 1 && targets_in.size(0) == x.size(0), "cross_entropy",
-                "targets ", targets_in.shape(), " do not match logits ", x.shape());
+    const Tensor<T>& x_in = logits.data();
+    EMBER_CHECK(x_in.dim() == 2, "cross_entropy", "expects logits (N, C), got ", x_in.shape());
+    EMBER_CHECK(targets_in.dim() == 1 && targets_in.size(0) == x_in.size(0), "cross_entropy",
+                "targets ", targets_in.shape(), " do not match logits ", x_in.shape());
     EMBER_CHECK(smoothing >= 0 && smoothing <= 1, "cross_entropy", "label_smoothing ", smoothing,
                 " is outside [0, 1]");
-    const std::int64_t N = x.size(0), C = x.size(1);
+    const std::int64_t N = x_in.size(0), C = x_in.size(1);
     Tensor<std::int64_t> t = targets_in.contiguous();
-    Tensor<T> logp = ember::log_softmax(x, -1);  // (N, C) contiguous
-    const T* lp = logp.data();
-    double total = 0;
     std::int64_t valid = 0;
     for (std::int64_t i = 0; i < N; ++i) {
       const std::int64_t ti = t.data()[i];
       if (ti == ignore_index) continue;
       EMBER_CHECK(ti >= 0 && ti < C, "cross_entropy", "target ", ti, " in row ", i,
                   " is out of range for ", C, " classes");
-      double row = -(1.0 - smoothing) * static_cast<double>(lp[i * C + ti]);
-      if (smoothing > 0) {
-        double s = 0;
-        for (std::int64_t c = 0; c < C; ++c) s += static_cast<double>(lp[i * C + c]);
-        row -= smoothing / static_cast<double>(C) * s;
-      }
-      total += row;
       ++valid;
     }
+    const Tensor<T> x = x_in.contiguous();
+    Tensor<T> probs = Tensor<T>::empty({N, C});
+    std::vector<double> row_loss(static_cast<std::size_t>(N));
+    if (N > 0 && C > 0) {
+      kernels::cross_entropy_forward(x.data(), t.data(), N, C, ignore_index, smoothing,
+                                     probs.data(), row_loss.data());
+    }
+    double total = 0;  // in row order: the same for any thread count
+    for (double r : row_loss) total += r;
     // Like PyTorch, a batch whose targets are all ignored has loss NaN (0/0).
     Tensor<T> out = scalar_tensor<T>(static_cast<T>(total / static_cast<double>(valid)));
     if (!detail::needs_graph<T>(logits)) return Var<T>(out);
     auto n = std::make_shared<CrossEntropy>();
-    n->probs = ember::exp(logp);
+    n->probs = probs;
     n->targets = t;
     n->ignore_index = ignore_index;
     n->smoothing = smoothing;
@@ -113,19 +114,11 @@ struct CrossEntropy : Node<T> {
   }
   std::vector<Tensor<T>> backward(const Tensor<T>& dout) override {
     const std::int64_t N = probs.size(0), C = probs.size(1);
-    Tensor<T> dx = probs.clone();
-    T* g = dx.data();
+    Tensor<T> dx = Tensor<T>::empty({N, C});
     const T scale = dout.item() / static_cast<T>(n_valid);
-    const T off = static_cast<T>(smoothing / static_cast<double>(C));
-    for (std::int64_t i = 0; i < N; ++i) {
-      const std::int64_t ti = targets.data()[i];
-      T* row = g + i * C;
-      if (ti == ignore_index) {
-        for (std::int64_t c = 0; c < C; ++c) row[c] = T(0);
-        continue;
-      }
-      for (std::int64_t c = 0; c < C; ++c) row[c] = (row[c] - off) * scale;
-      row[ti] -= static_cast<T>(1.0 - smoothing) * scale;
+    if (N > 0 && C > 0) {
+      kernels::cross_entropy_backward(probs.data(), targets.data(), N, C, ignore_index,
+                                      smoothing, scale, dx.data());
     }
     return {dx};
   }

@@ -27,10 +27,13 @@
 #include <cstdint>
 #include <cstdlib>
 #include <memory>
+#include <type_traits>
 
 #include "ember/config.hpp"
+#include "ember/core/dtype.hpp"
 #include "ember/core/error.hpp"
 #include "ember/kernels/gemm/blocking.hpp"
+#include "ember/kernels/activation.hpp"
 #include "ember/kernels/gemm/pack.hpp"
 #include "ember/kernels/thread_pool.hpp"
 
@@ -97,26 +100,66 @@ struct UKernelSet {
 /// A full MR×NR kernel and, optionally, kernels with fewer rows for the last A sliver of a
 /// block (same NR and packed layout): with MR = 14, m = 32 would otherwise compute 42 rows for
 /// 32 (76% useful work); with 4- and 8-row edge kernels it computes exactly 32.
+/// The activation an Epilogue applies.
+enum class EpilogueAct : std::uint8_t { none, gelu };
+
 /// Work done on each finished micro-tile of C (after its last depth block, while the tile is in
-/// L1): C(i, j) += bias[j]. Saves the separate pass over C that a bias costs otherwise (linear
-/// layers wrote the bias into every row of the output, then ran the GEMM with beta = 1).
+/// L1), in this order:
+///   C(i, j) += bias[j];
+///   with act = gelu: pre(i, j) = C(i, j) (if pre is given), then C(i, j) = gelu(C(i, j));
+///   C(i, j) += residual(i, j).
+/// Each saves a pass over C in memory: linear layers wrote the bias into every row of the output
+/// before the GEMM; an FFN's GELU read its input back and wrote a second tensor; a residual
+/// connection read both tensors back and wrote a third. `pre` keeps what GELU's backward needs
+/// (cuBLASLt's GELU_AUX epilogue does the same). The values are the same as the separate ops'
+/// up to the last bit of GELU's vector/scalar tails (the same formulas, in the same order).
+/// pre and residual are (m, n) with contiguous rows: element (i, j) at [i·ld + j].
 template <class T>
 struct Epilogue {
   const T* bias = nullptr;  // one per column of C, contiguous
+  EpilogueAct act = EpilogueAct::none;
+  T* pre = nullptr;  // with act: C before the activation; may be null
+  std::int64_t ld_pre = 0;
+  const T* residual = nullptr;
+  std::int64_t ld_residual = 0;
 };
 
-/// Applies `ep` to the m_cur×n_cur tile at c whose first column is column j0 of C.
+/// Applies `ep` to the m_cur×n_cur tile at c whose first element is C(i0, j0).
 template <class T>
 inline void apply_epilogue(const Epilogue<T>& ep, T* c, std::int64_t rs_c, std::int64_t cs_c,
-                           std::int64_t m_cur, std::int64_t n_cur, std::int64_t j0) {
-  if (ep.bias == nullptr) return;
-  const T* bias = ep.bias + j0;
+                           std::int64_t m_cur, std::int64_t n_cur, std::int64_t i0,
+                           std::int64_t j0) {
+  const bool gelu = ep.act == EpilogueAct::gelu;
+  if (ep.bias == nullptr && !gelu && ep.residual == nullptr) return;
+  const T* bias = ep.bias == nullptr ? nullptr : ep.bias + j0;
   for (std::int64_t i = 0; i < m_cur; ++i) {
     T* row = c + i * rs_c;
-    if (cs_c == 1) {
-      for (std::int64_t j = 0; j < n_cur; ++j) row[j] += bias[j];
-    } else {
-      for (std::int64_t j = 0; j < n_cur; ++j) row[j * cs_c] += bias[j];
+    T* pre = ep.pre == nullptr ? nullptr : ep.pre + (i0 + i) * ep.ld_pre + j0;
+    const T* res = ep.residual == nullptr ? nullptr : ep.residual + (i0 + i) * ep.ld_residual + j0;
+    if constexpr (std::is_floating_point_v<T>) {
+      if (cs_c == 1) {  // whole rows through the vector kernels
+        if (bias != nullptr)
+          for (std::int64_t j = 0; j < n_cur; ++j) row[j] += bias[j];
+        if (gelu) {
+          if (pre != nullptr) std::copy(row, row + n_cur, pre);
+          gelu_forward_range(row, row, n_cur);
+        }
+        if (res != nullptr)
+          for (std::int64_t j = 0; j < n_cur; ++j) row[j] += res[j];
+        continue;
+      }
+    }
+    // Strided C, or bfloat16 / integers: each step in compute_t (float for bfloat16), rounded
+    // to T after it, as the separate ops round. linear() refuses GELU for integer types.
+    using CT = compute_t<T>;
+    for (std::int64_t j = 0; j < n_cur; ++j) {
+      T& v = row[j * cs_c];
+      if (bias != nullptr) v = static_cast<T>(static_cast<CT>(v) + static_cast<CT>(bias[j]));
+      if (gelu) {
+        if (pre != nullptr) pre[j] = v;
+        if constexpr (FloatingScalar<T>) v = static_cast<T>(gelu_value(static_cast<CT>(v)));
+      }
+      if (res != nullptr) v = static_cast<T>(static_cast<CT>(v) + static_cast<CT>(res[j]));
     }
   }
 }
@@ -240,7 +283,7 @@ void gemm_driver(std::int64_t m, std::int64_t n, std::int64_t k, T alpha, MatRef
   if (m == 0 || n == 0) return;
   if (k == 0 || alpha == T(0)) {
     scale_c(m, n, beta, c);
-    if (ep != nullptr) apply_epilogue(*ep, c.p, c.rs, c.cs, m, n, 0);
+    if (ep != nullptr) apply_epilogue(*ep, c.p, c.rs, c.cs, m, n, 0, 0);
     return;
   }
   const std::int64_t MR = bs.mr, NR = bs.nr;
@@ -331,7 +374,7 @@ void gemm_driver(std::int64_t m, std::int64_t n, std::int64_t k, T alpha, MatRef
               kern(kc, a_sliver, a.rs, b_sliver, b.rs, c_tile, c.rs, c.cs, m_cur, n_cur, alpha,
                    beta_pc);
               if (ep != nullptr && pc + kc == k)
-                apply_epilogue(*ep, c_tile, c.rs, c.cs, m_cur, n_cur, jc + j0);
+                apply_epilogue(*ep, c_tile, c.rs, c.cs, m_cur, n_cur, ic + i0, jc + j0);
             }
           };
           compute_phase(me, m_slivers, n_slivers, mc, nc, team, tiles);

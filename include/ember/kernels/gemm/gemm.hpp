@@ -146,6 +146,11 @@ void gemm_dispatch(std::int64_t m, std::int64_t n, std::int64_t k, T alpha, MatR
         c.p[i * c.rs + j * c.cs] =
             bfloat16(acc[static_cast<std::size_t>(i * n + j)] +
                      (ep != nullptr && ep->bias != nullptr ? static_cast<float>(ep->bias[j]) : 0.0f));
+    if (ep != nullptr && (ep->act != EpilogueAct::none || ep->residual != nullptr)) {
+      Epilogue<bfloat16> rest = *ep;  // the bias is in (added in fp32 above)
+      rest.bias = nullptr;
+      apply_epilogue(rest, c.p, c.rs, c.cs, m, n, 0, 0);
+    }
   } else {
     constexpr int kMR = 4, kNR = 8;
     static constexpr UKernelFamily<T> portable_kernels{
@@ -348,11 +353,27 @@ Tensor<T> matmul(const Tensor<T>& a_in, const Tensor<T>& b_in) {
   return out.view(result);
 }
 
-/// y = x·wᵀ + bias (torch.nn.functional.linear): x [..., in], w [out, in], bias [out] (optional,
-/// pass an empty tensor to skip) → y [..., out]. One GEMM; the bias is added to each tile of y
-/// as it is finished.
+/// What ember::linear does to y = x·wᵀ + bias besides, on each tile of y as the GEMM finishes
+/// it (while the tile is in L1; detail::Epilogue), in this order:
+///   gelu:      y = gelu(x·wᵀ + bias), the exact (erf) form — float, double and bfloat16;
+///   pre_gelu:  with gelu, when given (not Tensor<T>()): receives x·wᵀ + bias, the values before GELU (what its
+///              backward needs); contiguous, y's shape;
+///   residual:  when given: y += residual (y's shape, no broadcasting), after the GELU.
+/// The same values as the separate ops (gelu(linear(x, w, b)), linear(x, w, b) + r), without
+/// their passes over y in memory.
+template <class T>
+struct LinearEpilogue {
+  bool gelu = false;
+  Tensor<T> pre_gelu = {};  // (initialised, so designated initialisers may leave it out)
+  Tensor<T> residual = {};
+};
+
+/// y = x·wᵀ + bias (torch.nn.functional.linear), then `fused` (above): x [..., in], w [out, in],
+/// bias [out] (optional, pass an empty tensor to skip) → y [..., out]. One GEMM; the bias and
+/// `fused` are applied to each tile of y as it is finished.
 template <Numeric T>
-Tensor<T> linear(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& bias = Tensor<T>()) {
+Tensor<T> linear(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& bias,
+                 const LinearEpilogue<T>& fused) {
   EMBER_CHECK(x.dim() >= 1 && w.dim() == 2, "linear", "expects x [..., in] and w [out, in], got ",
               x.shape(), " and ", w.shape());
   const std::int64_t in = x.size(-1), out_features = w.size(0);
@@ -365,17 +386,49 @@ Tensor<T> linear(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& bias =
   }
   Shape out_shape = x.shape();
   out_shape[out_shape.rank() - 1] = out_features;
+  // Given: anything but the default Tensor<T>() (shape [0]), as for the bias.
+  auto given = [](const Tensor<T>& t) { return t.numel() > 0 || t.dim() != 1; };
+  const bool has_pre = given(fused.pre_gelu), has_residual = given(fused.residual);
+  if (fused.gelu) {
+    EMBER_CHECK(FloatingScalar<T>, "linear", "a GELU epilogue needs a floating-point type, got ",
+                dtype_name(dtype_of<T>));
+  }
+  if (has_pre) {
+    EMBER_CHECK(fused.gelu, "linear", "pre_gelu is given without gelu");
+    EMBER_CHECK(fused.pre_gelu.shape() == out_shape && fused.pre_gelu.is_contiguous(), "linear",
+                "pre_gelu must be contiguous with the output's shape ", out_shape, ", got ",
+                fused.pre_gelu.shape(), fused.pre_gelu.is_contiguous() ? "" : " (not contiguous)");
+    fused.pre_gelu.check_writable("linear");
+  }
+  if (has_residual) {
+    EMBER_CHECK(fused.residual.shape() == out_shape, "linear", "residual ",
+                fused.residual.shape(), " must have the output's shape ", out_shape);
+  }
   Tensor<T> y = Tensor<T>::empty(out_shape);
   if (y.numel() == 0) return y;
   const std::int64_t rows = y.numel() / out_features;  // explicit: in = 0 makes -1 ambiguous
   Tensor<T> x2 = x.reshape({rows, in});
-  // The bias is added to each micro-tile as the GEMM finishes it (detail::Epilogue).
   const Tensor<T> b = has_bias ? bias.contiguous() : Tensor<T>();
-  const detail::Epilogue<T> ep{has_bias ? b.data() : nullptr};
+  const Tensor<T> r = has_residual ? fused.residual.contiguous() : Tensor<T>();
+  detail::Epilogue<T> ep;
+  ep.bias = has_bias ? b.data() : nullptr;
+  ep.act = fused.gelu ? detail::EpilogueAct::gelu : detail::EpilogueAct::none;
+  ep.pre = has_pre ? fused.pre_gelu.data() : nullptr;
+  ep.ld_pre = out_features;
+  ep.residual = has_residual ? r.data() : nullptr;
+  ep.ld_residual = out_features;
   detail::gemm_dispatch<T>(rows, out_features, in, T(1), {x2.data(), x2.stride(0), x2.stride(1)},
                            {w.data(), w.stride(1), w.stride(0)}, T(0), {y.data(), out_features, 1},
                            detail::gemm_threads(rows, out_features, in), &ep);
   return y;
+}
+
+/// y = x·wᵀ + bias (torch.nn.functional.linear): x [..., in], w [out, in], bias [out] (optional,
+/// pass an empty tensor to skip) → y [..., out]. One GEMM; the bias is added to each tile of y
+/// as it is finished.
+template <Numeric T>
+Tensor<T> linear(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& bias = Tensor<T>()) {
+  return linear(x, w, bias, LinearEpilogue<T>{});
 }
 
 }  // namespace ember

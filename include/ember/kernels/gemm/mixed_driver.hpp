@@ -63,7 +63,7 @@ void mixed_gemm_driver(std::int64_t m, std::int64_t n, std::int64_t k, TC alpha,
   if (m == 0 || n == 0) return;
   if (k == 0 || alpha == TC(0)) {
     scale_c(m, n, beta, c);
-    if (ep != nullptr) apply_epilogue(*ep, c.p, c.rs, c.cs, m, n, 0);
+    if (ep != nullptr) apply_epilogue(*ep, c.p, c.rs, c.cs, m, n, 0, 0);
     return;
   }
   const std::int64_t MR = kern.mr, NR = kern.nr, G = kern.kgroup;
@@ -125,7 +125,7 @@ void mixed_gemm_driver(std::int64_t m, std::int64_t n, std::int64_t k, TC alpha,
               kern.kernel(kp, ap + ir * a_sliver, bp + jr * b_sliver, c_tile, c.rs, c.cs, m_cur,
                           n_cur, alpha, beta_pc);
               if (ep != nullptr && pc + kc == k)
-                apply_epilogue(*ep, c_tile, c.rs, c.cs, m_cur, n_cur, jc + j0);
+                apply_epilogue(*ep, c_tile, c.rs, c.cs, m_cur, n_cur, ic + i0, jc + j0);
             }
           };
           compute_phase(me, m_slivers, n_slivers, mc, nc, team, tiles);
