@@ -403,15 +403,10 @@ TEST(GemmPack, AvxPackMatchesGenericPackByteForByte) {
 }
 #endif
 
-// The bias epilogue: added once per element (after the last depth block, with many blocks), on
-// every ISA's kernels, edge tiles included, in fp32 and under bf16 matrix products, on 1 and 2
-// threads; an empty input adds the bias alone.
-TEST_F(Gemm, LinearBiasEpilogueOnEveryPath) {
-  ember::Generator g(12);
-  const auto x = ember::randn<float>({2, 37, 23}, g);
-  const auto w = ember::randn<float>({45, 23}, g);
-  const auto bias = ember::randn<float>({45}, g);
-  const auto ref = (ember::matmul(x.to<double>(), w.to<double>().t()) + bias.to<double>());
+// Runs f(where) on every ISA's kernels, with default and tiny blocks (many depth blocks, edge
+// tiles), on 1 and 2 threads: every path an epilogue is applied on.
+template <class F>
+void for_each_epilogue_path(F f) {
   for (ember::Isa isa : supported_isas()) {
     ember::set_gemm_isa(isa);
     const auto& kern = ember::detail::kernel_table(isa);
@@ -421,15 +416,29 @@ TEST_F(Gemm, LinearBiasEpilogueOnEveryPath) {
       ember::detail::gemm_blocking_override() = small_blocks ? &tiny : nullptr;
       for (int threads : {1, 2}) {
         ember::set_num_threads(threads);
-        EXPECT_TRUE(ember::allclose(ember::linear(x, w, bias).to<double>(), ref, 1e-5, 1e-5))
-            << ember::gemm_kernel_name() << (small_blocks ? " tiny blocks" : "") << " t" << threads;
-        ember::MatmulPrecisionGuard bf16(ember::Precision::bf16);
-        EXPECT_TRUE(ember::allclose(ember::linear(x, w, bias).to<double>(), ref, 0.05, 0.05))
-            << "bf16 " << (small_blocks ? " tiny blocks" : "") << " t" << threads;
+        f(std::string(ember::gemm_kernel_name()) + (small_blocks ? " tiny blocks" : "") + " t" +
+          std::to_string(threads));
       }
     }
   }
   ember::detail::gemm_blocking_override() = nullptr;
+}
+
+// The bias epilogue: added once per element (after the last depth block, with many blocks), on
+// every ISA's kernels, edge tiles included, in fp32 and under bf16 matrix products, on 1 and 2
+// threads; an empty input adds the bias alone.
+TEST_F(Gemm, LinearBiasEpilogueOnEveryPath) {
+  ember::Generator g(12);
+  const auto x = ember::randn<float>({2, 37, 23}, g);
+  const auto w = ember::randn<float>({45, 23}, g);
+  const auto bias = ember::randn<float>({45}, g);
+  const auto ref = (ember::matmul(x.to<double>(), w.to<double>().t()) + bias.to<double>());
+  for_each_epilogue_path([&](const std::string& where) {
+    EXPECT_TRUE(ember::allclose(ember::linear(x, w, bias).to<double>(), ref, 1e-5, 1e-5)) << where;
+    ember::MatmulPrecisionGuard bf16(ember::Precision::bf16);
+    EXPECT_TRUE(ember::allclose(ember::linear(x, w, bias).to<double>(), ref, 0.05, 0.05))
+        << "bf16 " << where;
+  });
   const auto none = ember::zeros<float>({3, 0});
   const auto w0 = ember::zeros<float>({4, 0});
   const auto b4 = Tensor<float>{1, 2, 3, 4};
@@ -459,24 +468,11 @@ TEST_F(Gemm, LinearGeluAndResidualEpiloguesOnEveryPath) {
     EXPECT_TRUE(ember::allclose(ember::linear(x, w, Tensor<float>(), {.residual = res}).to<double>(),
                                 pre_ref - bias.to<double>() + res.to<double>(), tol, tol)) << where;
   };
-  for (ember::Isa isa : supported_isas()) {
-    ember::set_gemm_isa(isa);
-    const auto& kern = ember::detail::kernel_table(isa);
-    ember::GemmBlocking tiny{kern.blocking.mr, kern.blocking.nr, 2 * kern.blocking.mr, 5,
-                             2 * kern.blocking.nr};
-    for (bool small_blocks : {false, true}) {
-      ember::detail::gemm_blocking_override() = small_blocks ? &tiny : nullptr;
-      for (int threads : {1, 2}) {
-        ember::set_num_threads(threads);
-        const std::string where = std::string(ember::gemm_kernel_name()) +
-                                  (small_blocks ? " tiny blocks" : "") + " t" + std::to_string(threads);
-        check(1e-5, where);
-        ember::MatmulPrecisionGuard bf16(ember::Precision::bf16);
-        check(0.05, "bf16 " + where);
-      }
-    }
-  }
-  ember::detail::gemm_blocking_override() = nullptr;
+  for_each_epilogue_path([&](const std::string& where) {
+    check(1e-5, where);
+    ember::MatmulPrecisionGuard bf16(ember::Precision::bf16);
+    check(0.05, "bf16 " + where);
+  });
   // bfloat16 tensors: the GELU computed in float on the rounded pre-activation.
   const auto xb = x.to<ember::bfloat16>(), wb = w.to<ember::bfloat16>();
   const auto bb = bias.to<ember::bfloat16>(), rb = res.to<ember::bfloat16>();
