@@ -39,6 +39,18 @@ inline void bag_range(const std::int64_t* offsets, std::int64_t b, std::int64_t 
   start = offsets[b];
   end = b + 1 < B ? offsets[b + 1] : n;
 }
+/// f(b, start, end) for every bag b with its range [start, end), bags split across threads.
+template <class F>
+void for_each_bag(const std::int64_t* offsets, std::int64_t B, std::int64_t n, std::int64_t D,
+                  F f) {
+  parallel_for(0, B, embedding_row_grain(D), [&](std::int64_t b0, std::int64_t b1) {
+    for (std::int64_t b = b0; b < b1; ++b) {
+      std::int64_t start = 0, end = 0;
+      bag_range(offsets, b, B, n, start, end);
+      f(b, start, end);
+    }
+  });
+}
 }  // namespace detail
 
 namespace kernels {
@@ -69,21 +81,17 @@ template <class T>
 void embedding_bag_forward(const T* w, std::int64_t D, const std::int64_t* ids, std::int64_t n,
                            const std::int64_t* offsets, std::int64_t B, BagMode mode,
                            const T* psw, T* out) {
-  parallel_for(0, B, detail::embedding_row_grain(D), [&](std::int64_t b0, std::int64_t b1) {
-    for (std::int64_t b = b0; b < b1; ++b) {
-      std::int64_t start = 0, end = 0;
-      detail::bag_range(offsets, b, B, n, start, end);
-      T* dst = out + b * D;
-      std::fill_n(dst, D, T(0));
-      for (std::int64_t j = start; j < end; ++j) {
-        const T* row = w + ids[j] * D;
-        const T c = psw != nullptr ? psw[j] : T(1);
-        for (std::int64_t d = 0; d < D; ++d) dst[d] += c * row[d];
-      }
-      if (mode == BagMode::Mean && end > start) {
-        const T inv = T(1) / static_cast<T>(end - start);
-        for (std::int64_t d = 0; d < D; ++d) dst[d] *= inv;
-      }
+  detail::for_each_bag(offsets, B, n, D, [&](std::int64_t b, std::int64_t start, std::int64_t end) {
+    T* dst = out + b * D;
+    std::fill_n(dst, D, T(0));
+    for (std::int64_t j = start; j < end; ++j) {
+      const T* row = w + ids[j] * D;
+      const T c = psw != nullptr ? psw[j] : T(1);
+      for (std::int64_t d = 0; d < D; ++d) dst[d] += c * row[d];
+    }
+    if (mode == BagMode::Mean && end > start) {
+      const T inv = T(1) / static_cast<T>(end - start);
+      for (std::int64_t d = 0; d < D; ++d) dst[d] *= inv;
     }
   });
 }
@@ -92,18 +100,14 @@ template <class T>
 void embedding_bag_occurrence_grads(const T* dout, std::int64_t D, std::int64_t n,
                                     const std::int64_t* offsets, std::int64_t B, BagMode mode,
                                     const T* psw, T* values) {
-  parallel_for(0, B, detail::embedding_row_grain(D), [&](std::int64_t b0, std::int64_t b1) {
-    for (std::int64_t b = b0; b < b1; ++b) {
-      std::int64_t start = 0, end = 0;
-      detail::bag_range(offsets, b, B, n, start, end);
-      const T* src = dout + b * D;
-      for (std::int64_t j = start; j < end; ++j) {
-        const T c = psw != nullptr ? psw[j]
-                    : mode == BagMode::Mean ? T(1) / static_cast<T>(end - start)
-                                            : T(1);
-        T* dst = values + j * D;
-        for (std::int64_t d = 0; d < D; ++d) dst[d] = c * src[d];
-      }
+  detail::for_each_bag(offsets, B, n, D, [&](std::int64_t b, std::int64_t start, std::int64_t end) {
+    const T* src = dout + b * D;
+    for (std::int64_t j = start; j < end; ++j) {
+      const T c = psw != nullptr ? psw[j]
+                  : mode == BagMode::Mean ? T(1) / static_cast<T>(end - start)
+                                          : T(1);
+      T* dst = values + j * D;
+      for (std::int64_t d = 0; d < D; ++d) dst[d] = c * src[d];
     }
   });
 }
