@@ -379,15 +379,15 @@ Tensor<T> linear(const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& bias,
   const std::int64_t in = x.size(-1), out_features = w.size(0);
   EMBER_CHECK(w.size(1) == in, "linear", "x ", x.shape(), " and weight ", w.shape(),
               " disagree on in_features (", in, " != ", w.size(1), ")");
-  const bool has_bias = bias.numel() > 0 || bias.dim() != 1;
+  // Given: anything but the default Tensor<T>() (shape [0]).
+  auto given = [](const Tensor<T>& t) { return t.numel() > 0 || t.dim() != 1; };
+  const bool has_bias = given(bias);
   if (has_bias) {
     EMBER_CHECK(bias.dim() == 1 && bias.size(0) == out_features, "linear", "bias ", bias.shape(),
                 " does not match out_features ", out_features);
   }
   Shape out_shape = x.shape();
   out_shape[out_shape.rank() - 1] = out_features;
-  // Given: anything but the default Tensor<T>() (shape [0]), as for the bias.
-  auto given = [](const Tensor<T>& t) { return t.numel() > 0 || t.dim() != 1; };
   const bool has_pre = given(fused.pre_gelu), has_residual = given(fused.residual);
   if (fused.gelu) {
     EMBER_CHECK(FloatingScalar<T>, "linear", "a GELU epilogue needs a floating-point type, got ",
