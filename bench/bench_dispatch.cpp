@@ -120,7 +120,7 @@ void BM_layer_norm_forward(benchmark::State& state) {
   std::vector<float> y(static_cast<std::size_t>(kRows * kWidth)), h(y.size()), rstd(kRows);
   std::vector<float> w(kWidth, 1.0f), b(kWidth, 0.0f);
   for (auto _ : state) {
-    ember::detail::layer_norm_forward(x.data(), w.data(), b.data(), y.data(), h.data(), rstd.data(),
+    ember::kernels::layer_norm_forward(x.data(), w.data(), b.data(), y.data(), h.data(), rstd.data(),
                                       kRows, kWidth, 1e-5);
     benchmark::DoNotOptimize(y.data());
   }
@@ -133,7 +133,7 @@ void BM_layer_norm_backward(benchmark::State& state) {
   const auto dy = ember::randn<float>({kRows, kWidth}, g), h = ember::randn<float>({kRows, kWidth}, g);
   std::vector<float> dx(static_cast<std::size_t>(kRows * kWidth)), rstd(kRows, 1.0f), w(kWidth, 1.0f);
   for (auto _ : state) {
-    ember::detail::layer_norm_backward_input(dy.data(), w.data(), h.data(), rstd.data(), dx.data(),
+    ember::kernels::layer_norm_backward_input(dy.data(), w.data(), h.data(), rstd.data(), dx.data(),
                                              kRows, kWidth);
     benchmark::DoNotOptimize(dx.data());
   }

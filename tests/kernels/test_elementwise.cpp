@@ -205,6 +205,57 @@ TEST(Elementwise, GeluFloatMatchesDoubleForwardAndBackward) {
   EXPECT_TRUE(std::isnan(ember::gelu(Tensor<float>{NAN}).at(0)));
 }
 
+// The GEMM's one-pass tile epilogue (bias, GELU keeping its input, residual add) in every copy
+// and every combination of its steps, on a tile whose rows are apart from each other and whose
+// width leaves a vector tail, against the separate steps in double. Elements outside the tile
+// are left as they were.
+TEST(Elementwise, GemmTileEpilogueEveryStepCombinationInEveryIsaCopy) {
+  const std::int64_t m = 5, n = 37, ldc = 40, ld_pre = 41, ld_res = 39;
+  std::vector<float> c0(static_cast<std::size_t>(m * ldc)), bias(static_cast<std::size_t>(n));
+  std::vector<float> res(static_cast<std::size_t>(m * ld_res));
+  for (std::size_t i = 0; i < c0.size(); ++i) c0[i] = -6.0f + 0.031f * static_cast<float>((i * 37) % 400);
+  for (std::size_t i = 0; i < bias.size(); ++i) bias[i] = 0.25f * static_cast<float>(i % 5) - 0.5f;
+  for (std::size_t i = 0; i < res.size(); ++i) res[i] = 1.5f - 0.1f * static_cast<float>(i % 31);
+  const ember::Isa best = ember::gemm_isa();
+  for (ember::Isa isa : {ember::Isa::Generic, ember::Isa::Avx2, ember::Isa::Avx512}) {
+    if (isa > ember::cpu_isa()) continue;
+    ember::set_gemm_isa(isa);
+    for (int flags = 0; flags < 16; ++flags) {
+      const bool with_bias = flags & 1, gelu = flags & 2, keep = flags & 4, with_res = flags & 8;
+      std::vector<float> c = c0, pre(static_cast<std::size_t>(m * ld_pre), -99.0f);
+      ember::detail::TileEpilogue<float> ep;
+      ep.bias = with_bias ? bias.data() : nullptr;
+      ep.gelu = gelu;
+      ep.pre = keep ? pre.data() : nullptr;
+      ep.ld_pre = ld_pre;
+      ep.residual = with_res ? res.data() : nullptr;
+      ep.ld_residual = ld_res;
+      ember::detail::epilogue_tile(ep, c.data(), ldc, m, n);
+      const std::string where = "isa " + std::to_string(static_cast<int>(isa)) + " flags " + std::to_string(flags);
+      for (std::int64_t i = 0; i < m; ++i) {
+        for (std::int64_t j = 0; j < ldc; ++j) {
+          const auto at = static_cast<std::size_t>(i * ldc + j);
+          if (j >= n) {
+            ASSERT_EQ(c[at], c0[at]) << where;  // outside the tile
+            continue;
+          }
+          const float v = c0[at] + (with_bias ? bias[static_cast<std::size_t>(j)] : 0.0f);
+          const float r = with_res ? res[static_cast<std::size_t>(i * ld_res + j)] : 0.0f;
+          const double g = gelu ? 0.5 * v * (1 + std::erf(v / std::sqrt(2.0))) : v;
+          ASSERT_NEAR(c[at], g + r, 1e-6 * (1 + std::fabs(g) + std::fabs(r))) << where << " at " << i << "," << j;
+          const float p = pre[static_cast<std::size_t>(i * ld_pre + j)];
+          if (gelu && keep) {
+            ASSERT_EQ(p, v) << where;  // GELU's input, the bias added in float
+          } else {
+            ASSERT_EQ(p, -99.0f) << where;  // pre written only with GELU
+          }
+        }
+      }
+    }
+  }
+  ember::set_gemm_isa(best);
+}
+
 // exp, tanh and sigmoid in every copy the dispatch can pick on this machine (generic, AVX2 with
 // the __m256 forms, AVX-512): lengths that leave every tail length of the AVX2 loop, values in
 // both regions of tanh, saturation, ±inf and NaN, against double precision (≤ 3 ulp, the
@@ -454,7 +505,7 @@ TEST(Elementwise, RowKernelsOnEveryIsaCopy) {
     }
     // Layer norm forward against double.
     std::vector<float> h(static_cast<std::size_t>(n)), rstd(static_cast<std::size_t>(R));
-    ember::detail::layer_norm_forward(px, w.data(), b.data(), y.data(), h.data(), rstd.data(), R, D, 1e-5);
+    ember::kernels::layer_norm_forward(px, w.data(), b.data(), y.data(), h.data(), rstd.data(), R, D, 1e-5);
     for (std::int64_t r = 0; r < R; ++r) {
       double mean = 0, var = 0;
       for (std::int64_t i = 0; i < D; ++i) mean += px[r * D + i];

@@ -206,11 +206,11 @@ TEST(Optimizer, AdamKernelMatchesTheScalarFormOnEveryIsa) {
   for (std::int64_t n : {1, 15, 16, 17, 100}) {
     auto w0 = ember::randn<float>({n}, g), gr = ember::randn<float>({n}, g);
     auto m0 = ember::randn<float>({n}, g), v0 = ember::abs(ember::randn<float>({n}, g));
-    const ember::detail::AdamStep st{0.999f, 0.01f, 0.9f, 0.999f, 0.05f, 1.3f, 1e-8f};
+    const ember::kernels::AdamStep st{0.999f, 0.01f, 0.9f, 0.999f, 0.05f, 1.3f, 1e-8f};
     auto w1 = w0.clone(), m1 = m0.clone(), v1 = v0.clone();
     auto w2 = w0.clone(), m2 = m0.clone(), v2 = v0.clone();
-    ember::detail::adam_update_generic(w1.data(), gr.data(), m1.data(), v1.data(), n, st);
-    ember::detail::adam_update(w2.data(), gr.data(), m2.data(), v2.data(), n, st);
+    ember::kernels::adam_update_generic(w1.data(), gr.data(), m1.data(), v1.data(), n, st);
+    ember::kernels::adam_update(w2.data(), gr.data(), m2.data(), v2.data(), n, st);
     EXPECT_TRUE(ember::allclose(w1, w2, 1e-6, 1e-7)) << "n = " << n;
     EXPECT_TRUE(ember::allclose(m1, m2, 1e-6, 1e-7)) << "n = " << n;
     EXPECT_TRUE(ember::allclose(v1, v2, 1e-6, 1e-7)) << "n = " << n;

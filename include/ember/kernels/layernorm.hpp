@@ -47,12 +47,16 @@ inline double combine_max(const double (&a)[kLanes]) {
 }
 }  // namespace layer_norm_lanes
 
+}  // namespace ember::detail
+
+namespace ember::kernels {
+
 /// Forward: fills y, xhat (both (R, D)) and rstd (R) from x (R, D), weight and bias (D).
 template <class T>
 void layer_norm_forward(const T* x, const T* weight, const T* bias, T* y, T* xhat, T* rstd,
                         std::int64_t R, std::int64_t D, double eps) {
   using CT = compute_t<T>;
-  using namespace layer_norm_lanes;
+  using namespace detail::layer_norm_lanes;
   const std::int64_t grain = std::max<std::int64_t>(1, 16384 / std::max<std::int64_t>(D, 1));
   parallel_for(0, R, grain, [&](std::int64_t lo, std::int64_t hi) {
     detail::with_widest_isa([&] {
@@ -117,7 +121,7 @@ template <class T>
 void layer_norm_backward_input(const T* dy, const T* weight, const T* xhat, const T* rstd, T* dx,
                                std::int64_t R, std::int64_t D) {
   using CT = compute_t<T>;
-  using namespace layer_norm_lanes;
+  using namespace detail::layer_norm_lanes;
   const std::int64_t grain = std::max<std::int64_t>(1, 16384 / std::max<std::int64_t>(D, 1));
   parallel_for(0, R, grain, [&](std::int64_t lo, std::int64_t hi) {
     detail::with_widest_isa([&] {
@@ -146,4 +150,4 @@ void layer_norm_backward_input(const T* dy, const T* weight, const T* xhat, cons
   });
 }
 
-}  // namespace ember::detail
+}  // namespace ember::kernels

@@ -38,7 +38,7 @@
 #include <immintrin.h>
 #endif
 
-namespace ember::detail {
+namespace ember::kernels {
 
 /// One Adam step's constants (see the header comment).
 template <class T>
@@ -166,4 +166,4 @@ void sgd_update_rows(T* w, std::int64_t D, const std::int64_t* rows, std::int64_
                });
 }
 
-}  // namespace ember::detail
+}  // namespace ember::kernels

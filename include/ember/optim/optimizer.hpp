@@ -102,7 +102,7 @@ class SGD : public Optimizer<T> {
       if (p.grad_is_sparse() && o_.momentum == 0) {
         // Row-sparse gradient, no momentum: only the rows used move (weight decay included).
         const auto sparse = p.sparse_grad();
-        ember::detail::sgd_update_rows(w, p.size(1), sparse.first.data(), sparse.first.numel(),
+        ember::kernels::sgd_update_rows(w, p.size(1), sparse.first.data(), sparse.first.numel(),
                                        sparse.second.data(), lr, wd);
         continue;
       }
@@ -110,9 +110,9 @@ class SGD : public Optimizer<T> {
       const std::int64_t n = p.numel();
       const bool first = buf_[k].numel() != n;
       if (o_.momentum != 0 && first) buf_[k] = Tensor<T>::empty(p.shape());
-      const ember::detail::SgdStep<T> st{lr, wd, static_cast<T>(o_.momentum),
+      const ember::kernels::SgdStep<T> st{lr, wd, static_cast<T>(o_.momentum),
                                          static_cast<T>(1 - o_.dampening), o_.nesterov, first};
-      ember::detail::sgd_update(w, grad.data(), o_.momentum != 0 ? buf_[k].data() : nullptr, n,
+      ember::kernels::sgd_update(w, grad.data(), o_.momentum != 0 ? buf_[k].data() : nullptr, n,
                                 st);
     }
   }
@@ -159,20 +159,20 @@ class Adam : public Optimizer<T> {
         v_[k] = zeros<T>(p.shape());
       }
       const T decay = o_.decoupled ? T(1) - lr * wd : T(1), l2 = o_.decoupled ? T(0) : wd;
-      const ember::detail::AdamStepT<T> st{decay, l2, b1, b2, step_size, inv_sqrt_bc2, eps};
+      const ember::kernels::AdamStepT<T> st{decay, l2, b1, b2, step_size, inv_sqrt_bc2, eps};
       if (p.grad_is_sparse()) {
         // Lazy Adam (torch.optim.SparseAdam, TF's LazyAdam): only the rows in the gradient
         // update their moments and weights, with the global step's bias corrections; rows not
         // used this step keep their weights and moments (weight decay too is applied lazily).
         const auto sparse = p.sparse_grad();
-        ember::detail::adam_update_rows(p.data().data(), m_[k].data(), v_[k].data(), p.size(1),
+        ember::kernels::adam_update_rows(p.data().data(), m_[k].data(), v_[k].data(), p.size(1),
                                         sparse.first.data(), sparse.first.numel(),
                                         sparse.second.data(), st);
         continue;
       }
       // The kernel (kernels/optimizer.hpp): fp32 in the widest copy (plain C++ stays scalar).
       const Tensor<T> grad = p.grad().contiguous();
-      ember::detail::adam_update_parallel(p.data().data(), grad.data(), m_[k].data(),
+      ember::kernels::adam_update_parallel(p.data().data(), grad.data(), m_[k].data(),
                                           v_[k].data(), n, st);
     }
   }

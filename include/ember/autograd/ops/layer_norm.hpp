@@ -40,7 +40,7 @@ struct LayerNorm : Node<T> {
     const Tensor<T> wc = weight.data().contiguous(), bc = bias.data().contiguous();
     Tensor<T> out = Tensor<T>::empty(x.shape());
     Tensor<T> xhat = Tensor<T>::empty({R, D}), rstd = Tensor<T>::empty({R, 1});
-    detail::layer_norm_forward(x2.data(), wc.data(), bc.data(), out.data(), xhat.data(),
+    kernels::layer_norm_forward(x2.data(), wc.data(), bc.data(), out.data(), xhat.data(),
                                rstd.data(), R, D, eps);
     if (!detail::needs_graph<T>(x, weight, bias)) return Var<T>(out);
     auto n = std::make_shared<LayerNorm>();
@@ -56,7 +56,7 @@ struct LayerNorm : Node<T> {
     Tensor<T> dx, dw, db;
     if (this->needs_grad[0]) {
       dx = Tensor<T>::empty(x_shape);
-      detail::layer_norm_backward_input(dy.data(), w.data(), xhat.data(), rstd.data(), dx.data(),
+      kernels::layer_norm_backward_input(dy.data(), w.data(), xhat.data(), rstd.data(), dx.data(),
                                         R, D);
     }
     if (this->needs_grad[1]) dw = ember::sum(dy * xhat, {0});

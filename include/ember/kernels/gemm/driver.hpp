@@ -115,8 +115,11 @@ enum class EpilogueAct : std::uint8_t { none, gelu };
 /// up to the last bit of GELU's vector/scalar tails (the same formulas, in the same order).
 /// pre and residual are (m, n) with contiguous rows: element (i, j) at [i·ld + j].
 /// Target: a fused feed-forward block faster than the composed one. Missed (bench_autograd
-/// ffn/*, 2048×128×512, 1 thread): fused 22.3–23.2 ms, composed 21.3–22.1 ms — GELU is bound by
-/// its arithmetic, and the per-row GELU calls below cost more than the pass they save.
+/// ffn/*, 2048×128×512, 1 thread): with GELU called once per tile row, fused 22.3–23.2 ms,
+/// composed 21.3–22.1; with one pass per tile (epilogue_tile, activation.hpp), fused 30.2 / 27.6
+/// ms, composed 25.1 / 25.1 (two rounds, a slower day of this guest). So the per-row calls were
+/// not the cause; GELU is bound by its arithmetic (the pass it saves is a small part of its cost)
+/// and the rest of the gap is not yet explained.
 template <class T>
 struct Epilogue {
   const T* bias = nullptr;  // one per column of C, contiguous
@@ -135,23 +138,31 @@ inline void apply_epilogue(const Epilogue<T>& ep, T* c, std::int64_t rs_c, std::
   const bool gelu = ep.act == EpilogueAct::gelu;
   if (ep.bias == nullptr && !gelu && ep.residual == nullptr) return;
   const T* bias = ep.bias == nullptr ? nullptr : ep.bias + j0;
+  if constexpr (std::is_floating_point_v<T>) {
+    if (cs_c == 1) {
+      if (!gelu && ep.residual == nullptr) {  // the bias alone: one add per element, no dispatch
+        for (std::int64_t i = 0; i < m_cur; ++i) {
+          T* row = c + i * rs_c;
+          for (std::int64_t j = 0; j < n_cur; ++j) row[j] += bias[j];
+        }
+        return;
+      }
+      // Bias, GELU and the residual in one pass over each row, one dispatch per tile.
+      TileEpilogue<T> tile;
+      tile.bias = bias;
+      tile.gelu = gelu;
+      tile.pre = ep.pre == nullptr ? nullptr : ep.pre + i0 * ep.ld_pre + j0;
+      tile.ld_pre = ep.ld_pre;
+      tile.residual = ep.residual == nullptr ? nullptr : ep.residual + i0 * ep.ld_residual + j0;
+      tile.ld_residual = ep.ld_residual;
+      epilogue_tile(tile, c, rs_c, m_cur, n_cur);
+      return;
+    }
+  }
   for (std::int64_t i = 0; i < m_cur; ++i) {
     T* row = c + i * rs_c;
     T* pre = ep.pre == nullptr ? nullptr : ep.pre + (i0 + i) * ep.ld_pre + j0;
     const T* res = ep.residual == nullptr ? nullptr : ep.residual + (i0 + i) * ep.ld_residual + j0;
-    if constexpr (std::is_floating_point_v<T>) {
-      if (cs_c == 1) {  // whole rows through the vector kernels
-        if (bias != nullptr)
-          for (std::int64_t j = 0; j < n_cur; ++j) row[j] += bias[j];
-        if (gelu) {
-          if (pre != nullptr) std::copy(row, row + n_cur, pre);
-          gelu_forward_range(row, row, n_cur);
-        }
-        if (res != nullptr)
-          for (std::int64_t j = 0; j < n_cur; ++j) row[j] += res[j];
-        continue;
-      }
-    }
     // Strided C, or bfloat16 / integers: each step in compute_t (float for bfloat16), rounded
     // to T after it, as the separate ops round. linear() refuses GELU for integer types.
     using CT = compute_t<T>;
