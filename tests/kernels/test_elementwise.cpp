@@ -223,9 +223,9 @@ TEST(Elementwise, GemmTileEpilogueEveryStepCombinationInEveryIsaCopy) {
     for (int flags = 0; flags < 16; ++flags) {
       const bool with_bias = flags & 1, gelu = flags & 2, keep = flags & 4, with_res = flags & 8;
       std::vector<float> c = c0, pre(static_cast<std::size_t>(m * ld_pre), -99.0f);
-      ember::detail::TileEpilogue<float> ep;
+      ember::detail::Epilogue<float> ep;
       ep.bias = with_bias ? bias.data() : nullptr;
-      ep.gelu = gelu;
+      ep.act = gelu ? ember::detail::EpilogueAct::gelu : ember::detail::EpilogueAct::none;
       ep.pre = keep ? pre.data() : nullptr;
       ep.ld_pre = ld_pre;
       ep.residual = with_res ? res.data() : nullptr;

@@ -114,28 +114,51 @@ void gelu_backward_range(const T* x, const T* dy, T* dx, std::int64_t n) {
 }
 
 // ---- Bias, GELU and a residual add on a finished GEMM tile, in one pass ----------------------
-// The GEMM's epilogue (gemm/driver.hpp, Epilogue) on an m×n tile of C with rows ldc apart, each
-// element read and written once:
-//   v = c(i, j) + bias[j];  pre(i, j) = v;  v = gelu(v);  c(i, j) = v + residual(i, j)
-// Each step only where its operand is given (pre only with gelu); bias is indexed by the tile's
-// column, pre and residual by (i, j) with rows ld_pre / ld_residual apart. The arithmetic is the
-// separate ops' (the bias add, gelu_forward, the add), in their order.
-// Speed target: the fused feed-forward block (GEMM + bias + GELU + residual) faster than the
-// composed ops. The first form called gelu_forward_range once per tile row (one dispatch and a
-// short vector tail per 16–32 elements); this one dispatches once per tile and runs the three
-// steps in one loop per row. Both missed it (bench_autograd ffn/*, 1 thread: fused 30.2 / 27.6
-// ms, composed 25.1 / 25.1 with this form; see gemm/driver.hpp's Epilogue and README, "GEMM
-// epilogues").
+/// The activation an Epilogue applies.
+enum class EpilogueAct : std::uint8_t { none, gelu };
+
+/// Work done on each finished micro-tile of C (after its last depth block, while the tile is in
+/// L1), in this order:
+///   C(i, j) += bias[j];
+///   with act = gelu: pre(i, j) = C(i, j) (if pre is given), then C(i, j) = gelu(C(i, j));
+///   C(i, j) += residual(i, j).
+/// Each step only where its operand is given. bias is indexed by C's column, pre and residual by
+/// (i, j) with rows ld_pre / ld_residual apart (contiguous within a row). Each saves a pass over
+/// C in memory: linear layers wrote the bias into every row of the output before the GEMM; an
+/// FFN's GELU read its input back and wrote a second tensor; a residual connection read both
+/// tensors back and wrote a third. `pre` keeps what GELU's backward needs (cuBLASLt's GELU_AUX
+/// epilogue does the same). The arithmetic is the separate ops' (the bias add, gelu_forward, the
+/// add), in their order, so the values are theirs up to the last bit of GELU's vector/scalar
+/// tails. The GEMM driver applies it (gemm/driver.hpp, apply_epilogue); epilogue_tile below is
+/// its one-pass form for contiguous float/double tiles.
 template <class T>
-struct TileEpilogue {
-  const T* bias = nullptr;
-  bool gelu = false;
-  T* pre = nullptr;
+struct Epilogue {
+  const T* bias = nullptr;  // one per column of C, contiguous
+  EpilogueAct act = EpilogueAct::none;
+  T* pre = nullptr;  // with act: C before the activation; may be null
   std::int64_t ld_pre = 0;
   const T* residual = nullptr;
   std::int64_t ld_residual = 0;
+
+  [[nodiscard]] bool gelu() const { return act == EpilogueAct::gelu; }
+  [[nodiscard]] bool empty() const { return bias == nullptr && !gelu() && residual == nullptr; }
+  /// The same epilogue for the block of C whose first element is C(i0, j0): each operand given
+  /// points at its own (i0, j0); one not given stays null.
+  [[nodiscard]] Epilogue at(std::int64_t i0, std::int64_t j0) const {
+    Epilogue e = *this;
+    if (bias != nullptr) e.bias += j0;
+    if (pre != nullptr) e.pre += i0 * ld_pre + j0;
+    if (residual != nullptr) e.residual += i0 * ld_residual + j0;
+    return e;
+  }
 };
 
+// Speed target: the fused feed-forward block (GEMM + bias + GELU + residual) faster than the
+// composed ops. The first form called gelu_forward_range once per tile row; the second, one pass
+// per MR × NR tile; both were slower fused (bench_autograd ffn/*, 1 thread: 22.3–23.2 ms against
+// 21.3–22.1, then 30.2 / 27.6 against 25.1 / 25.1 on a slower day). The cause was the tile's
+// size: 14 rows of 32 elements per call (gemm/driver.hpp, kEpilogueSlivers, has the figures).
+// The driver now applies it per strip of 8 tiles; see README, "GEMM epilogues", for the block.
 template <bool kBias, bool kGelu, bool kPre, bool kRes, class T>
 EMBER_ALWAYS_INLINE void epilogue_row_loop(T* c, const T* bias, T* pre, const T* res, std::int64_t n) {
   for (std::int64_t j = 0; j < n; ++j) {
@@ -188,35 +211,32 @@ EMBER_ALWAYS_INLINE void with_static_flags(F&& f, Bools... flags) {
   }
 }
 
-/// Applies `ep` (its pointers at the tile's first element) to the m×n tile at c.
+/// Applies `ep` (its pointers at the tile's first element) to the m×n tile at c, rows ldc apart.
 template <class T>
-void epilogue_tile(const TileEpilogue<T>& ep, T* c, std::int64_t ldc, std::int64_t m, std::int64_t n) {
-  const T* bias = ep.bias;
-  T* pre = ep.pre;
-  const T* res = ep.residual;
+void epilogue_tile(const Epilogue<T>& ep, T* c, std::int64_t ldc, std::int64_t m, std::int64_t n) {
   with_static_flags(
       [&](auto has_bias, auto has_gelu, auto has_pre, auto has_res) {
         constexpr bool kBias = decltype(has_bias)::value, kGelu = decltype(has_gelu)::value;
         constexpr bool kPre = decltype(has_pre)::value, kRes = decltype(has_res)::value;
-        auto rows = [&] {
+        auto each_row = [&](auto row_fn) {
           for (std::int64_t i = 0; i < m; ++i) {
-            epilogue_row_loop<kBias, kGelu, kPre, kRes>(c + i * ldc, bias, kPre ? pre + i * ep.ld_pre : pre,
-                                                        kRes ? res + i * ep.ld_residual : res, n);
+            const Epilogue<T> r = ep.at(i, 0);
+            row_fn(c + i * ldc, r.bias, r.pre, r.residual, n);
           }
+        };
+        auto generic = [&] {
+          each_row([](auto... args) { epilogue_row_loop<kBias, kGelu, kPre, kRes>(args...); });
         };
 #if EMBER_X86
         if constexpr (std::is_same_v<T, float>) {
-          return with_widest_isa(rows, [&] {
-            for (std::int64_t i = 0; i < m; ++i) {
-              epilogue_row_avx2<kBias, kGelu, kPre, kRes>(c + i * ldc, bias, kPre ? pre + i * ep.ld_pre : pre,
-                                                          kRes ? res + i * ep.ld_residual : res, n);
-            }
+          return with_widest_isa(generic, [&] {
+            each_row([](auto... args) { epilogue_row_avx2<kBias, kGelu, kPre, kRes>(args...); });
           });
         }
 #endif
-        rows();
+        generic();
       },
-      bias != nullptr, ep.gelu, ep.gelu && pre != nullptr, res != nullptr);
+      ep.bias != nullptr, ep.gelu(), ep.gelu() && ep.pre != nullptr, ep.residual != nullptr);
 }
 
 }  // namespace ember::detail

@@ -97,84 +97,76 @@ struct UKernelSet {
   UKernel<T> fn[2][2];
 };
 
-/// A full MR×NR kernel and, optionally, kernels with fewer rows for the last A sliver of a
-/// block (same NR and packed layout): with MR = 14, m = 32 would otherwise compute 42 rows for
-/// 32 (76% useful work); with 4- and 8-row edge kernels it computes exactly 32.
-/// The activation an Epilogue applies.
-enum class EpilogueAct : std::uint8_t { none, gelu };
-
-/// Work done on each finished micro-tile of C (after its last depth block, while the tile is in
-/// L1), in this order:
-///   C(i, j) += bias[j];
-///   with act = gelu: pre(i, j) = C(i, j) (if pre is given), then C(i, j) = gelu(C(i, j));
-///   C(i, j) += residual(i, j).
-/// Each saves a pass over C in memory: linear layers wrote the bias into every row of the output
-/// before the GEMM; an FFN's GELU read its input back and wrote a second tensor; a residual
-/// connection read both tensors back and wrote a third. `pre` keeps what GELU's backward needs
-/// (cuBLASLt's GELU_AUX epilogue does the same). The values are the same as the separate ops'
-/// up to the last bit of GELU's vector/scalar tails (the same formulas, in the same order).
-/// pre and residual are (m, n) with contiguous rows: element (i, j) at [i·ld + j].
-/// Target: a fused feed-forward block faster than the composed one. Missed (bench_autograd
-/// ffn/*, 2048×128×512, 1 thread): with GELU called once per tile row, fused 22.3–23.2 ms,
-/// composed 21.3–22.1; with one pass per tile (epilogue_tile, activation.hpp), fused 30.2 / 27.6
-/// ms, composed 25.1 / 25.1 (two rounds, a slower day of this guest). So the per-row calls were
-/// not the cause; GELU is bound by its arithmetic (the pass it saves is a small part of its cost)
-/// and the rest of the gap is not yet explained.
-template <class T>
-struct Epilogue {
-  const T* bias = nullptr;  // one per column of C, contiguous
-  EpilogueAct act = EpilogueAct::none;
-  T* pre = nullptr;  // with act: C before the activation; may be null
-  std::int64_t ld_pre = 0;
-  const T* residual = nullptr;
-  std::int64_t ld_residual = 0;
-};
+// Epilogue (what the driver applies to each finished tile of C) lives in kernels/activation.hpp
+// beside its one-pass tile loop.
 
 /// Applies `ep` to the m_cur×n_cur tile at c whose first element is C(i0, j0).
 template <class T>
 inline void apply_epilogue(const Epilogue<T>& ep, T* c, std::int64_t rs_c, std::int64_t cs_c,
                            std::int64_t m_cur, std::int64_t n_cur, std::int64_t i0,
                            std::int64_t j0) {
-  const bool gelu = ep.act == EpilogueAct::gelu;
-  if (ep.bias == nullptr && !gelu && ep.residual == nullptr) return;
-  const T* bias = ep.bias == nullptr ? nullptr : ep.bias + j0;
+  if (ep.empty()) return;
+  const Epilogue<T> tile = ep.at(i0, j0);
   if constexpr (std::is_floating_point_v<T>) {
     if (cs_c == 1) {
-      if (!gelu && ep.residual == nullptr) {  // the bias alone: one add per element, no dispatch
+      if (!tile.gelu() && tile.residual == nullptr) {  // the bias alone: one add per element, no dispatch
         for (std::int64_t i = 0; i < m_cur; ++i) {
           T* row = c + i * rs_c;
-          for (std::int64_t j = 0; j < n_cur; ++j) row[j] += bias[j];
+          for (std::int64_t j = 0; j < n_cur; ++j) row[j] += tile.bias[j];
         }
         return;
       }
-      // Bias, GELU and the residual in one pass over each row, one dispatch per tile.
-      TileEpilogue<T> tile;
-      tile.bias = bias;
-      tile.gelu = gelu;
-      tile.pre = ep.pre == nullptr ? nullptr : ep.pre + i0 * ep.ld_pre + j0;
-      tile.ld_pre = ep.ld_pre;
-      tile.residual = ep.residual == nullptr ? nullptr : ep.residual + i0 * ep.ld_residual + j0;
-      tile.ld_residual = ep.ld_residual;
-      epilogue_tile(tile, c, rs_c, m_cur, n_cur);
+      epilogue_tile(tile, c, rs_c, m_cur, n_cur);  // all steps in one pass per row, one dispatch
       return;
     }
   }
   for (std::int64_t i = 0; i < m_cur; ++i) {
     T* row = c + i * rs_c;
-    T* pre = ep.pre == nullptr ? nullptr : ep.pre + (i0 + i) * ep.ld_pre + j0;
-    const T* res = ep.residual == nullptr ? nullptr : ep.residual + (i0 + i) * ep.ld_residual + j0;
+    const Epilogue<T> r = tile.at(i, 0);
     // Strided C, or bfloat16 / integers: each step in compute_t (float for bfloat16), rounded
     // to T after it, as the separate ops round. linear() refuses GELU for integer types.
     using CT = compute_t<T>;
     for (std::int64_t j = 0; j < n_cur; ++j) {
       T& v = row[j * cs_c];
-      if (bias != nullptr) v = static_cast<T>(static_cast<CT>(v) + static_cast<CT>(bias[j]));
-      if (gelu) {
-        if (pre != nullptr) pre[j] = v;
+      if (r.bias != nullptr) v = static_cast<T>(static_cast<CT>(v) + static_cast<CT>(r.bias[j]));
+      if (r.gelu()) {
+        if (r.pre != nullptr) r.pre[j] = v;
         if constexpr (FloatingScalar<T>) v = static_cast<T>(gelu_value(static_cast<CT>(v)));
       }
-      if (res != nullptr) v = static_cast<T>(static_cast<CT>(v) + static_cast<CT>(res[j]));
+      if (r.residual != nullptr) v = static_cast<T>(static_cast<CT>(v) + static_cast<CT>(r.residual[j]));
     }
+  }
+}
+
+/// How many micro-tiles of one A sliver (consecutive B slivers) share one epilogue call: the
+/// epilogue then runs over an MR × (8·NR) strip of C (AVX-512: 14 × 256 floats, 14 KB, still in
+/// L1) instead of each MR × NR tile. Per 14 × 32 tile its writes of `pre` went to 14 rows 128
+/// bytes at a time, which the prefetchers follow badly, and each row paid its loop setup on 32
+/// elements: the GELU epilogue alone over 2048×512 (keeping pre, AVX-512, 1 thread) took 3.47 ms
+/// per tile, 1.64 per 8-tile strip, 1.34 per 16, and the separate GELU kernel 1.19. In the GEMM
+/// (2048×512×128 + bias + GELU, 1 thread, two rounds): per tile 5.46 / 6.74 ms against the plain
+/// GEMM then the GELU kernel 4.63 / 5.65; per 8-tile strip 4.91 / 4.99 against 4.96 / 4.79 (4,
+/// 16 and whole-panel strips within the same noise).
+inline constexpr std::int64_t kEpilogueSlivers = 8;
+
+/// Runs tile(jr) for jr in [jr_lo, jr_hi), the micro-tiles of the A sliver whose rows start at
+/// C row `row0` (m_cur rows); with an epilogue (on the last depth block only), applies it to
+/// each run of kEpilogueSlivers of them once they are done. `col0` is the panel's first column,
+/// nc its width, NR the sliver width.
+template <class T, class Tile>
+EMBER_ALWAYS_INLINE void tile_strip(const Epilogue<T>* ep, MatRef<T> c, std::int64_t row0,
+                                    std::int64_t m_cur, std::int64_t col0, std::int64_t nc,
+                                    std::int64_t NR, std::int64_t jr_lo, std::int64_t jr_hi,
+                                    Tile&& tile) {
+  if (ep == nullptr) {
+    for (std::int64_t jr = jr_lo; jr < jr_hi; ++jr) tile(jr);
+    return;
+  }
+  for (std::int64_t lo = jr_lo; lo < jr_hi; lo += kEpilogueSlivers) {
+    const std::int64_t hi = std::min(jr_hi, lo + kEpilogueSlivers);
+    for (std::int64_t jr = lo; jr < hi; ++jr) tile(jr);
+    const std::int64_t j0 = col0 + lo * NR, width = std::min(nc, hi * NR) - lo * NR;
+    apply_epilogue(*ep, c.p + row0 * c.rs + j0 * c.cs, c.rs, c.cs, m_cur, width, row0, j0);
   }
 }
 
@@ -183,6 +175,9 @@ template <class T>
 using PackFn = void (*)(std::int64_t mc, std::int64_t kc, const T* a, std::int64_t rs_a,
                         std::int64_t cs_a, std::int64_t mr, T* ap);
 
+/// A full MR×NR kernel and, optionally, kernels with fewer rows for the last A sliver of a
+/// block (same NR and packed layout): with MR = 14, m = 32 would otherwise compute 42 rows for
+/// 32 (76% useful work); with 4- and 8-row edge kernels it computes exactly 32.
 template <class T>
 struct UKernelFamily {
   UKernelSet<T> full;
@@ -375,7 +370,8 @@ void gemm_driver(std::int64_t m, std::int64_t n, std::int64_t k, T alpha, MatRef
             const T* a_sliver =
                 plan.pack_a ? ap + ir * MR * kc : a.p + (ic + i0) * a.rs + pc * a.cs;
             const UKernelSet<T>& set = kernels.for_rows(m_cur);  // fewer rows at the m edge
-            for (std::int64_t jr = jr_lo; jr < jr_hi; ++jr) {
+            const Epilogue<T>* last_ep = pc + kc == k ? ep : nullptr;
+            tile_strip(last_ep, c, ic + i0, m_cur, jc, nc, NR, jr_lo, jr_hi, [&](std::int64_t jr) {
               const std::int64_t j0 = jr * NR, n_cur = std::min(NR, nc - j0);
               const T* b_sliver =
                   plan.pack_b ? bp + jr * NR * kc : b.p + pc * b.rs + (jc + j0) * b.cs;
@@ -387,9 +383,7 @@ void gemm_driver(std::int64_t m, std::int64_t n, std::int64_t k, T alpha, MatRef
               T* c_tile = c.p + (ic + i0) * c.rs + (jc + j0) * c.cs;
               kern(kc, a_sliver, a.rs, b_sliver, b.rs, c_tile, c.rs, c.cs, m_cur, n_cur, alpha,
                    beta_pc);
-              if (ep != nullptr && pc + kc == k)
-                apply_epilogue(*ep, c_tile, c.rs, c.cs, m_cur, n_cur, ic + i0, jc + j0);
-            }
+            });
           };
           compute_phase(me, m_slivers, n_slivers, mc, nc, team, tiles);
         }

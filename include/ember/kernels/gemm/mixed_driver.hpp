@@ -119,14 +119,13 @@ void mixed_gemm_driver(std::int64_t m, std::int64_t n, std::int64_t k, TC alpha,
           });
           auto tiles = [&](std::int64_t ir, std::int64_t jr_lo, std::int64_t jr_hi) {
             const std::int64_t i0 = ir * MR, m_cur = std::min(MR, mc - i0);
-            for (std::int64_t jr = jr_lo; jr < jr_hi; ++jr) {
+            const Epilogue<TC>* last_ep = pc + kc == k ? ep : nullptr;
+            tile_strip(last_ep, c, ic + i0, m_cur, jc, nc, NR, jr_lo, jr_hi, [&](std::int64_t jr) {
               const std::int64_t j0 = jr * NR, n_cur = std::min(NR, nc - j0);
               TC* c_tile = c.p + (ic + i0) * c.rs + (jc + j0) * c.cs;
               kern.kernel(kp, ap + ir * a_sliver, bp + jr * b_sliver, c_tile, c.rs, c.cs, m_cur,
                           n_cur, alpha, beta_pc);
-              if (ep != nullptr && pc + kc == k)
-                apply_epilogue(*ep, c_tile, c.rs, c.cs, m_cur, n_cur, ic + i0, jc + j0);
-            }
+            });
           };
           compute_phase(me, m_slivers, n_slivers, mc, nc, team, tiles);
         }
