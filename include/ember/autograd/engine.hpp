@@ -12,7 +12,6 @@
 
 #include "ember/autograd/variable.hpp"
 #include "ember/kernels/elementwise.hpp"
-#include "ember/kernels/index.hpp"
 
 namespace ember {
 
@@ -25,13 +24,10 @@ void accumulate_sparse(VarImpl<T>& leaf, Tensor<std::int64_t> rows, Tensor<T> va
   if (!leaf.requires_grad) return;
   if (leaf.has_grad) {
     add_rows(leaf.grad, rows, values);
-  } else if (leaf.has_sparse_grad) {
-    leaf.sparse_rows = cat(std::vector<Tensor<std::int64_t>>{leaf.sparse_rows, rows});
-    leaf.sparse_values = cat(std::vector<Tensor<T>>{leaf.sparse_values, values});
+  } else if (leaf.sparse_grad != nullptr) {
+    leaf.sparse_grad->append(rows, values);
   } else {
-    leaf.sparse_rows = std::move(rows);
-    leaf.sparse_values = std::move(values);
-    leaf.has_sparse_grad = true;
+    leaf.sparse_grad = std::make_unique<RowSparseGrad<T>>(std::move(rows), std::move(values));
   }
 }
 

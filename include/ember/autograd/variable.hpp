@@ -27,6 +27,7 @@
 #include "ember/core/small_vector.hpp"
 #include "ember/core/tensor.hpp"
 #include "ember/kernels/embedding.hpp"
+#include "ember/kernels/index.hpp"
 
 namespace ember {
 
@@ -88,19 +89,13 @@ struct Node {
 
 namespace detail {
 
+/// dense[rows[i], :] += values[i, :] for a contiguous (V, D) `dense`; repeated rows add up.
 template <class T>
-struct VarImpl {
-  Tensor<T> data;
-  Tensor<T> grad;  // meaningful only when has_grad
-  bool has_grad = false;
-  // A row-sparse gradient of a 2-D leaf: rows (n) and their values (n, D); duplicate rows are
-  // allowed until coalesce_sparse(). Never set together with a dense `grad`.
-  Tensor<std::int64_t> sparse_rows;
-  Tensor<T> sparse_values;
-  bool has_sparse_grad = false;
-  bool requires_grad = false;
-  std::shared_ptr<Node<T>> grad_fn;  // null for leaves
-};
+void add_rows(const Tensor<T>& dense, const Tensor<std::int64_t>& rows, const Tensor<T>& values) {
+  const Tensor<T> vals = values.contiguous();
+  const Tensor<std::int64_t> r = rows.contiguous();
+  kernels::embedding_backward(vals.data(), dense.size(1), r.data(), r.numel(), dense.data());
+}
 
 /// Sums the values of duplicate rows and sorts the rows (so an optimiser touches each once).
 template <class T>
@@ -137,26 +132,54 @@ void coalesce_rows(Tensor<std::int64_t>& rows, Tensor<T>& values) {
   values = std::move(out_vals);
 }
 
-/// dense[rows[i], :] += values[i, :] for a contiguous (V, D) `dense`; repeated rows add up.
+/// The row-sparse gradient of a 2-D leaf (V, D): the rows it touches (n) and their values
+/// (n, D), as embedding ops built with sparse = true give it. Rows may repeat until coalesce().
+/// A leaf holds one only while its gradient is row-sparse (VarImpl::sparse_grad), so the common
+/// VarImpl carries a null pointer instead of two tensors (992 → 512 bytes for float, each
+/// zeroed and destroyed once per op).
 template <class T>
-void add_rows(const Tensor<T>& dense, const Tensor<std::int64_t>& rows, const Tensor<T>& values) {
-  const Tensor<T> vals = values.contiguous();
-  const Tensor<std::int64_t> r = rows.contiguous();
-  kernels::embedding_backward(vals.data(), dense.size(1), r.data(), r.numel(), dense.data());
-}
+class RowSparseGrad {
+ public:
+  RowSparseGrad(Tensor<std::int64_t> rows, Tensor<T> values)
+      : rows_(std::move(rows)), values_(std::move(values)) {}
+  /// Adds more rows (another lookup's gradient into the same leaf).
+  void append(const Tensor<std::int64_t>& rows, const Tensor<T>& values) {
+    rows_ = cat(std::vector<Tensor<std::int64_t>>{rows_, rows});
+    values_ = cat(std::vector<Tensor<T>>{values_, values});
+  }
+  /// Sums the values of repeated rows and sorts the rows.
+  void coalesce() { coalesce_rows(rows_, values_); }
+  /// dense[rows[i], :] += values[i, :] for a contiguous (V, D) `dense`.
+  void add_to(const Tensor<T>& dense) const { add_rows(dense, rows_, values_); }
+  const Tensor<std::int64_t>& rows() const { return rows_; }
+  const Tensor<T>& values() const { return values_; }
+
+ private:
+  Tensor<std::int64_t> rows_;
+  Tensor<T> values_;
+};
+
+template <class T>
+struct VarImpl {
+  Tensor<T> data;
+  Tensor<T> grad;  // meaningful only when has_grad
+  bool has_grad = false;
+  bool requires_grad = false;
+  // A row-sparse gradient of a leaf; never set together with a dense `grad`.
+  std::unique_ptr<RowSparseGrad<T>> sparse_grad;
+  std::shared_ptr<Node<T>> grad_fn;  // null for leaves
+};
 
 /// Turns a leaf's row-sparse gradient into a dense one (kept).
 template <class T>
 void densify_grad(VarImpl<T>& v) {
-  if (!v.has_sparse_grad) return;
+  if (v.sparse_grad == nullptr) return;
   Tensor<T> g = Tensor<T>::empty(v.data.shape());
   g.fill_(T(0));
-  add_rows(g, v.sparse_rows, v.sparse_values);
+  v.sparse_grad->add_to(g);
   v.grad = std::move(g);
   v.has_grad = true;
-  v.has_sparse_grad = false;
-  v.sparse_rows = Tensor<std::int64_t>();
-  v.sparse_values = Tensor<T>();
+  v.sparse_grad.reset();
 }
 
 }  // namespace detail
@@ -203,22 +226,20 @@ class Var {
     detail::densify_grad(*impl_);
     return impl_->grad;
   }
-  bool has_grad() const { return checked()->has_grad || impl_->has_sparse_grad; }
+  bool has_grad() const { return checked()->has_grad || impl_->sparse_grad != nullptr; }
   /// True when the gradient is held row-sparse (from embedding ops with sparse = true).
-  bool grad_is_sparse() const { return checked()->has_sparse_grad; }
+  bool grad_is_sparse() const { return checked()->sparse_grad != nullptr; }
   /// The row-sparse gradient, coalesced: unique sorted rows (n) and their values (n, D).
   std::pair<Tensor<std::int64_t>, Tensor<T>> sparse_grad() const {
     EMBER_CHECK(grad_is_sparse(), "sparse_grad", "the gradient is not row-sparse");
-    detail::coalesce_rows(impl_->sparse_rows, impl_->sparse_values);
-    return {impl_->sparse_rows, impl_->sparse_values};
+    impl_->sparse_grad->coalesce();
+    return {impl_->sparse_grad->rows(), impl_->sparse_grad->values()};
   }
   /// Forgets the accumulated gradient.
   void zero_grad() const {
     checked()->has_grad = false;
     impl_->grad = Tensor<T>();
-    impl_->has_sparse_grad = false;
-    impl_->sparse_rows = Tensor<std::int64_t>();
-    impl_->sparse_values = Tensor<T>();
+    impl_->sparse_grad.reset();
   }
   /// The same data, cut off from the graph (a new leaf without requires_grad).
   Var detach() const { return Var(data(), false); }
