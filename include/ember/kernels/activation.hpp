@@ -117,8 +117,8 @@ void gelu_backward_range(const T* x, const T* dy, T* dx, std::int64_t n) {
 /// The activation an Epilogue applies.
 enum class EpilogueAct : std::uint8_t { none, gelu };
 
-/// Work done on each finished micro-tile of C (after its last depth block, while the tile is in
-/// L1), in this order:
+/// Work done on each finished strip of micro-tiles of C (after its last depth block, while the
+/// strip is in L1; gemm/driver.hpp, tile_strip), in this order:
 ///   C(i, j) += bias[j];
 ///   with act = gelu: pre(i, j) = C(i, j) (if pre is given), then C(i, j) = gelu(C(i, j));
 ///   C(i, j) += residual(i, j).
