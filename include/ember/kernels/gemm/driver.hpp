@@ -97,10 +97,10 @@ struct UKernelSet {
   UKernel<T> fn[2][2];
 };
 
-// Epilogue (what the driver applies to each finished tile of C) lives in kernels/activation.hpp
-// beside its one-pass tile loop.
+// Epilogue (what the driver applies to each finished strip of micro-tiles of C, tile_strip
+// below) lives in kernels/activation.hpp beside its one-pass loop.
 
-/// Applies `ep` to the m_cur×n_cur tile at c whose first element is C(i0, j0).
+/// Applies `ep` to the m_cur×n_cur block at c whose first element is C(i0, j0).
 template <class T>
 inline void apply_epilogue(const Epilogue<T>& ep, T* c, std::int64_t rs_c, std::int64_t cs_c,
                            std::int64_t m_cur, std::int64_t n_cur, std::int64_t i0,
