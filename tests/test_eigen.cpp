@@ -69,3 +69,23 @@ TEST(Eigen, EmberOpsAgreeWithEigenArrays) {
   for (int i = 0; i < 17; ++i) EXPECT_NEAR(rs.at(i), rowsum(i), 1e-12);
   EXPECT_EQ(ember::max(a).item(), ea.maxCoeff());
 }
+
+// A backward seeded with a tensor that borrows an Eigen matrix must never write into it: the
+// engine adopts or accumulates into a gradient buffer in place only when ember owns it alone.
+TEST(Eigen, BackwardNeverWritesIntoABorrowedSeed) {
+  Eigen::MatrixXf seed(2, 2);
+  seed << 1, 2, 3, 4;
+  const Eigen::MatrixXf before = seed;
+  ember::Var<float> x(ember::full<float>({2, 2}, 3.0f), true);
+  // y = x + x: the leaf receives the seed itself twice (adopted, then accumulated into).
+  auto y = x + x;
+  y.backward(ember::from_eigen(seed));
+  EXPECT_EQ(seed, before);
+  EXPECT_EQ(values(x.grad()), (std::vector<float>{2, 4, 6, 8}));
+  // z = (w + w) + w: the inner sum passes the seed through; w collects it three times.
+  ember::Var<float> w(ember::full<float>({2, 2}, 1.0f), true);
+  auto z = (w + w) + w;
+  z.backward(ember::from_eigen(seed));
+  EXPECT_EQ(seed, before);
+  EXPECT_EQ(values(w.grad()), (std::vector<float>{3, 6, 9, 12}));
+}

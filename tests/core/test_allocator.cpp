@@ -256,6 +256,59 @@ TEST(Allocator, BlocksStayPrivateUnderThreads) {
   EXPECT_LE(s.bytes_cached, std::int64_t{8} << 20);
 }
 
+TEST(Allocator, SmallBlocksComeBackFromThePerThreadCache) {
+  AllocatorState restore;
+  ember::set_allocator_caching(true);
+  ember::empty_allocator_cache();
+  ember::reset_allocator_stats();
+  const std::int64_t base = ember::allocator_stats().bytes_in_use;
+  const float* first = nullptr;
+  { auto t = ember::empty<float>({100}); first = t.data(); }  // 400 B: class 448 B
+  auto s = ember::allocator_stats();
+  EXPECT_EQ(s.blocks_cached, 1);
+  EXPECT_EQ(s.bytes_cached, 448);
+  EXPECT_EQ(s.bytes_in_use, base);
+  {
+    auto t = ember::empty<float>({100});
+    EXPECT_EQ(t.data(), first);
+    s = ember::allocator_stats();
+    EXPECT_EQ(s.allocations, 2);
+    EXPECT_EQ(s.cache_hits, 1);
+    EXPECT_EQ(s.system_allocations, 1);
+    EXPECT_EQ(s.bytes_in_use - base, 448);
+    EXPECT_EQ(s.blocks_cached, 0);
+  }
+  // Another thread's small blocks are counted as cached while it runs and reach the shared
+  // lists when it exits; emptying the cache then returns every one of them to the system.
+  std::thread worker([] {
+    std::vector<ember::Tensor<float>> v;
+    v.reserve(5);
+    for (int i = 0; i < 5; ++i) v.push_back(ember::empty<float>({16}));  // 64 B each
+    v.clear();
+    const auto w = ember::allocator_stats();
+    EXPECT_GE(w.blocks_cached, 5);
+  });
+  worker.join();
+  s = ember::allocator_stats();
+  EXPECT_EQ(s.bytes_in_use, base);
+  EXPECT_EQ(s.blocks_cached, 6);  // the worker's five and this thread's 448-byte block
+  ember::empty_allocator_cache();
+  s = ember::allocator_stats();
+  EXPECT_EQ(s.blocks_cached, 0);
+  EXPECT_EQ(s.bytes_cached, 0);
+  EXPECT_EQ(s.system_frees, s.system_allocations);
+  // A thread cache holds at most 32 blocks of a class: the 33rd goes to the shared lists.
+  {
+    std::vector<ember::Tensor<float>> v;
+    v.reserve(33);
+    for (int i = 0; i < 33; ++i) v.push_back(ember::empty<float>({16}));
+  }
+  EXPECT_EQ(ember::allocator_stats().blocks_cached, 33);
+  EXPECT_EQ(ember::allocator_stats().bytes_cached, 33 * 64);
+  ember::set_allocator_caching(false);  // empties this thread's cache too
+  EXPECT_EQ(ember::allocator_stats().blocks_cached, 0);
+}
+
 // ctest runs this with EMBER_ALLOCATOR=system (allocator.env.system).
 TEST(AllocatorEnv, SystemSwitchTurnsCachingOff) {
   const char* v = std::getenv("EMBER_ALLOCATOR");

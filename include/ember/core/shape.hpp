@@ -78,7 +78,11 @@ class Shape {
   }
 
   friend bool operator==(const Shape& a, const Shape& b) {
-    return a.rank_ == b.rank_ && std::equal(a.begin(), a.end(), b.begin());
+    // A plain loop: std::equal became a call to memcmp, 2.6% of bench_autograd op_overhead.
+    if (a.rank_ != b.rank_) return false;
+    for (int i = 0; i < a.rank_; ++i)
+      if (a.dims_[i] != b.dims_[i]) return false;
+    return true;
   }
 
   /// "[2,3]"; a rank-0 shape is "[]".

@@ -46,6 +46,7 @@ class Storage {
     Storage s;
     s.size_ = n;
     s.ptr_ = std::shared_ptr<T>(p, [](T*) {});
+    s.borrowed_ = true;
     return s;
   }
 
@@ -54,10 +55,14 @@ class Storage {
   /// True when both handles refer to the same buffer.
   bool same(const Storage& other) const { return ptr_ == other.ptr_ && ptr_ != nullptr; }
   long use_count() const { return ptr_.use_count(); }
+  /// True when this handle is the only one and the buffer is ember's own (not borrowed), so
+  /// writing into it in place cannot be seen anywhere else.
+  bool exclusive() const { return !borrowed_ && ptr_.use_count() == 1; }
 
  private:
   std::shared_ptr<T> ptr_;
   std::int64_t size_ = 0;
+  bool borrowed_ = false;
 };
 
 }  // namespace ember
