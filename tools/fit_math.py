@@ -9,6 +9,9 @@ first, as math.hpp evaluates them with Horner's rule:
                   (Q fits erfc(z) * exp(z^2) for z in [1, 4]; the shifted variable keeps the
                   coefficients small, so float Horner does not cancel)
   tanh, |x| < 0.6: tanh(x) = x * R(x^2),                     R: 6 coefficients on t in [0, 0.36]
+  Φ (normal_cdf_pdf), every x: erfc(w)/2 = t * G(t) * exp(-w^2), w = |x|/sqrt(2),
+                  t = 1/(1 + 0.4 w) in (0, 1], G: 11 coefficients on [0, 1]
+                  (G(0) is the limit c/(2 sqrt(pi)) as w grows)
 
   python3 tools/fit_math.py     (Debian: apt-get install python3-mpmath)
 """
@@ -29,6 +32,14 @@ def erfc_scaled(s):
     return mp.erfc(z) * mp.exp(z * z)
 
 
+def half_erfc_scaled(t):
+    c = mp.mpf("0.4")
+    if t == 0:
+        return c / (2 * mp.sqrt(mp.pi))
+    w = (1 / t - 1) / c
+    return mp.erfc(w) * mp.exp(w * w) / (2 * t)
+
+
 def tanh_over_x(t):
     if t == 0:
         return mp.mpf(1)
@@ -38,7 +49,8 @@ def tanh_over_x(t):
 
 for name, f, interval, n in (("erf P", erf_over_x, [0, 1], 7),
                              ("erf Q", erfc_scaled, [-1, 1], 12),
-                             ("tanh R", tanh_over_x, [0, 0.36], 6)):
+                             ("tanh R", tanh_over_x, [0, 0.36], 6),
+                             ("Phi G", half_erfc_scaled, [0, 1], 11)):
     coeffs, err = mp.chebyfit(f, interval, n, error=True)
     print(f"{name}: max fit error {mp.nstr(err, 3)}")
     print("  " + ", ".join(mp.nstr(c, 10, min_fixed=-100, max_fixed=100) + "f" for c in coeffs))

@@ -88,6 +88,8 @@ std::int64_t worst_ulps_everywhere(F f, R ref, float& worst_x) {
   }
   return worst;
 }
+// normal_cdf_pdf's measured worst (both the scalar and the AVX2 form), with margin of one.
+constexpr std::int64_t kCdfUlps = 8, kPdfUlps = 5;  // measured 7 and 4
 }  // namespace
 
 TEST(Math, ErfFastWithinTwoUlpOverTheWholeRange) {
@@ -102,6 +104,35 @@ TEST(Math, TanhFastWithinTwoUlpOverTheWholeRange) {
   const auto worst = worst_ulps_everywhere(ember::detail::tanh_fast,
                                            [](double x) { return std::tanh(x); }, at);
   EXPECT_LE(worst, 2) << "worst at x=" << at;
+}
+
+// Φ and φ for GELU: Φ against 0.5·erfc(−x/√2) (relative accuracy also in the negative tail),
+// φ against e^{−x²/2}/√(2π).
+TEST(Math, NormalCdfPdfWithinFewUlpOverTheWholeRange) {
+  float at = 0;
+  const auto cdf = [](float x) { return ember::detail::normal_cdf_pdf(x).cdf; };
+  const auto pdf = [](float x) { return ember::detail::normal_cdf_pdf(x).pdf; };
+  EXPECT_LE(worst_ulps_everywhere(cdf, [](double x) { return 0.5 * std::erfc(-x / std::sqrt(2.0)); }, at),
+            kCdfUlps)
+      << "cdf, worst at x=" << at;
+  EXPECT_LE(worst_ulps_everywhere(pdf, [](double x) { return std::exp(-0.5 * x * x) / std::sqrt(2 * M_PI); }, at),
+            kPdfUlps)
+      << "pdf, worst at x=" << at;
+  const auto f = ember::detail::normal_cdf_pdf(0.0f);
+  EXPECT_EQ(f.cdf, 0.5f);
+  EXPECT_EQ(ember::detail::normal_cdf_pdf(INFINITY).cdf, 1.0f);
+  EXPECT_EQ(ember::detail::normal_cdf_pdf(-INFINITY).cdf, 0.0f);
+  EXPECT_EQ(ember::detail::normal_cdf_pdf(INFINITY).pdf, 0.0f);
+  EXPECT_TRUE(std::isnan(ember::detail::normal_cdf_pdf(NAN).cdf));
+  EXPECT_TRUE(std::isnan(ember::detail::normal_cdf_pdf(NAN).pdf));
+  // Φ(−x) + Φ(x) = 1 to rounding, and Φ is monotone across the sign change.
+  for (float x : {1e-20f, 0.3f, 1.0f, 2.5f, 5.0f}) {
+    const auto lo = ember::detail::normal_cdf_pdf(-x), hi = ember::detail::normal_cdf_pdf(x);
+    EXPECT_NEAR(lo.cdf + hi.cdf, 1.0, 1.2e-7) << x;
+    EXPECT_EQ(lo.pdf, hi.pdf) << x;
+    EXPECT_LE(lo.cdf, 0.5f);
+    EXPECT_GE(hi.cdf, 0.5f);
+  }
 }
 
 TEST(Math, ErfAndTanhFastSpecialValues) {
@@ -137,6 +168,12 @@ __attribute__((target("avx2,fma"))) void exp8(const float* x, float* y) {
 __attribute__((target("avx2,fma"))) void erf8(const float* x, float* y) {
   _mm256_storeu_ps(y, ember::detail::avx2::erf_fast(_mm256_loadu_ps(x)));
 }
+__attribute__((target("avx2,fma"))) void cdf8(const float* x, float* y) {
+  _mm256_storeu_ps(y, ember::detail::avx2::normal_cdf_pdf(_mm256_loadu_ps(x)).cdf);
+}
+__attribute__((target("avx2,fma"))) void pdf8(const float* x, float* y) {
+  _mm256_storeu_ps(y, ember::detail::avx2::normal_cdf_pdf(_mm256_loadu_ps(x)).pdf);
+}
 __attribute__((target("avx2,fma"))) void tanh8(const float* x, float* y) {
   _mm256_storeu_ps(y, ember::detail::avx2::tanh_fast(_mm256_loadu_ps(x)));
 }
@@ -157,6 +194,12 @@ TEST(Math, Avx2FormsWithinTwoUlpOverTheWholeRange) {
       << "erf, worst at x=" << at;
   EXPECT_LE(worst_ulps_everywhere(lane3<tanh8>, [](double x) { return std::tanh(x); }, at), 2)
       << "tanh, worst at x=" << at;
+  EXPECT_LE(worst_ulps_everywhere(lane3<cdf8>, [](double x) { return 0.5 * std::erfc(-x / std::sqrt(2.0)); }, at),
+            kCdfUlps)
+      << "cdf, worst at x=" << at;
+  EXPECT_LE(worst_ulps_everywhere(lane3<pdf8>, [](double x) { return std::exp(-0.5 * x * x) / std::sqrt(2 * M_PI); }, at),
+            kPdfUlps)
+      << "pdf, worst at x=" << at;
   // exp over its finite, non-overflowing range (the scalar sweep's range), denormals included.
   const auto exp_ref = [](double x) { return x < -104.0 ? 0.0 : (x > 89.0 ? INFINITY : std::exp(x)); };
   std::int64_t worst = 0;

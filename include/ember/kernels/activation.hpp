@@ -1,15 +1,18 @@
 // ember/kernels/activation.hpp — GELU's forward and backward as raw-pointer kernels.
 // Layer: kernels. The scalar formulas (gelu_value, gelu_grad) are shared by the Tensor-level
 // ember::gelu (elementwise.hpp), the autograd op (autograd/ops/activation.hpp) and the pointer kernels
-// below, so every path computes the same bits. For float they use the vectorisable erf_fast and
-// exp_fast (math.hpp): libm's erff is a call per element, which no compiler vectorises.
+// below, so every path computes the same bits. For float they use the vectorisable
+// normal_cdf_pdf (math.hpp): libm's erff is a call per element, which no compiler vectorises.
 //
 //   gelu_forward(x, y, n):        y[i]  = x[i]·Φ(x[i]),               Φ(x) = (1 + erf(x/√2))/2
 //   gelu_backward(x, dy, dx, n):  dx[i] = dy[i]·(Φ(x[i]) + x[i]·φ(x[i])), φ(x) = e^{-x²/2}/√(2π)
 //   x, y, dy, dx: n contiguous elements; dx may alias dy, y may alias x.
 //
 // Speed target: memory-bound (≥ 80% of triad bandwidth above L2; bench_elementwise BM_gelu*).
-// Reached: see README, "Roofline".
+// Missed: compute-bound at about 0.8 ns per element on one Zen 5 core. With normal_cdf_pdf in
+// place of erf_fast (2026-12-03, 4 Mi floats, two alternating rounds): forward 9.2 / 9.0 →
+// 9.0 / 10.2 GB/s on one thread, 17.2 / 17.2 → 19.6 / 20.5 on two; backward 9.1 / 7.8 →
+// 14.1 / 14.0 and 17.6 / 14.7 → 27.5 / 27.1 (triad: 28 and 81). README, "Roofline".
 #pragma once
 
 #include <cmath>
@@ -23,15 +26,26 @@
 
 namespace ember::detail {
 
+// float: Φ and φ from normal_cdf_pdf (math.hpp), one exponential for both and no cancellation
+// for negative x; double: libm's erf and exp.
 template <class T>
 EMBER_ALWAYS_INLINE T gelu_value(T x) {
-  return T(0.5) * x * (T(1) + detail::erf(x * T(0.7071067811865476)));
+  if constexpr (std::is_same_v<T, float>) {
+    return x * normal_cdf_pdf(x).cdf;
+  } else {
+    return T(0.5) * x * (T(1) + detail::erf(x * T(0.7071067811865476)));
+  }
 }
 template <class T>
 EMBER_ALWAYS_INLINE T gelu_grad(T x) {
-  const T cdf = T(0.5) * (T(1) + detail::erf(x * T(0.7071067811865476)));
-  const T pdf = T(0.3989422804014327) * detail::exp(T(-0.5) * x * x);
-  return cdf + x * pdf;
+  if constexpr (std::is_same_v<T, float>) {
+    const NormalCdfPdf f = normal_cdf_pdf(x);
+    return f.cdf + x * f.pdf;
+  } else {
+    const T cdf = T(0.5) * (T(1) + detail::erf(x * T(0.7071067811865476)));
+    const T pdf = T(0.3989422804014327) * detail::exp(T(-0.5) * x * x);
+    return cdf + x * pdf;
+  }
 }
 
 /// Elements per thread below which GELU runs on one thread.
@@ -63,9 +77,7 @@ EMBER_ALWAYS_INLINE void gelu_backward_loop(const T* x, const T* dy, T* dx, std:
 // the AVX2 copy is within 1.4× of it, bound by its 8-lane arithmetic.
 #if EMBER_X86
 __attribute__((target("avx2,fma"))) inline __m256 gelu_avx2(__m256 v) {
-  const __m256 erf = avx2::erf_fast(_mm256_mul_ps(v, _mm256_set1_ps(0.7071067811865476f)));
-  // 0.5·x·(1 + erf): the scalar form's order of operations.
-  return _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(0.5f), v), _mm256_add_ps(_mm256_set1_ps(1.0f), erf));
+  return _mm256_mul_ps(v, avx2::normal_cdf_pdf(v).cdf);
 }
 __attribute__((target("avx2,fma"))) inline void gelu_forward_avx2(const float* x, float* y, std::int64_t n) {
   std::int64_t i = 0;
@@ -79,11 +91,8 @@ __attribute__((target("avx2,fma"))) inline void gelu_backward_avx2(const float* 
   std::int64_t i = 0;
   for (; i + 8 <= n; i += 8) {
     const __m256 v = _mm256_loadu_ps(x + i);
-    const __m256 erf = avx2::erf_fast(_mm256_mul_ps(v, _mm256_set1_ps(0.7071067811865476f)));
-    const __m256 cdf = _mm256_mul_ps(_mm256_set1_ps(0.5f), _mm256_add_ps(_mm256_set1_ps(1.0f), erf));
-    const __m256 e = avx2::exp_fast(_mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(-0.5f), v), v));
-    const __m256 pdf = _mm256_mul_ps(_mm256_set1_ps(0.3989422804014327f), e);
-    const __m256 grad = _mm256_fmadd_ps(v, pdf, cdf);
+    const avx2::NormalCdfPdf8 f = avx2::normal_cdf_pdf(v);
+    const __m256 grad = _mm256_fmadd_ps(v, f.pdf, f.cdf);
     _mm256_storeu_ps(dx + i, _mm256_mul_ps(_mm256_loadu_ps(dy + i), grad));
   }
   gelu_backward_loop(x + i, dy + i, dx + i, n - i);

@@ -1,4 +1,4 @@
-// ember/kernels/math_avx2.hpp — exp_fast, erf_fast and tanh_fast (math.hpp) on 8-lane AVX2
+// ember/kernels/math_avx2.hpp — exp_fast, erf_fast, tanh_fast and normal_cdf_pdf (math.hpp) on 8-lane AVX2
 // vectors, and the loops of element-wise maps and softmax's exponentials over them.
 // Layer: kernels. The scalar forms in math.hpp vectorise by themselves wherever the compiler
 // if-converts their clamps and region selects: clang at every level, g++ 12 for AVX-512 (masked
@@ -88,6 +88,32 @@ EMBER_TARGET_AVX2 inline __m256 erf_fast(__m256 x) {
   const __m256 big = _mm256_xor_ps(big_mag, _mm256_and_ps(negative, sign_mask()));
   const __m256 y = _mm256_blendv_ps(big, small, _mm256_cmp_ps(ax, _mm256_set1_ps(1.0f), _CMP_LT_OQ));
   return _mm256_blendv_ps(y, x, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
+}
+
+/// normal_cdf_pdf(x) lane by lane (math.hpp): erfc(|x|/√2)/2 = t·G(t)·e^{-x²/2} with
+/// t = 1/(1 + 0.4·|x|/√2), |x| clamped to 20; Φ = that for x < 0, 1 − that otherwise; NaN
+/// propagates to both.
+struct NormalCdfPdf8 {
+  __m256 cdf, pdf;
+};
+EMBER_TARGET_AVX2 inline NormalCdfPdf8 normal_cdf_pdf(__m256 x) {
+  const __m256 one = _mm256_set1_ps(1.0f);
+  const __m256 ax = _mm256_min_ps(_mm256_andnot_ps(sign_mask(), x), _mm256_set1_ps(20.0f));
+  const __m256 w = _mm256_mul_ps(ax, _mm256_set1_ps(0.70710678118654752f));
+  const __m256 t = _mm256_div_ps(one, _mm256_fmadd_ps(_mm256_set1_ps(0.4f), w, one));
+  const __m256 p = horner(t, -0.01493431424f, 0.07192053464f, -0.1215208659f, 0.07340162284f,
+                         -0.02689658316f, 0.04356032082f, 0.05904756151f, 0.08594528596f,
+                         0.1038003602f, 0.1128381585f, 0.1128379157f);
+  const __m256 xx = _mm256_mul_ps(ax, ax);
+  const __m256 xxlo = _mm256_fmsub_ps(ax, ax, xx);  // x² = xx + xxlo exactly
+  const __m256 e = _mm256_mul_ps(exp_fast(_mm256_mul_ps(_mm256_set1_ps(-0.5f), xx)),
+                                 _mm256_fnmadd_ps(_mm256_set1_ps(0.5f), xxlo, one));
+  const __m256 half_erfc = _mm256_mul_ps(_mm256_mul_ps(t, p), e);
+  const __m256 negative = _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_LT_OQ);
+  const __m256 cdf = _mm256_blendv_ps(_mm256_sub_ps(one, half_erfc), half_erfc, negative);
+  const __m256 pdf = _mm256_mul_ps(_mm256_set1_ps(0.3989422804014327f), e);
+  const __m256 nan = _mm256_cmp_ps(x, x, _CMP_UNORD_Q);
+  return {_mm256_blendv_ps(cdf, x, nan), _mm256_blendv_ps(pdf, x, nan)};
 }
 
 /// tanh_fast(x) lane by lane (math.hpp): x·P(x²) below |x| = 0.6, ±(1 − 2/(e^{2|x|} + 1))
