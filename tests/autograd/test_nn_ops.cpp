@@ -312,6 +312,42 @@ TEST(NnOps, EmbeddingAndConv1dGradientsAreTheSameOnAnyThreadCount) {
   EXPECT_TRUE(ember::allclose(emb[0].to<double>(), want, 1e-5, 1e-5));
 }
 
+// A channels-last input (a transposed view of (B, L, C), as TextCNN feeds embeddings) runs the
+// convolution as GEMMs over overlapping windows, with no copy or unfold; the same input made
+// contiguous runs im2col. Both must agree, forward and backward, for every kernel width up to L
+// (K = L leaves one output per sequence), in float with several threads and in double.
+template <class T>
+void expect_channels_last_conv1d_matches_im2col(double tol) {
+  using VT = ember::Var<T>;
+  ember::Generator g(77);
+  const std::int64_t B = 5, L = 9, C = 6, O = 7;
+  const Tensor<T> emb = ember::randn<T>({B, L, C}, g);
+  for (std::int64_t K : {1, 2, 4, 9}) {
+    const Tensor<T> w = ember::randn<T>({O, C, K}, g), bias = ember::randn<T>({O}, g);
+    const Tensor<T> dy = ember::randn<T>({B, O, L - K + 1}, g);
+    std::vector<Tensor<T>> got[2];
+    for (int contiguous = 0; contiguous < 2; ++contiguous) {
+      VT e(emb.clone(), true), wv(w.clone(), true), bv(bias.clone(), true);
+      VT x = ember::transpose(e, 1, 2);  // (B, C, L), channel stride 1
+      if (contiguous) x = x * T(1);  // a fresh (B, C, L) result: the im2col path
+      ASSERT_EQ(x.data().is_contiguous(), contiguous == 1);
+      VT y = ember::conv1d(x, wv, bv);
+      y.backward(dy);
+      got[contiguous] = {y.data().clone(), e.grad().clone(), wv.grad().clone(), bv.grad().clone()};
+    }
+    for (std::size_t i = 0; i < 4; ++i)
+      EXPECT_TRUE(ember::allclose(got[0][i], got[1][i], tol, tol)) << "K=" << K << " tensor " << i;
+  }
+}
+
+TEST(NnOps, Conv1dOnChannelsLastInputMatchesIm2col) {
+  expect_channels_last_conv1d_matches_im2col<double>(1e-12);
+  const int threads_before = ember::num_threads();
+  ember::set_num_threads(2);
+  expect_channels_last_conv1d_matches_im2col<float>(1e-5);
+  ember::set_num_threads(threads_before);
+}
+
 TEST(NnOps, CrossEntropyIgnoreIndexAndErrors) {
   V x(Tensor<double>{{2, 0}, {0, 5}}, true);
   auto loss = ember::cross_entropy(x, Tensor<std::int64_t>{0, -100});

@@ -64,6 +64,62 @@ void conv1d_fold(const T* dcols, const Conv1dGeometry& g, T* dx) {
   });
 }
 
+// ---- Channels-last input: one GEMM over overlapping windows, no unfold ----------------------
+// When x (B, C, L) is stored as (B, L, C) (the transpose of an embedding's output, as in a
+// TextCNN) and the convolution has stride 1, no padding and no dilation, the window of output
+// position l in sequence b is the K·C contiguous values at xcl + (b·L + l)·C, in (k, c) order.
+// So the rows r = b·L + l of A (B·L − K + 1, K·C) are those windows with a leading dimension of
+// C: the GEMM reads the input in place. Rows with l ≥ Lout straddle two sequences; they are
+// computed and dropped (K − 1 of every L rows). The weight is reordered to match:
+//   conv1d_cl_weight(w (O, C, K), wp (O, K·C)):    wp[o, k·C + c] = w[o, c, k]
+//   conv1d_cl_output(y (B·L, O), bias, out):       out[b, o, l] = y[b·L + l, o] (+ bias[o])
+//   conv1d_cl_dout(dout (B, O, Lout), g (B·L, O)): g[b·L + l, o] = dout[b, o, l]; 0 for l ≥ Lout
+//   conv1d_cl_dweight(dwp (O, K·C), dw (O, C, K)): dw[o, c, k] = dwp[o, k·C + c]
+// (out, dout: (B, O, Lout) row-major.) Measured: README, "Whole models beside PyTorch" (cnn).
+
+template <class T>
+void conv1d_cl_weight(const T* w, std::int64_t O, std::int64_t C, std::int64_t K, T* wp) {
+  for (std::int64_t o = 0; o < O; ++o)
+    for (std::int64_t c = 0; c < C; ++c)
+      for (std::int64_t k = 0; k < K; ++k) wp[(o * K + k) * C + c] = w[(o * C + c) * K + k];
+}
+
+template <class T>
+void conv1d_cl_dweight(const T* dwp, std::int64_t O, std::int64_t C, std::int64_t K, T* dw) {
+  for (std::int64_t o = 0; o < O; ++o)
+    for (std::int64_t c = 0; c < C; ++c)
+      for (std::int64_t k = 0; k < K; ++k) dw[(o * C + c) * K + k] = dwp[(o * K + k) * C + c];
+}
+
+template <class T>
+void conv1d_cl_output(const T* y, const T* bias, const Conv1dGeometry& g, std::int64_t O, T* out) {
+  const std::int64_t L = g.L, l_out = g.l_out;
+  parallel_for(0, g.B, 1, [&](std::int64_t b0, std::int64_t b1) {
+    for (std::int64_t b = b0; b < b1; ++b)
+      for (std::int64_t o = 0; o < O; ++o) {
+        const T add = bias != nullptr ? bias[o] : T(0);
+        const T* ys = y + b * L * O + o;
+        T* os = out + (b * O + o) * l_out;
+        for (std::int64_t l = 0; l < l_out; ++l) os[l] = ys[l * O] + add;
+      }
+  });
+}
+
+template <class T>
+void conv1d_cl_dout(const T* dout, const Conv1dGeometry& g, std::int64_t O, T* gy) {
+  const std::int64_t L = g.L, l_out = g.l_out;
+  parallel_for(0, g.B, 1, [&](std::int64_t b0, std::int64_t b1) {
+    for (std::int64_t b = b0; b < b1; ++b) {
+      T* gs = gy + b * L * O;
+      std::fill(gs + l_out * O, gs + L * O, T(0));
+      for (std::int64_t o = 0; o < O; ++o) {
+        const T* ds = dout + (b * O + o) * l_out;
+        for (std::int64_t l = 0; l < l_out; ++l) gs[l * O + o] = ds[l];
+      }
+    }
+  });
+}
+
 }  // namespace kernels
 
 }  // namespace ember
