@@ -91,14 +91,35 @@ struct ThreadBlockCache {
 
   void* blocks[kClasses][kThreadBlocks] = {};
   int count[kClasses] = {};
-  std::size_t bytes = 0;
   std::uint64_t epoch = 0;  // CachingAllocator::epoch_ when this cache was last emptied
-  std::atomic<std::int64_t> hits{0};            // allocations served here
-  std::atomic<std::int64_t> cached_bytes{0};    // == bytes, readable from other threads
-  std::atomic<std::int64_t> cached_blocks{0};
+  std::atomic<std::int64_t> hits{0};           // allocations served here
+  std::atomic<std::int64_t> cached_bytes{0};   // bytes in `blocks`
+  std::atomic<std::int64_t> cached_blocks{0};  // blocks in `blocks`
 
+  /// Room for one more block of class `cls` (class_bytes bytes)?
+  bool has_room(int cls, std::size_t class_bytes) const {
+    return count[cls] < kThreadBlocks &&
+           cached_bytes.load(std::memory_order_relaxed) + static_cast<std::int64_t>(class_bytes) <=
+               static_cast<std::int64_t>(kThreadBytes);
+  }
+  void put(int cls, std::size_t class_bytes, void* p) {
+    blocks[cls][count[cls]++] = p;
+    account(static_cast<std::int64_t>(class_bytes), 1);
+  }
+  /// The most recently cached block of class `cls` (count[cls] > 0).
+  void* take(int cls, std::size_t class_bytes) {
+    account(-static_cast<std::int64_t>(class_bytes), -1);
+    return blocks[cls][--count[cls]];
+  }
+  void count_hit() { bump(hits, 1); }
+
+ private:
   static void bump(std::atomic<std::int64_t>& c, std::int64_t d) {
     c.store(c.load(std::memory_order_relaxed) + d, std::memory_order_relaxed);
+  }
+  void account(std::int64_t bytes, std::int64_t n) {
+    bump(cached_bytes, bytes);
+    bump(cached_blocks, n);
   }
 };
 
@@ -143,11 +164,8 @@ class CachingAllocator {
       // set_caching(false) on another thread.
       ThreadBlockCache* tc = thread_cache();
       if (tc != nullptr && tc->count[cls] > 0 && caching_.load(std::memory_order_relaxed)) {
-        void* p = tc->blocks[cls][--tc->count[cls]];
-        tc->bytes -= class_bytes;
-        ThreadBlockCache::bump(tc->hits, 1);
-        ThreadBlockCache::bump(tc->cached_bytes, -static_cast<std::int64_t>(class_bytes));
-        ThreadBlockCache::bump(tc->cached_blocks, -1);
+        void* p = tc->take(cls, class_bytes);
+        tc->count_hit();
 #if EMBER_ASAN
         ASAN_UNPOISON_MEMORY_REGION(p, class_bytes);
 #endif
@@ -196,15 +214,11 @@ class CachingAllocator {
     if (cls < ThreadBlockCache::kClasses) {
       ThreadBlockCache* tc = thread_cache();
       if (tc != nullptr && caching_.load(std::memory_order_relaxed) &&
-          tc->count[cls] < ThreadBlockCache::kThreadBlocks &&
-          tc->bytes + class_bytes <= ThreadBlockCache::kThreadBytes) {
+          tc->has_room(cls, class_bytes)) {
 #if EMBER_ASAN
         ASAN_POISON_MEMORY_REGION(p, class_bytes);
 #endif
-        tc->blocks[cls][tc->count[cls]++] = p;
-        tc->bytes += class_bytes;
-        ThreadBlockCache::bump(tc->cached_bytes, static_cast<std::int64_t>(class_bytes));
-        ThreadBlockCache::bump(tc->cached_blocks, 1);
+        tc->put(cls, class_bytes, p);
         return;
       }
     }
@@ -318,13 +332,10 @@ class CachingAllocator {
     for (int c = 0; c < ThreadBlockCache::kClasses; ++c) {
       const std::size_t cb = class_size(c);
       while (tc.count[c] > 0) {
-        void* p = tc.blocks[c][--tc.count[c]];
+        void* p = tc.take(c, cb);
 #if EMBER_ASAN
         ASAN_UNPOISON_MEMORY_REGION(p, cb);
 #endif
-        tc.bytes -= cb;
-        ThreadBlockCache::bump(tc.cached_bytes, -static_cast<std::int64_t>(cb));
-        ThreadBlockCache::bump(tc.cached_blocks, -1);
         release_shared(p, c, cb);
       }
     }

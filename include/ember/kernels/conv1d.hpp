@@ -70,26 +70,12 @@ void conv1d_fold(const T* dcols, const Conv1dGeometry& g, T* dx) {
 // position l in sequence b is the K·C contiguous values at xcl + (b·L + l)·C, in (k, c) order.
 // So the rows r = b·L + l of A (B·L − K + 1, K·C) are those windows with a leading dimension of
 // C: the GEMM reads the input in place. Rows with l ≥ Lout straddle two sequences; they are
-// computed and dropped (K − 1 of every L rows). The weight is reordered to match:
-//   conv1d_cl_weight(w (O, C, K), wp (O, K·C)):    wp[o, k·C + c] = w[o, c, k]
+// computed and dropped (K − 1 of every L rows). The weight is used as (O, K, C), i.e.
+// w.permute({0, 2, 1}) made contiguous (the caller's). The output and dout move between the
+// GEMM's row layout and (B, O, Lout):
 //   conv1d_cl_output(y (B·L, O), bias, out):       out[b, o, l] = y[b·L + l, o] (+ bias[o])
 //   conv1d_cl_dout(dout (B, O, Lout), g (B·L, O)): g[b·L + l, o] = dout[b, o, l]; 0 for l ≥ Lout
-//   conv1d_cl_dweight(dwp (O, K·C), dw (O, C, K)): dw[o, c, k] = dwp[o, k·C + c]
 // (out, dout: (B, O, Lout) row-major.) Measured: README, "Whole models beside PyTorch" (cnn).
-
-template <class T>
-void conv1d_cl_weight(const T* w, std::int64_t O, std::int64_t C, std::int64_t K, T* wp) {
-  for (std::int64_t o = 0; o < O; ++o)
-    for (std::int64_t c = 0; c < C; ++c)
-      for (std::int64_t k = 0; k < K; ++k) wp[(o * K + k) * C + c] = w[(o * C + c) * K + k];
-}
-
-template <class T>
-void conv1d_cl_dweight(const T* dwp, std::int64_t O, std::int64_t C, std::int64_t K, T* dw) {
-  for (std::int64_t o = 0; o < O; ++o)
-    for (std::int64_t c = 0; c < C; ++c)
-      for (std::int64_t k = 0; k < K; ++k) dw[(o * C + c) * K + k] = dwp[(o * K + k) * C + c];
-}
 
 template <class T>
 void conv1d_cl_output(const T* y, const T* bias, const Conv1dGeometry& g, std::int64_t O, T* out) {

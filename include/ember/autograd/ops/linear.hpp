@@ -37,7 +37,9 @@ namespace ops {
 // the GEMM were 16%, 36% and 36% of the time.
 template <class T>
 struct Conv1d : Node<T> {
-  Tensor<T> x, w;  // x (contiguous, or the channels-last view) only when the weight needs a gradient
+  // x: the input made contiguous, or the channels-last view itself, only when the weight needs a
+  // gradient. w: the weight (Cout, Cin, K); on the channels-last path reordered to (Cout, K, Cin).
+  Tensor<T> x, w;
   Conv1dGeometry geo;
   bool channels_last = false;
 
@@ -48,15 +50,13 @@ struct Conv1d : Node<T> {
            g.l_out > 0 && x.stride(1) == 1 && x.stride(2) == g.C && x.stride(0) == g.L * g.C;
   }
   // y (B·L, O): rows b·L + l are the outputs of window l of sequence b (the last K − 1 rows of
-  // the buffer are not written), from A = the overlapping windows of xcl (B·L − K + 1, K·C).
-  static Tensor<T> forward_channels_last(const T* xcl, const Tensor<T>& weight,
+  // the buffer are not written), from A = the overlapping windows of xcl (B·L − K + 1, K·C) and
+  // wkc, the weight as (O, K, C) contiguous.
+  static Tensor<T> forward_channels_last(const T* xcl, const Tensor<T>& wkc,
                                          const Conv1dGeometry& g) {
-    const std::int64_t O = weight.size(0), KC = g.K * g.C, rows = g.B * g.L - g.K + 1;
-    const Tensor<T> wc = weight.contiguous();
-    Tensor<T> wp = Tensor<T>::empty({O, KC});
-    kernels::conv1d_cl_weight(wc.data(), O, g.C, g.K, wp.data());
+    const std::int64_t O = wkc.size(0), KC = g.K * g.C, rows = g.B * g.L - g.K + 1;
     Tensor<T> y = Tensor<T>::empty({g.B * g.L, O});
-    ember::gemm<T>(rows, O, KC, T(1), xcl, g.C, 1, wp.data(), 1, KC, T(0), y.data(), O, 1);
+    ember::gemm<T>(rows, O, KC, T(1), xcl, g.C, 1, wkc.data(), 1, KC, T(0), y.data(), O, 1);
     return y;
   }
 
@@ -101,10 +101,11 @@ struct Conv1d : Node<T> {
     const std::int64_t l_out = out_length(L, K, stride, padding, dilation);
     const Conv1dGeometry geo{B, C, L, K, stride, padding, dilation, l_out};
     const bool cl = use_channels_last(input.data(), geo);
-    Tensor<T> xc, out;
+    Tensor<T> xc, wsave = weight.data(), out;
     if (cl) {
       xc = input.data();
-      const Tensor<T> y = forward_channels_last(xc.data(), weight.data(), geo);
+      wsave = weight.data().permute({0, 2, 1}).contiguous();  // (O, K, C)
+      const Tensor<T> y = forward_channels_last(xc.data(), wsave, geo);
       out = Tensor<T>::empty({B, O, l_out});
       const Tensor<T> bc = bias ? bias->data().contiguous() : Tensor<T>();
       kernels::conv1d_cl_output(y.data(), bias ? bc.data() : nullptr, geo, O, out.data());
@@ -121,7 +122,7 @@ struct Conv1d : Node<T> {
     if (!graph) return Var<T>(out);
     auto n = std::make_shared<Conv1d>();
     if (weight.requires_grad()) n->x = xc;
-    n->w = weight.data();
+    n->w = wsave;
     n->geo = geo;
     n->channels_last = cl;
     return bias ? detail::attach<T>(out, n, {&input, &weight, bias})
@@ -161,21 +162,17 @@ struct Conv1d : Node<T> {
     Tensor<T> g = Tensor<T>::empty({B * L, O});
     kernels::conv1d_cl_dout(dc.data(), geo, O, g.data());
     std::vector<Tensor<T>> grads(this->needs_grad.size());
-    if (this->needs_grad[0]) {
-      const Tensor<T> wc = w.contiguous();
-      Tensor<T> wp = Tensor<T>::empty({O, KC});
-      kernels::conv1d_cl_weight(wc.data(), O, C, K, wp.data());
+    if (this->needs_grad[0]) {  // w is (O, K, C) here
       Tensor<T> dxcl = zeros<T>({B, L, C});
       for (std::int64_t k = 0; k < K; ++k)
-        ember::gemm<T>(rows, C, O, T(1), g.data(), O, 1, wp.data() + k * C, KC, 1, T(1),
+        ember::gemm<T>(rows, C, O, T(1), g.data(), O, 1, w.data() + k * C, KC, 1, T(1),
                        dxcl.data() + k * C, C, 1);
       grads[0] = dxcl.transpose(1, 2);  // (B, C, L), the input's layout
     }
     if (this->needs_grad[1]) {
-      Tensor<T> dwp = Tensor<T>::empty({O, KC});
-      ember::gemm<T>(O, KC, rows, T(1), g.data(), 1, O, x.data(), C, 1, T(0), dwp.data(), KC, 1);
-      grads[1] = Tensor<T>::empty({O, C, K});
-      kernels::conv1d_cl_dweight(dwp.data(), O, C, K, grads[1].data());
+      Tensor<T> dwkc = Tensor<T>::empty({O, K, C});
+      ember::gemm<T>(O, KC, rows, T(1), g.data(), 1, O, x.data(), C, 1, T(0), dwkc.data(), KC, 1);
+      grads[1] = dwkc.permute({0, 2, 1}).contiguous();  // (O, C, K)
     }
     if (grads.size() > 2 && this->needs_grad[2]) {
       grads[2] = Tensor<T>::empty({O});
