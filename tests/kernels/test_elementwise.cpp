@@ -527,6 +527,95 @@ TEST(Elementwise, RowKernelsOnEveryIsaCopy) {
   ember::set_gemm_isa(best);
 }
 
+// Layer norm's float rows take a float path (16 float lanes, centred on the float mean and then
+// corrected by δ = mean(x − m₀)); rows with tiny, huge or non-finite values, or a constant row,
+// fall back to the double path. Forward and backward on every copy against a double reference,
+// over rows that exercise each: ordinary, offset far from zero (1e4 + N(0, 1), where a plain
+// float variance would cancel), tiny (1e-25), huge (1e25), constant, and widths that are not a
+// multiple of 16.
+TEST(Elementwise, LayerNormFloatRowsMatchDoubleOnEveryIsaCopy) {
+  for (const std::int64_t D : {std::int64_t{1}, std::int64_t{16}, std::int64_t{301}}) {
+    const std::int64_t R = 6, n = R * D;
+    ember::Generator g(5);
+    const Tensor<float> z = ember::randn<float>({R, D}, g), dz = ember::randn<float>({R, D}, g);
+    std::vector<float> x(static_cast<std::size_t>(n)), dy(x.size());
+    const float scale[R] = {3.0f, 1.0f, 1e-25f, 1e25f, 0.0f, 0.5f};
+    const float offset[R] = {0.0f, 1e4f, 0.0f, 0.0f, 7.0f, -2.0f};
+    for (std::int64_t r = 0; r < R; ++r)
+      for (std::int64_t i = 0; i < D; ++i) {
+        const auto k = static_cast<std::size_t>(r * D + i);
+        x[k] = offset[r] + scale[r] * z.data()[k];
+        dy[k] = r == 5 ? 1e-30f * dz.data()[k] : dz.data()[k];  // row 5: tiny gradients
+      }
+    std::vector<float> w(static_cast<std::size_t>(D)), b(w.size());
+    for (std::int64_t i = 0; i < D; ++i) {
+      w[static_cast<std::size_t>(i)] = 0.5f + 0.01f * static_cast<float>(i % 17);
+      b[static_cast<std::size_t>(i)] = -0.2f + 0.03f * static_cast<float>(i % 5);
+    }
+    const ember::Isa best = ember::gemm_isa();
+    for (ember::Isa isa : {ember::Isa::Generic, ember::Isa::Avx2, ember::Isa::Avx512, best}) {
+      if (isa > ember::cpu_isa()) continue;
+      ember::set_gemm_isa(isa);
+      const std::string at = "isa " + std::to_string(static_cast<int>(isa)) + " D " + std::to_string(D);
+      std::vector<float> y(x.size()), h(x.size()), dx(x.size()), rstd(static_cast<std::size_t>(R));
+      ember::kernels::layer_norm_forward(x.data(), w.data(), b.data(), y.data(), h.data(), rstd.data(), R, D, 1e-5);
+      ember::kernels::layer_norm_backward_input(dy.data(), w.data(), h.data(), rstd.data(), dx.data(), R, D);
+      for (std::int64_t r = 0; r < R; ++r) {
+        const float* xr = x.data() + r * D;
+        const float* dr = dy.data() + r * D;
+        double mean = 0, var = 0;
+        for (std::int64_t i = 0; i < D; ++i) mean += xr[i];
+        mean /= static_cast<double>(D);
+        for (std::int64_t i = 0; i < D; ++i) var += (xr[i] - mean) * (xr[i] - mean);
+        var /= static_cast<double>(D);
+        // Scale-invariant reference (eps scales with the row, as in the kernel's double path).
+        const double rs = 1 / std::sqrt(var + 1e-5);
+        ASSERT_NEAR(rstd[static_cast<std::size_t>(r)], rs, 2e-6 * rs) << at << " row " << r;
+        std::vector<double> hh(static_cast<std::size_t>(D)), gg(hh.size());
+        double mg = 0, mgx = 0;
+        for (std::int64_t i = 0; i < D; ++i) {
+          const auto k = static_cast<std::size_t>(i);
+          hh[k] = (xr[i] - mean) * rs;
+          const double want = hh[k] * w[k] + b[k];
+          ASSERT_NEAR(y[static_cast<std::size_t>(r * D + i)], want, 2e-6 * (1 + std::fabs(want)))
+              << at << " row " << r << " i " << i;
+          ASSERT_NEAR(h[static_cast<std::size_t>(r * D + i)], hh[k], 2e-6 * (1 + std::fabs(hh[k])))
+              << at << " row " << r << " i " << i;
+          gg[k] = static_cast<double>(dr[i]) * w[k];
+          mg += gg[k];
+          mgx += gg[k] * hh[k];
+        }
+        mg /= static_cast<double>(D);
+        mgx /= static_cast<double>(D);
+        double gscale = 0;
+        for (double v : gg) gscale = std::max(gscale, std::fabs(v));
+        for (std::int64_t i = 0; i < D; ++i) {
+          const auto k = static_cast<std::size_t>(i);
+          const double want = rs * (gg[k] - mg - hh[k] * mgx);
+          ASSERT_NEAR(dx[static_cast<std::size_t>(r * D + i)], want, 1e-5 * rs * gscale + 1e-44)
+              << at << " row " << r << " i " << i;
+        }
+      }
+    }
+    ember::set_gemm_isa(best);
+  }
+  // A constant row normalises to exactly 0 on every copy, also in double where its mean rounds
+  // (the AVX copies once contracted the centring into an FMA and gave ±1 for a row of 1e25 / 3).
+  const double c = 1e25 / 3;
+  const double xd[3] = {c, c, c}, wd[3] = {1, 1, 1}, bd[3] = {0, 0, 0};
+  const ember::Isa best = ember::gemm_isa();
+  for (ember::Isa isa : {ember::Isa::Generic, ember::Isa::Avx2, ember::Isa::Avx512, best}) {
+    if (isa > ember::cpu_isa()) continue;
+    ember::set_gemm_isa(isa);
+    double yd[3], hd[3], rd[1];
+    ember::kernels::layer_norm_forward(xd, wd, bd, yd, hd, rd, 1, 3, 1e-5);
+    EXPECT_EQ(hd[0], 0.0) << "isa " << static_cast<int>(isa);
+    EXPECT_EQ(hd[2], 0.0) << "isa " << static_cast<int>(isa);
+    EXPECT_DOUBLE_EQ(rd[0], 1 / std::sqrt(1e-5)) << "isa " << static_cast<int>(isa);
+  }
+  ember::set_gemm_isa(best);
+}
+
 // Float → float maps (exp, tanh, sigmoid) run in the widest copy allowed: each copy stays
 // within the scalar forms' accuracy (≤ 2 ulp for exp and tanh, tested in test_math.cpp).
 TEST(Elementwise, FloatMapsOnEveryIsaCopy) {
