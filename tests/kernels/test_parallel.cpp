@@ -1,6 +1,7 @@
 #include <atomic>
-#include <thread>
 #include <cstdlib>
+#include <thread>
+#include <utility>
 #include <vector>
 
 #include "../test_util.hpp"
@@ -57,8 +58,11 @@ TEST(Parallel, ThreadCountSetting) {
 // previous one is complete, and members that never turn up have their items done by others.
 TEST(Parallel, PhasedWorkDoesEveryItemOnceInPhaseOrder) {
   constexpr int kPhases = 50;
-  for (int present : {1, 2, 4}) {
-    ember::detail::PhasedWork work(4);  // nominal team of 4; only `present` members run
+  // Team 1 takes the path without atomics; a nominal team of 4 with only `present` members
+  // running takes the claiming path.
+  const std::pair<int, int> cases[] = {{1, 1}, {4, 1}, {4, 2}, {4, 4}};
+  for (const auto& [team, present] : cases) {
+    ember::detail::PhasedWork work(team);
     std::vector<std::atomic<int>> hits(kPhases * 64);
     std::atomic<int> order_errors{0};
     std::vector<std::atomic<int>> done_in_phase(kPhases);
