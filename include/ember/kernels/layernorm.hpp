@@ -14,15 +14,18 @@
 //
 // Rows are split across threads (parallel_for); each row is a few passes over data in L1.
 //
-// Float rows take a float path first — two reductions and one write pass in 16 float lanes — and
+// Float rows take a float path first — two reductions and one write pass in 16 float lanes
+// (Lanes16: vector types of the running copy's width) — and
 // fall back to the double path unless Σc² is finite and at least D·2⁻⁶⁰ (so the largest terms are
-// normal floats): rows with NaN, ±Inf, values beyond about 1e18 or below 1e-18, and constant rows.
+// normal floats): rows with NaN or ±Inf, rows whose spread about the mean (root mean square of
+// c) is above about 1e18 or below 1e-9, and constant rows.
 // The backward does the same with Σ|dy·w|. Every row a network produces takes the float path.
 //
 // Target: ≥ 80% of the triad bandwidth at 2 threads (bench_elementwise BM_kernel_layer_norm_*,
 // 8192 rows of 256, 12 bytes per element). The double path alone reached 8.1–10.0 / 17.2 GB/s
 // forward (1 / 2 threads; 2.34 ms on one thread) and 13.5 / 24.1 backward; the float path
-// FIGURES.
+// 39.5 / 73.8 GB/s forward (0.59 ms; 90% of the triad's 81.5 GB/s measured in the same run)
+// and 49.4 / 98.1 backward (0.47 ms; the operands partly fit the L3).
 #pragma once
 
 #include <algorithm>
@@ -58,44 +61,68 @@ inline double combine_max(const double (&a)[kLanes]) {
                   std::max(std::max(a[4], a[5]), std::max(a[6], a[7])));
 }
 
+/// 16 float lanes as 64 / VB native vectors of VB bytes (GCC/clang vector types): VB = 64 in
+/// the AVX-512 copy, 32 in the AVX2 copy, 16 in SSE2 (vectors wider than the copy's registers
+/// were lowered through memory: the AVX2 copy ran 30% slower than the double path it replaced).
+/// Lane l is element l % kPer of part l / kPer, so every width sums in the same order and gives
+/// the same bits (up to FMA contraction). g++ 12's SLP vectoriser left per-lane arrays of
+/// scalars as scalar code with lane extracts. Passed only by reference: a vector passed or
+/// returned by value would change the ABI in copies without its registers (-Wpsabi).
+// Non-dependent vector types, chosen by width below: g++ 12 drops vector_size(VB) with a
+// template-dependent VB (the type silently stays a scalar float).
+using FloatV16 = float __attribute__((vector_size(16)));
+using FloatV32 = float __attribute__((vector_size(32)));
+using FloatV64 = float __attribute__((vector_size(64)));
+using IntV16 = std::int32_t __attribute__((vector_size(16)));
+using IntV32 = std::int32_t __attribute__((vector_size(32)));
+using IntV64 = std::int32_t __attribute__((vector_size(64)));
+template <int VB>
+struct Lanes16 {
+  using V = std::conditional_t<VB == 64, FloatV64, std::conditional_t<VB == 32, FloatV32, FloatV16>>;
+  using VI = std::conditional_t<VB == 64, IntV64, std::conditional_t<VB == 32, IntV32, IntV16>>;
+  static_assert(sizeof(V) == VB && sizeof(VI) == VB);
+  static constexpr int kPer = VB / 4, kParts = 16 / kPer;
+  V v[kParts] = {};
+  static EMBER_ALWAYS_INLINE void load(V& out, const float* p) { std::memcpy(&out, p, VB); }
+  double hsum() const {
+    double t = 0;
+    for (int k = 0; k < kParts; ++k)
+      for (int l = 0; l < kPer; ++l) t += static_cast<double>(v[k][l]);
+    return t;
+  }
+};
+
 /// The float path of one row (see the header): false, touching nothing, unless Σc² is finite and
 /// at least D·2⁻⁶⁰ (so its largest terms are normal floats), for the double path to handle
 /// rows with NaN, ±Inf, huge or tiny values, or a constant row.
+template <int VB>
 EMBER_ALWAYS_INLINE bool layer_norm_row_float(const float* xr, const float* weight,
                                               const float* bias, float* yr, float* hr, float* rstd,
                                               std::int64_t D, double eps) {
-  // GCC/clang vector types: 16 float lanes, one zmm in the AVX-512 copy, two ymm in the AVX2
-  // copy, four xmm in SSE2 (g++ 12's SLP vectoriser left per-lane arrays as scalar code with
-  // lane extracts). Locals only, so no vector crosses a call boundary.
-  using V = float __attribute__((vector_size(64)));
-  constexpr int kF = 16;
-  // Loads by memcpy into a local (unaligned), never returned: a 64-byte vector returned or
-  // passed by value would change the ABI in the copies without AVX-512 (-Wpsabi).
-  auto hsum = [](const V& v) {  // fixed order, the same bits in every copy
-    double t = 0;
-    for (int l = 0; l < kF; ++l) t += static_cast<double>(v[l]);
-    return t;
-  };
-  V sum = {};
+  using L = Lanes16<VB>;
+  using V = typename L::V;
+  L sum;
   std::int64_t i = 0;
-  for (; i + kF <= D; i += kF) {
-    V v;
-    std::memcpy(&v, xr + i, sizeof v);
-    sum += v;
-  }
-  double total = hsum(sum);
+  for (; i + 16 <= D; i += 16)
+    for (int k = 0; k < L::kParts; ++k) {
+      V x;
+      L::load(x, xr + i + k * L::kPer);
+      sum.v[k] += x;
+    }
+  double total = sum.hsum();
   for (; i < D; ++i) total += static_cast<double>(xr[i]);
   const double dD = static_cast<double>(D);
   const float m0 = static_cast<float>(total / dD);
-  V sc = {}, sq = {};
-  for (i = 0; i + kF <= D; i += kF) {
-    V c;
-    std::memcpy(&c, xr + i, sizeof c);
-    c -= m0;
-    sc += c;
-    sq += c * c;
-  }
-  double tc = hsum(sc), tq = hsum(sq);
+  L sc, sq;
+  for (i = 0; i + 16 <= D; i += 16)
+    for (int k = 0; k < L::kParts; ++k) {
+      V c;
+      L::load(c, xr + i + k * L::kPer);
+      c -= m0;
+      sc.v[k] += c;
+      sq.v[k] += c * c;
+    }
+  double tc = sc.hsum(), tq = sq.hsum();
   for (; i < D; ++i) {
     const double c = static_cast<double>(xr[i] - m0);
     tc += c;
@@ -118,31 +145,33 @@ EMBER_ALWAYS_INLINE bool layer_norm_row_float(const float* xr, const float* weig
 
 /// The backward's float path for one row: false, touching nothing, unless Σ|g| (g = dy·weight)
 /// is finite and zero or at least D·2⁻⁶⁰, for the double path to handle.
+template <int VB>
 EMBER_ALWAYS_INLINE bool layer_norm_backward_row_float(const float* dr, const float* weight,
                                                        const float* hr, float rstd, float* out,
                                                        std::int64_t D) {
-  using V = float __attribute__((vector_size(64)));
-  constexpr int kF = 16;
-  // Loads by memcpy into a local (unaligned), never returned: a 64-byte vector returned or
-  // passed by value would change the ABI in the copies without AVX-512 (-Wpsabi).
-  auto hsum = [](const V& v) {
-    double t = 0;
-    for (int l = 0; l < kF; ++l) t += static_cast<double>(v[l]);
-    return t;
-  };
-  V sg = {}, sgx = {}, sa = {};
+  using L = Lanes16<VB>;
+  using V = typename L::V;
+  using VI = typename L::VI;
+  L sg, sgx, sa;
   std::int64_t i = 0;
-  for (; i + kF <= D; i += kF) {
-    V g, w, h;
-    std::memcpy(&g, dr + i, sizeof g);
-    std::memcpy(&w, weight + i, sizeof w);
-    std::memcpy(&h, hr + i, sizeof h);
-    g *= w;
-    sg += g;
-    sgx += g * h;
-    sa += g < 0 ? -g : g;
-  }
-  double tg = hsum(sg), tgx = hsum(sgx), ta = hsum(sa);
+  for (; i + 16 <= D; i += 16)
+    for (int k = 0; k < L::kParts; ++k) {
+      const std::int64_t at = i + k * L::kPer;
+      V g, w, h;
+      L::load(g, dr + at);
+      L::load(w, weight + at);
+      L::load(h, hr + at);
+      g *= w;
+      sg.v[k] += g;
+      sgx.v[k] += g * h;
+      VI bits;  // |g| by clearing the sign bits (memcpy, not bit_cast: no vector by value)
+      std::memcpy(&bits, &g, VB);
+      bits &= 0x7fffffff;
+      V a;
+      std::memcpy(&a, &bits, VB);
+      sa.v[k] += a;
+    }
+  double tg = sg.hsum(), tgx = sgx.hsum(), ta = sa.hsum();
   for (; i < D; ++i) {
     const float g = dr[i] * weight[i];
     tg += static_cast<double>(g);
@@ -158,6 +187,14 @@ EMBER_ALWAYS_INLINE bool layer_norm_backward_row_float(const float* dr, const fl
   for (i = 0; i < D; ++i) out[i] = rstd * ((dr[i] * weight[i] - mg) - hr[i] * mgx);
   return true;
 }
+
+/// f(std::integral_constant<int, VB>) with VB the vector width of the copy `isa` selects.
+template <class F>
+EMBER_ALWAYS_INLINE auto with_float_vector_bytes(Isa isa, F&& f) {
+  if (isa >= Isa::Avx512) return f(std::integral_constant<int, 64>{});
+  if (isa >= Isa::Avx2) return f(std::integral_constant<int, 32>{});
+  return f(std::integral_constant<int, 16>{});
+}
 }  // namespace layer_norm_lanes
 
 }  // namespace ember::detail
@@ -171,6 +208,7 @@ void layer_norm_forward(const T* x, const T* weight, const T* bias, T* y, T* xha
   using CT = compute_t<T>;
   using namespace detail::layer_norm_lanes;
   const std::int64_t grain = std::max<std::int64_t>(1, 16384 / std::max<std::int64_t>(D, 1));
+  const Isa isa = gemm_isa();  // the copy with_widest_isa runs, and its vector width
   parallel_for(0, R, grain, [&](std::int64_t lo, std::int64_t hi) {
     detail::with_widest_isa([&] {
       for (std::int64_t r = lo; r < hi; ++r) {
@@ -178,7 +216,10 @@ void layer_norm_forward(const T* x, const T* weight, const T* bias, T* y, T* xha
         T* hr = xhat + r * D;
         T* yr = y + r * D;
         if constexpr (std::is_same_v<T, float>) {
-          if (D > 0 && layer_norm_row_float(xr, weight, bias, yr, hr, rstd + r, D, eps)) continue;
+          if (D > 0 && with_float_vector_bytes(isa, [&](auto vb) {
+                return layer_norm_row_float<decltype(vb)::value>(xr, weight, bias, yr, hr, rstd + r, D, eps);
+              }))
+            continue;
         }
         // Reductions in kLanes independent double accumulators (combined in a fixed order at the
         // end), so they vectorise: a single running sum cannot (no reassociation without
@@ -249,6 +290,7 @@ void layer_norm_backward_input(const T* dy, const T* weight, const T* xhat, cons
   using CT = compute_t<T>;
   using namespace detail::layer_norm_lanes;
   const std::int64_t grain = std::max<std::int64_t>(1, 16384 / std::max<std::int64_t>(D, 1));
+  const Isa isa = gemm_isa();  // the copy with_widest_isa runs, and its vector width
   parallel_for(0, R, grain, [&](std::int64_t lo, std::int64_t hi) {
     detail::with_widest_isa([&] {
       for (std::int64_t r = lo; r < hi; ++r) {
@@ -256,7 +298,10 @@ void layer_norm_backward_input(const T* dy, const T* weight, const T* xhat, cons
         const T* hr = xhat + r * D;
         T* out = dx + r * D;
         if constexpr (std::is_same_v<T, float>) {
-          if (layer_norm_backward_row_float(dr, weight, hr, rstd[r], out, D)) continue;
+          if (with_float_vector_bytes(isa, [&](auto vb) {
+                return layer_norm_backward_row_float<decltype(vb)::value>(dr, weight, hr, rstd[r], out, D);
+              }))
+            continue;
         }
         double mgs[kLanes] = {}, mgxs[kLanes] = {};
         for_lanes(D, [&](std::int64_t i, int l) {
