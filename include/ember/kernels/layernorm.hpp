@@ -61,13 +61,6 @@ inline double combine_max(const double (&a)[kLanes]) {
                   std::max(std::max(a[4], a[5]), std::max(a[6], a[7])));
 }
 
-/// 16 float lanes as 64 / VB native vectors of VB bytes (GCC/clang vector types): VB = 64 in
-/// the AVX-512 copy, 32 in the AVX2 copy, 16 in SSE2 (vectors wider than the copy's registers
-/// were lowered through memory: the AVX2 copy ran 30% slower than the double path it replaced).
-/// Lane l is element l % kPer of part l / kPer, so every width sums in the same order and gives
-/// the same bits (up to FMA contraction). g++ 12's SLP vectoriser left per-lane arrays of
-/// scalars as scalar code with lane extracts. Passed only by reference: a vector passed or
-/// returned by value would change the ABI in copies without its registers (-Wpsabi).
 // Non-dependent vector types, chosen by width below: g++ 12 drops vector_size(VB) with a
 // template-dependent VB (the type silently stays a scalar float).
 using FloatV16 = float __attribute__((vector_size(16)));
@@ -76,9 +69,17 @@ using FloatV64 = float __attribute__((vector_size(64)));
 using IntV16 = std::int32_t __attribute__((vector_size(16)));
 using IntV32 = std::int32_t __attribute__((vector_size(32)));
 using IntV64 = std::int32_t __attribute__((vector_size(64)));
+/// 16 float lanes as 64 / VB native vectors of VB bytes (GCC/clang vector types): VB = 64 in
+/// the AVX-512 copy, 32 in the AVX2 copy, 16 in SSE2 (vectors wider than the copy's registers
+/// were lowered through memory: the AVX2 copy ran 30% slower than the double path it replaced).
+/// Lane l is element l % kPer of part l / kPer, so every width sums in the same order and gives
+/// the same bits (up to FMA contraction). g++ 12's SLP vectoriser left per-lane arrays of
+/// scalars as scalar code with lane extracts. Passed only by reference: a vector passed or
+/// returned by value would change the ABI in copies without its registers (-Wpsabi).
 template <int VB>
 struct Lanes16 {
-  using V = std::conditional_t<VB == 64, FloatV64, std::conditional_t<VB == 32, FloatV32, FloatV16>>;
+  using V =
+      std::conditional_t<VB == 64, FloatV64, std::conditional_t<VB == 32, FloatV32, FloatV16>>;
   using VI = std::conditional_t<VB == 64, IntV64, std::conditional_t<VB == 32, IntV32, IntV16>>;
   static_assert(sizeof(V) == VB && sizeof(VI) == VB);
   static constexpr int kPer = VB / 4, kParts = 16 / kPer;
@@ -217,7 +218,8 @@ void layer_norm_forward(const T* x, const T* weight, const T* bias, T* y, T* xha
         T* yr = y + r * D;
         if constexpr (std::is_same_v<T, float>) {
           if (D > 0 && with_float_vector_bytes(isa, [&](auto vb) {
-                return layer_norm_row_float<decltype(vb)::value>(xr, weight, bias, yr, hr, rstd + r, D, eps);
+                return layer_norm_row_float<decltype(vb)::value>(xr, weight, bias, yr, hr,
+                                                                 rstd + r, D, eps);
               }))
             continue;
         }
@@ -299,7 +301,8 @@ void layer_norm_backward_input(const T* dy, const T* weight, const T* xhat, cons
         T* out = dx + r * D;
         if constexpr (std::is_same_v<T, float>) {
           if (with_float_vector_bytes(isa, [&](auto vb) {
-                return layer_norm_backward_row_float<decltype(vb)::value>(dr, weight, hr, rstd[r], out, D);
+                return layer_norm_backward_row_float<decltype(vb)::value>(dr, weight, hr,
+                                                                          rstd[r], out, D);
               }))
             continue;
         }
