@@ -1,4 +1,6 @@
+#include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 #include "../test_util.hpp"
@@ -466,6 +468,78 @@ TEST(Elementwise, SameShapeFastPathAgreesWithTheStridedPath) {
   EXPECT_TRUE(fast.is_contiguous());
   EXPECT_TRUE(strided.is_contiguous());
   EXPECT_THROW(a * ember::randn<double>({5, 6}, g), ember::Error);
+}
+
+// The dropout mask against its definition (dropout.hpp), computed here from Generator::philox
+// one block at a time: weight j of counter row r is 16 bits of the block at counter
+// (16·⌊j/128⌋ + j mod 16, r, r >> 32, 0xD809), word ⌊(j mod 64)/16⌋, low half for j mod 128 < 64.
+// On every ISA copy (the AVX-512 one is hand-written), with tails of every length, several
+// counter rows on 2 threads, no mask stored, and values whose dropped product is −0 or NaN.
+TEST(Elementwise, DropoutMaskIsPhiloxOnEveryIsaCopy) {
+  const std::int64_t row = 1 << 14, n = 2 * row + 1000 + 77;
+  const double p = 0.3;
+  const std::uint64_t seed = 0x123456789abcULL;
+  const std::uint32_t threshold = ember::kernels::dropout_threshold(p);
+  const ember::Generator::Key key = ember::kernels::dropout_key(seed);
+  std::vector<std::uint8_t> want(static_cast<std::size_t>(n));
+  for (std::int64_t i = 0; i < n; ++i) {
+    const std::int64_t r = i / row, j = i % row;
+    const auto block = ember::Generator::philox(
+        {static_cast<std::uint32_t>(16 * (j / 128) + j % 16), static_cast<std::uint32_t>(r),
+         static_cast<std::uint32_t>(static_cast<std::uint64_t>(r) >> 32), 0xD809u},
+        key);
+    const std::uint32_t word = block[static_cast<std::size_t>((j % 64) / 16)];
+    const std::uint32_t draw = j % 128 < 64 ? (word & 0xffffu) : (word >> 16);
+    want[static_cast<std::size_t>(i)] = draw >= threshold ? 1 : 0;
+  }
+  ember::Generator g(5);
+  std::vector<float> x(static_cast<std::size_t>(n));
+  for (auto& v : x) v = static_cast<float>(g.next_normal());
+  // Dropped: −2 (→ −0), +inf and NaN (→ NaN); kept: +inf.
+  std::vector<std::size_t> dropped;
+  for (std::size_t i = 0; i < want.size() && dropped.size() < 3; ++i)
+    if (want[i] == 0) dropped.push_back(i);
+  ASSERT_EQ(dropped.size(), 3u);
+  x[dropped[0]] = -2.0f;
+  x[dropped[1]] = std::numeric_limits<float>::infinity();
+  x[dropped[2]] = std::numeric_limits<float>::quiet_NaN();
+  x[static_cast<std::size_t>(std::find(want.begin(), want.end(), 1) - want.begin())] =
+      std::numeric_limits<float>::infinity();
+  const float scale = static_cast<float>(1.0 / (1.0 - p));
+  const int threads_before = ember::num_threads();
+  const ember::Isa best = ember::gemm_isa();
+  for (ember::Isa isa : {ember::Isa::Generic, ember::Isa::Avx2, ember::Isa::Avx512, best}) {
+    if (isa > ember::cpu_isa()) continue;
+    ember::set_gemm_isa(isa);
+    for (int threads : {1, 2}) {
+      ember::set_num_threads(threads);
+      const std::string at = "isa " + std::to_string(static_cast<int>(isa)) + ", " +
+                             std::to_string(threads) + " threads";
+      std::vector<float> y(x.size()), y2(x.size());
+      std::vector<std::uint8_t> keep(x.size(), 7);
+      ember::kernels::dropout_forward(x.data(), y.data(), keep.data(), n, p, seed);
+      ASSERT_EQ(keep, want) << at;
+      ember::kernels::dropout_forward(x.data(), y2.data(), nullptr, n, p, seed);
+      for (std::size_t i = 0; i < x.size(); ++i) {
+        const float expect = x[i] * (static_cast<float>(want[i]) * scale);
+        ASSERT_EQ(std::memcmp(&y[i], &expect, sizeof(float)), 0) << at << ", element " << i;
+        ASSERT_EQ(std::memcmp(&y2[i], &expect, sizeof(float)), 0) << at << ", element " << i;
+      }
+      // The mask alone (attention's rows): every length up to two chunks and one longer row.
+      for (std::int64_t len : {std::int64_t{1}, std::int64_t{15}, std::int64_t{16}, std::int64_t{63},
+                               std::int64_t{64}, std::int64_t{65}, std::int64_t{127}, std::int64_t{128},
+                               std::int64_t{129}, std::int64_t{255}, std::int64_t{1000}}) {
+        std::vector<std::uint8_t> k(static_cast<std::size_t>(len) + 16, 9);
+        ember::kernels::dropout_keep_row(k.data(), len, key, 1, 0, 0xD809u, threshold);
+        for (std::int64_t j = 0; j < len; ++j)
+          ASSERT_EQ(k[static_cast<std::size_t>(j)], want[static_cast<std::size_t>(row + j)]) << at << ", length " << len;
+        for (std::size_t j = static_cast<std::size_t>(len); j < k.size(); ++j)
+          ASSERT_EQ(k[j], 9) << at << ": wrote past length " << len;
+      }
+    }
+  }
+  ember::set_gemm_isa(best);
+  ember::set_num_threads(threads_before);
 }
 
 // Dropout, softmax and layer norm run their loops inside a copy compiled for the widest level

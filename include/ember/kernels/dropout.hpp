@@ -7,16 +7,24 @@
 //
 // Speed (bench_autograd encoder/step, 1 thread, Zen 5): the previous dropout (one 32-bit word
 // per element from Generator::fill_u32, a float mask, one thread) was 6–9% of the step.
-// Target: memory-bound, ≥ 50% of triad bandwidth for dropout_forward on 2 threads; reached: see
-// README, "Roofline".
+// Target: memory-bound, ≥ 80% of triad bandwidth for dropout_forward. The portable loop
+// (philox_lanes in the widest copy) reached 12.4 / 23.5 GB/s on 1 / 2 threads (Zen 5 guest,
+// 29% of the 2-thread triad): g++ 12 lowers its 32×32→64 products to vpmovzxdq + vpmullq +
+// vpermt2d. The AVX-512 form below (vpmuludq on even and odd lanes, mask and product fused in
+// one pass, no byte mask written and re-read) reached: see README, "Roofline".
 #pragma once
 
 #include <algorithm>
 #include <cstdint>
+#include <type_traits>
 
 #include "ember/core/random.hpp"
 #include "ember/kernels/cpu.hpp"
 #include "ember/kernels/parallel.hpp"
+
+#if EMBER_X86
+#include <immintrin.h>
+#endif
 
 namespace ember::kernels {
 
@@ -25,6 +33,88 @@ inline std::uint32_t dropout_threshold(double p) {
   return static_cast<std::uint32_t>(p * 65536.0);
 }
 
+#if EMBER_X86
+namespace detail_dropout {
+
+#define EMBER_TARGET_DROPOUT __attribute__((target("avx512f,avx512vl,avx512dq,avx512bw")))
+
+// All-lanes masks: the maskz forms, because g++ 12's unmasked forms pass an undefined register
+// through, which its own -Wmaybe-uninitialized flags (as kernels/adam.hpp notes).
+constexpr __mmask8 kAll8 = 0xff;
+constexpr __mmask16 kAll16 = 0xffff;
+
+/// Philox4x32-10 (Generator::philox) on 16 counters at once, one zmm per word of the block.
+EMBER_TARGET_DROPOUT inline void philox16(__m512i& x0, __m512i& x1, __m512i& x2, __m512i& x3,
+                                          Generator::Key key) {
+  const __m512i m0 = _mm512_set1_epi32(static_cast<int>(0xD2511F53u));
+  const __m512i m1 = _mm512_set1_epi32(static_cast<int>(0xCD9E8D57u));
+  constexpr __mmask16 kOdd = 0xAAAA;
+  for (int round = 0; round < 10; ++round) {
+    // 32×32→64 products of the even lanes, then of the odd lanes moved down; the high words
+    // are merged back into 16 lanes, the low words are the plain 32-bit product.
+    const __m512i p0e = _mm512_maskz_mul_epu32(kAll8, x0, m0), p0o = _mm512_maskz_mul_epu32(kAll8, _mm512_maskz_srli_epi64(kAll8, x0, 32), m0);
+    const __m512i p1e = _mm512_maskz_mul_epu32(kAll8, x2, m1), p1o = _mm512_maskz_mul_epu32(kAll8, _mm512_maskz_srli_epi64(kAll8, x2, 32), m1);
+    const __m512i hi0 = _mm512_mask_blend_epi32(kOdd, _mm512_maskz_srli_epi64(kAll8, p0e, 32), p0o);
+    const __m512i hi1 = _mm512_mask_blend_epi32(kOdd, _mm512_maskz_srli_epi64(kAll8, p1e, 32), p1o);
+    const __m512i lo0 = _mm512_mask_blend_epi32(kOdd, p0e, _mm512_maskz_slli_epi64(kAll8, p0o, 32));
+    const __m512i lo1 = _mm512_mask_blend_epi32(kOdd, p1e, _mm512_maskz_slli_epi64(kAll8, p1o, 32));
+    x0 = _mm512_maskz_ternarylogic_epi32(kAll16, hi1, x1, _mm512_set1_epi32(static_cast<int>(key[0])), 0x96);
+    x2 = _mm512_maskz_ternarylogic_epi32(kAll16, hi0, x3, _mm512_set1_epi32(static_cast<int>(key[1])), 0x96);
+    x1 = lo1;
+    x3 = lo0;
+    key[0] += 0x9E3779B9u;
+    key[1] += 0xBB67AE85u;
+  }
+}
+
+/// dropout_keep_row's mask for n weights, fused with the product when x is given: keep (if not
+/// null) ← the mask bytes, y ← x ⊙ keep·scale (x, y null: the mask only). The same draws and
+/// the same products as the portable loops (a dropped x becomes x·0: −0, or NaN for ±inf/NaN).
+EMBER_TARGET_DROPOUT inline void dropout_row_avx512(const float* x, float* y, std::uint8_t* keep,
+                                                    std::int64_t n, Generator::Key key,
+                                                    std::uint32_t c1, std::uint32_t c2,
+                                                    std::uint32_t c3, std::uint32_t threshold,
+                                                    float scale) {
+  const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  const __m512i thr = _mm512_set1_epi32(static_cast<int>(threshold));
+  const __m512i low16 = _mm512_set1_epi32(0xffff);
+  const __m512 sv = _mm512_set1_ps(scale);
+  const __m128i one = _mm_set1_epi8(1);
+  for (std::int64_t c = 0; c * 128 < n; ++c) {
+    __m512i w[4] = {_mm512_maskz_add_epi32(kAll16, _mm512_set1_epi32(static_cast<int>(16 * c)), lane),
+                    _mm512_set1_epi32(static_cast<int>(c1)), _mm512_set1_epi32(static_cast<int>(c2)),
+                    _mm512_set1_epi32(static_cast<int>(c3))};
+    philox16(w[0], w[1], w[2], w[3], key);
+    for (int half = 0; half < 2; ++half) {
+      for (int e = 0; e < 4; ++e) {
+        const std::int64_t at = 128 * c + 64 * half + 16 * e;
+        if (at >= n) return;
+        const __m512i draw = half == 0 ? _mm512_maskz_and_epi32(kAll16, w[e], low16) : _mm512_maskz_srli_epi32(kAll16, w[e], 16);
+        const __mmask16 kept = _mm512_cmpge_epu32_mask(draw, thr);
+        const std::int64_t left = n - at;
+        const __mmask16 valid = left >= 16 ? static_cast<__mmask16>(0xffff)
+                                           : static_cast<__mmask16>((1u << left) - 1u);
+        const __m128i bytes = _mm_maskz_mov_epi8(kept, one);
+        const __m512 f = _mm512_maskz_mov_ps(kept, sv);
+        if (left >= 16) {  // unmasked loads and stores where they can be (faster on Zen)
+          if (keep != nullptr) _mm_storeu_si128(reinterpret_cast<__m128i*>(keep + at), bytes);
+          if (x != nullptr) _mm512_storeu_ps(y + at, _mm512_maskz_mul_ps(kAll16, _mm512_loadu_ps(x + at), f));
+          continue;
+        }
+        if (keep != nullptr) _mm_mask_storeu_epi8(keep + at, valid, bytes);
+        if (x != nullptr) {
+          _mm512_mask_storeu_ps(y + at, valid, _mm512_maskz_mul_ps(kAll16, _mm512_maskz_loadu_ps(valid, x + at), f));
+        }
+      }
+    }
+  }
+}
+
+#undef EMBER_TARGET_DROPOUT
+
+}  // namespace detail_dropout
+#endif
+
 /// keep[j] (j < n) ← 1 if weight j survives, else 0. Chunk c (128 weights) takes the Philox
 /// blocks at counters (16·c + l, c1, c2, c3), l < 16, under `key`; the low 16 bits of word e of
 /// lane l decide weight 128·c + 16·e + l, the high 16 bits weight 128·c + 64 + 16·e + l. Two
@@ -32,6 +122,12 @@ inline std::uint32_t dropout_threshold(double p) {
 inline void dropout_keep_row(std::uint8_t* keep, std::int64_t n, Generator::Key key,
                              std::uint32_t c1, std::uint32_t c2, std::uint32_t c3,
                              std::uint32_t threshold) {
+#if EMBER_X86
+  if (isa_has_avx512()) {
+    return detail_dropout::dropout_row_avx512(nullptr, nullptr, keep, n, key, c1, c2, c3, threshold,
+                                              0.0f);
+  }
+#endif
   constexpr int kLanes = 16, kChunk = 8 * kLanes;
   for (std::int64_t c = 0; c * kChunk < n; ++c) {
     std::uint32_t w[4][kLanes];
@@ -77,6 +173,23 @@ void dropout_forward(const T* x, T* y, std::uint8_t* keep, std::int64_t n, doubl
   const T scale = static_cast<T>(1.0 / (1.0 - p));
   const Generator::Key key = dropout_key(seed);
   const std::int64_t rows = (n + kRow - 1) / kRow;
+#if EMBER_X86
+  if constexpr (std::is_same_v<T, float>) {
+    if (isa_has_avx512()) {
+      parallel_for(0, rows, 2, [&](std::int64_t lo, std::int64_t hi) {
+        for (std::int64_t r = lo; r < hi; ++r) {
+          const std::int64_t at = r * kRow;
+          detail_dropout::dropout_row_avx512(
+              x + at, y + at, keep != nullptr ? keep + at : nullptr, std::min(kRow, n - at), key,
+              static_cast<std::uint32_t>(r),
+              static_cast<std::uint32_t>(static_cast<std::uint64_t>(r) >> 32), 0xD809u,
+              threshold, scale);
+        }
+      });
+      return;
+    }
+  }
+#endif
   parallel_for(0, rows, 2, [&](std::int64_t lo, std::int64_t hi) {
     std::uint8_t local[kRow];
     detail::with_widest_isa([&] {

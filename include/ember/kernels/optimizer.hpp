@@ -36,6 +36,8 @@
 
 #if EMBER_X86
 #include <immintrin.h>
+
+#include "ember/kernels/simd_store.hpp"
 #endif
 
 namespace ember::kernels {
@@ -85,10 +87,9 @@ __attribute__((target("avx512f"))) inline void adam_update(float* w, const float
     // maskz form: g++ 12's _mm512_sqrt_ps passes an undefined register through, which its
     // own -Wmaybe-uninitialized flags.
     const __m512 den = _mm512_add_ps(_mm512_mul_ps(_mm512_maskz_sqrt_ps(k, vi), inv), eps);
-    _mm512_mask_storeu_ps(m + i, k, mi);
-    _mm512_mask_storeu_ps(v + i, k, vi);
-    _mm512_mask_storeu_ps(w + i, k,
-                          _mm512_sub_ps(wi, _mm512_div_ps(_mm512_mul_ps(step, mi), den)));
+    ::ember::detail::store_ps_lanes(m + i, k, mi);
+    ::ember::detail::store_ps_lanes(v + i, k, vi);
+    ::ember::detail::store_ps_lanes(w + i, k, _mm512_sub_ps(wi, _mm512_div_ps(_mm512_mul_ps(step, mi), den)));
   }
 }
 

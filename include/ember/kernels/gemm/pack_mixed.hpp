@@ -27,6 +27,7 @@
 
 #include "ember/core/dtype.hpp"
 #include "ember/kernels/cpu.hpp"
+#include "ember/kernels/simd_store.hpp"
 
 #if EMBER_X86
 #include <immintrin.h>
@@ -99,7 +100,21 @@ EMBER_TARGET_PACK inline __m512i round_to_bf16(__m512 x) {
   return _mm512_maskz_srli_epi32(kAll16, r, 16);
 }
 
-/// Up to 16 source elements at s (unit stride), as bf16 bits in the low half of each lane.
+// Masked loads and stores only where a mask is partial (simd_store.hpp: on Zen 5 a masked
+// store costs several times a plain one even with every lane set). Each loop picks the plain or
+// the masked form outside its innermost loop: a per-element choice spilled the 16×16 transposes.
+
+/// 16 source elements at s (unit stride), as bf16 bits in the low half of each lane.
+template <class S>
+EMBER_TARGET_PACK inline __m512i load_bf16_lanes(const S* s) {
+  if constexpr (std::is_same_v<S, float>) {
+    return round_to_bf16(_mm512_loadu_ps(s));
+  } else {
+    return _mm512_maskz_cvtepu16_epi32(kAll16, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(s)));
+  }
+}
+
+/// The elements of `mask` only (zeros elsewhere).
 template <class S>
 EMBER_TARGET_PACK inline __m512i load_bf16_lanes(const S* s, __mmask16 mask) {
   if constexpr (std::is_same_v<S, float>) {
@@ -125,11 +140,17 @@ EMBER_TARGET_PACK void pack_pairs_rows_contiguous(std::int64_t rows, std::int64_
     const S* s0 = src + 2 * q * cs;
     const bool has_odd = 2 * q + 1 < kc;
     for (std::int64_t i = 0; i < R; i += 16) {
+      if (rows - i >= 16 && R - i >= 16 && has_odd) {
+        const __m512i lo = load_bf16_lanes(s0 + i), hi = load_bf16_lanes(s0 + cs + i);
+        _mm512_storeu_si512(out + q * R + i,
+                            _mm512_or_si512(lo, _mm512_maskz_slli_epi32(kAll16, hi, 16)));
+        continue;
+      }
       const __mmask16 m = first_n(std::max<std::int64_t>(0, rows - i));
       const __m512i lo = load_bf16_lanes(s0 + i, m);
       const __m512i hi = has_odd ? load_bf16_lanes(s0 + cs + i, m) : _mm512_setzero_si512();
       const __m512i pair = _mm512_or_si512(lo, _mm512_maskz_slli_epi32(kAll16, hi, 16));
-      _mm512_mask_storeu_epi32(out + q * R + i, first_n(R - i), pair);
+      store_epi32_lanes(out + q * R + i, first_n(R - i), pair);
     }
   }
 }
@@ -186,8 +207,10 @@ EMBER_TARGET_PACK void pack_pairs_depth_contiguous(std::int64_t rows, std::int64
           continue;
         }
         const S* s = src + (i0 + r) * rs + p;
-        const __m512i a = load_bf16_lanes(s, first_n(left));
-        const __m512i b = load_bf16_lanes(s + 16, first_n(std::max<std::int64_t>(0, left - 16)));
+        const bool full = left >= 32;
+        const __m512i a = full ? load_bf16_lanes(s) : load_bf16_lanes(s, first_n(left));
+        const __m512i b = full ? load_bf16_lanes(s + 16)
+                               : load_bf16_lanes(s + 16, first_n(std::max<std::int64_t>(0, left - 16)));
         const __m512i even = _mm512_permutex2var_epi32(a, even_idx, b);
         const __m512i odd = _mm512_permutex2var_epi32(a, odd_idx, b);
         v[r] = _mm512_or_si512(even, _mm512_maskz_slli_epi32(kAll16, odd, 16));
@@ -195,12 +218,17 @@ EMBER_TARGET_PACK void pack_pairs_depth_contiguous(std::int64_t rows, std::int64
       transpose16x16(v);
       const std::int64_t q0 = p / 2, n_pairs = std::min<std::int64_t>(16, (left + 1) / 2);
       for (std::int64_t qq = 0; qq < n_pairs; ++qq)
-        _mm512_mask_storeu_epi32(out + (q0 + qq) * R + i0, store_mask, v[qq]);
+        store_epi32_lanes(out + (q0 + qq) * R + i0, store_mask, v[qq]);
     }
   }
 }
 
-/// Stores the low halves of 16 lanes as 16 consecutive bf16 (masked).
+/// Stores the low halves of 16 lanes as 16 consecutive bf16.
+EMBER_TARGET_PACK inline void store_bf16_lanes(std::uint16_t* dst, __m512i lanes) {
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst), _mm512_maskz_cvtepi32_epi16(kAll16, lanes));
+}
+
+/// The lanes of m only.
 EMBER_TARGET_PACK inline void store_bf16_lanes(std::uint16_t* dst, __mmask16 m, __m512i lanes) {
   _mm256_mask_storeu_epi16(dst, m, _mm512_maskz_cvtepi32_epi16(kAll16, lanes));
 }
@@ -223,6 +251,10 @@ EMBER_TARGET_PACK void pack_depth_major_n(std::int64_t rows, std::int64_t rows_o
   if (cs == 1) {
     for (std::int64_t i = 0; i < rows_out; ++i) {
       for (std::int64_t p = 0; p < kp; p += 16) {
+        if (i < rows && kc - p >= 16) {  // kp ≥ kc: the store is whole too
+          store_bf16_lanes(dst + off(i, p), load_bf16_lanes(src + i * rs + p));
+          continue;
+        }
         const __mmask16 m = i < rows ? first_n(std::max<std::int64_t>(0, kc - p)) : 0;
         store_bf16_lanes(dst + off(i, p), first_n(kp - p), load_bf16_lanes(src + i * rs + p, m));
       }
@@ -233,7 +265,8 @@ EMBER_TARGET_PACK void pack_depth_major_n(std::int64_t rows, std::int64_t rows_o
   // time (rows_out = R = 6 or 14), most of each transpose is thrown away; over a block of
   // slivers every transposed row is kept. Target: a transposed A at the speed of a row-major
   // one (pack_bf16/a, 42 GB/s). Reached (bench_gemm pack_bf16/a_transposed, Zen 5 guest, one
-  // core): 10.9 GB/s per 6-row sliver → 33.5 GB/s per block of 8 slivers.
+  // core): 10.9 GB/s per 6-row sliver → 33.5 GB/s per block of 8 slivers (44–46 GB/s on
+  // 2026-12-04, beside 73–75 GB/s for a row-major A with its plain loads and stores).
   for (std::int64_t i0 = 0; i0 < rows_out; i0 += 16) {
     const __mmask16 m = first_n(std::max<std::int64_t>(0, rows - i0));
     for (std::int64_t p = 0; p < kp; p += 16) {
@@ -241,6 +274,9 @@ EMBER_TARGET_PACK void pack_depth_major_n(std::int64_t rows, std::int64_t rows_o
       for (int t = 0; t < 16; ++t)
         v[t] = p + t < kc ? load_bf16_lanes(src + i0 + (p + t) * cs, m) : _mm512_setzero_si512();
       transpose16x16(v);
+      // Masked forms even with full masks: plain loads and stores chosen per block measured
+      // slower here (44–46 → 34–35 GB/s, pack_bf16/a_transposed/block): g++ 12 then spills
+      // the transpose's 32 registers to the stack.
       for (std::int64_t r = 0; r < 16 && i0 + r < rows_out; ++r)
         store_bf16_lanes(dst + off(i0 + r, p), first_n(kp - p), v[r]);
     }
@@ -301,7 +337,7 @@ EMBER_TARGET_PACK void pack_quads_depth_contiguous(std::int64_t rows, std::int64
       transpose16x16(v);
       const std::int64_t q0 = p / 4, n_quads = std::min<std::int64_t>(16, (left + 3) / 4);
       for (std::int64_t qq = 0; qq < n_quads; ++qq)
-        _mm512_mask_storeu_epi32(out + (q0 + qq) * R + i0, store_mask, v[qq]);
+        store_epi32_lanes(out + (q0 + qq) * R + i0, store_mask, v[qq]);
     }
   }
 }

@@ -19,6 +19,8 @@
 
 #include <immintrin.h>
 
+#include "ember/kernels/simd_store.hpp"
+
 #include <cstdint>
 
 namespace ember::detail::avx512_dot {
@@ -66,7 +68,7 @@ EMBER_TARGET_AVX512_DOT inline void ukernel_bf16(std::int64_t kp, const void* a_
         __m512 r = _mm512_mul_ps(valpha, acc[i][v]);
         if (beta != 0.0f)
           r = _mm512_fmadd_ps(vbeta, _mm512_maskz_loadu_ps(mask[v], ci + 16 * v), r);
-        _mm512_mask_storeu_ps(ci + 16 * v, mask[v], r);
+        ::ember::detail::store_ps_lanes(ci + 16 * v, mask[v], r);
       }
     }
   } else {
@@ -121,7 +123,7 @@ EMBER_TARGET_AVX512_DOT inline void ukernel_u8s8(std::int64_t kp, const void* a_
         if (beta != 0)
           r = _mm512_add_epi32(
               r, _mm512_mullo_epi32(vbeta, _mm512_maskz_loadu_epi32(mask[v], ci + 16 * v)));
-        _mm512_mask_storeu_epi32(ci + 16 * v, mask[v], r);
+        ::ember::detail::store_epi32_lanes(ci + 16 * v, mask[v], r);
       }
     }
   } else {
@@ -242,7 +244,7 @@ EMBER_TARGET_AVX512_DOT inline void ukernel_u8s8_asm_6x64(std::int64_t kp, const
         if (alpha != 1) r = _mm512_mullo_epi32(valpha, r);
         if (beta != 0)
           r = _mm512_add_epi32(r, _mm512_mullo_epi32(vbeta, _mm512_maskz_loadu_epi32(m, ci + 16 * v)));
-        _mm512_mask_storeu_epi32(ci + 16 * v, m, r);
+        ::ember::detail::store_epi32_lanes(ci + 16 * v, m, r);
       }
     }
     return;
@@ -275,7 +277,7 @@ EMBER_TARGET_AVX512_DOT inline void ukernel_bf16_asm_6x64(std::int64_t kp, const
         if (m == 0) break;
         __m512 r = _mm512_mul_ps(valpha, _mm512_load_ps(&out[i][16 * v]));
         if (beta != 0.0f) r = _mm512_fmadd_ps(vbeta, _mm512_maskz_loadu_ps(m, ci + 16 * v), r);
-        _mm512_mask_storeu_ps(ci + 16 * v, m, r);
+        ::ember::detail::store_ps_lanes(ci + 16 * v, m, r);
       }
     }
     return;

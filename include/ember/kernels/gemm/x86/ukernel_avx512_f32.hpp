@@ -14,6 +14,8 @@
 
 #include <immintrin.h>
 
+#include "ember/kernels/simd_store.hpp"
+
 #include <algorithm>
 #include <cstdint>
 
@@ -98,7 +100,7 @@ EMBER_TARGET_AVX512 inline void ukernel_f32(std::int64_t k, const float* a, std:
         __m512 r = _mm512_mul_ps(valpha, acc[i][v]);
         if (beta != 0.0f)
           r = _mm512_fmadd_ps(vbeta, _mm512_maskz_loadu_ps(bmask[v], ci + 16 * v), r);
-        _mm512_mask_storeu_ps(ci + 16 * v, bmask[v], r);
+        ::ember::detail::store_ps_lanes(ci + 16 * v, bmask[v], r);
       }
     }
   } else {
