@@ -1,6 +1,6 @@
 #include <algorithm>
+#include <bit>
 #include <cmath>
-#include <cstring>
 #include <limits>
 
 #include "../test_util.hpp"
@@ -522,8 +522,9 @@ TEST(Elementwise, DropoutMaskIsPhiloxOnEveryIsaCopy) {
       ember::kernels::dropout_forward(x.data(), y2.data(), nullptr, n, p, seed);
       for (std::size_t i = 0; i < x.size(); ++i) {
         const float expect = x[i] * (static_cast<float>(want[i]) * scale);
-        ASSERT_EQ(std::memcmp(&y[i], &expect, sizeof(float)), 0) << at << ", element " << i;
-        ASSERT_EQ(std::memcmp(&y2[i], &expect, sizeof(float)), 0) << at << ", element " << i;
+        const auto bits = std::bit_cast<std::uint32_t>(expect);  // −0 and NaN exactly
+        ASSERT_EQ(std::bit_cast<std::uint32_t>(y[i]), bits) << at << ", element " << i;
+        ASSERT_EQ(std::bit_cast<std::uint32_t>(y2[i]), bits) << at << ", element " << i;
       }
       // The mask alone (attention's rows): every length up to two chunks and one longer row.
       for (std::int64_t len : {std::int64_t{1}, std::int64_t{15}, std::int64_t{16}, std::int64_t{63},
