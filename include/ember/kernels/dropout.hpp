@@ -52,8 +52,10 @@ EMBER_TARGET_DROPOUT inline void philox16(__m512i& x0, __m512i& x1, __m512i& x2,
   for (int round = 0; round < 10; ++round) {
     // 32×32→64 products of the even lanes, then of the odd lanes moved down; the high words
     // are merged back into 16 lanes, the low words are the plain 32-bit product.
-    const __m512i p0e = _mm512_maskz_mul_epu32(kAll8, x0, m0), p0o = _mm512_maskz_mul_epu32(kAll8, _mm512_maskz_srli_epi64(kAll8, x0, 32), m0);
-    const __m512i p1e = _mm512_maskz_mul_epu32(kAll8, x2, m1), p1o = _mm512_maskz_mul_epu32(kAll8, _mm512_maskz_srli_epi64(kAll8, x2, 32), m1);
+    const __m512i p0e = _mm512_maskz_mul_epu32(kAll8, x0, m0);
+    const __m512i p0o = _mm512_maskz_mul_epu32(kAll8, _mm512_maskz_srli_epi64(kAll8, x0, 32), m0);
+    const __m512i p1e = _mm512_maskz_mul_epu32(kAll8, x2, m1);
+    const __m512i p1o = _mm512_maskz_mul_epu32(kAll8, _mm512_maskz_srli_epi64(kAll8, x2, 32), m1);
     const __m512i hi0 = _mm512_mask_blend_epi32(kOdd, _mm512_maskz_srli_epi64(kAll8, p0e, 32), p0o);
     const __m512i hi1 = _mm512_mask_blend_epi32(kOdd, _mm512_maskz_srli_epi64(kAll8, p1e, 32), p1o);
     const __m512i lo0 = _mm512_mask_blend_epi32(kOdd, p0e, _mm512_maskz_slli_epi64(kAll8, p0o, 32));
@@ -161,6 +163,13 @@ inline Generator::Key dropout_key(std::uint64_t seed) {
 namespace detail_dropout {
 // A flat tensor is cut into rows of kRow elements; row r is counter row (r, r >> 32, 0xD809).
 inline constexpr std::int64_t kRow = 1 << 14;
+inline std::uint32_t row_lo(std::int64_t r) {
+  return static_cast<std::uint32_t>(r);
+}
+inline std::uint32_t row_hi(std::int64_t r) {
+  return static_cast<std::uint32_t>(static_cast<std::uint64_t>(r) >> 32);
+}
+inline constexpr std::uint32_t kRowTag = 0xD809u;
 }  // namespace detail_dropout
 
 /// y = x ⊙ keep / (1 − p) over n contiguous elements, keep drawn from `seed` (stored in `keep`
@@ -181,8 +190,7 @@ void dropout_forward(const T* x, T* y, std::uint8_t* keep, std::int64_t n, doubl
           const std::int64_t at = r * kRow;
           detail_dropout::dropout_row_avx512(
               x + at, y + at, keep != nullptr ? keep + at : nullptr, std::min(kRow, n - at), key,
-              static_cast<std::uint32_t>(r),
-              static_cast<std::uint32_t>(static_cast<std::uint64_t>(r) >> 32), 0xD809u,
+              detail_dropout::row_lo(r), detail_dropout::row_hi(r), detail_dropout::kRowTag,
               threshold, scale);
         }
       });
@@ -196,9 +204,8 @@ void dropout_forward(const T* x, T* y, std::uint8_t* keep, std::int64_t n, doubl
       for (std::int64_t r = lo; r < hi; ++r) {
         const std::int64_t at = r * kRow, len = std::min(kRow, n - at);
         std::uint8_t* k = keep != nullptr ? keep + at : local;
-        dropout_keep_row(k, len, key, static_cast<std::uint32_t>(r),
-                         static_cast<std::uint32_t>(static_cast<std::uint64_t>(r) >> 32), 0xD809u,
-                         threshold);
+        dropout_keep_row(k, len, key, detail_dropout::row_lo(r), detail_dropout::row_hi(r),
+                         detail_dropout::kRowTag, threshold);
         const T* xr = x + at;
         T* yr = y + at;
         for (std::int64_t i = 0; i < len; ++i) yr[i] = xr[i] * (static_cast<T>(k[i]) * scale);
