@@ -112,6 +112,7 @@ struct TrainArgs {
 /// `pretrain --objective mlm`: the transformer's shape and the run's settings.
 struct MlmArgs {
   std::string vocab;  // a vocabulary (or encoder) file; empty: learn one from the text
+  std::string init;   // an encoder to begin a new run from (--init); empty: random weights
   std::int64_t vocab_size = 8000, max_len = 128, dim = 256, layers = 4, heads = 4, ffn = 1024;
   double dropout = 0.1;
   MlmOptions run;
@@ -144,7 +145,8 @@ inline std::string format_help(bool with_text) {
 
 struct Cli {
   CLI::App app{
-      "ember-sentiment: sentiment classifiers (fastText-style bag of words, TextCNN) on ember"};
+      "ember-sentiment: sentiment classifiers on ember: a BERT-style transformer (pretrain, fine-tune; shipped zh and en "
+      "models for predict), a fastText-style bag of words and a TextCNN"};
   CLI::App *demo = nullptr, *train = nullptr, *pretrain = nullptr, *eval = nullptr,
            *predict = nullptr, *vocab = nullptr;
 
@@ -310,6 +312,9 @@ struct Cli {
     pretrain->add_option("--dim", po.dim, "vector width (skipgram 128, mlm 256)")
         ->check(integer_in(1, ModelConfig::kMaxDim));
     pretrain->add_option("--vocab", mlm.vocab, "mlm: vocabulary file from `vocab` (default: learn one from --text)");
+    pretrain->add_option("--init", mlm.init,
+                         "mlm: begin a new run (its own text, schedule and optimiser) from this encoder's weights, shape "
+                         "and vocabulary, e.g. to go on pretraining on a task's own texts");
     pretrain->add_option("--vocab-size", mlm.vocab_size, "mlm: pieces when learning the vocabulary")
         ->capture_default_str()
         ->check(integer_in(6, SubwordVocab::kMaxSize));
@@ -470,7 +475,7 @@ struct Cli {
     }
     if (*pretrain) {
       const bool is_mlm = objective == "mlm";
-      for (const char* opt : {"--vocab", "--vocab-size", "--max-len", "--layers", "--heads", "--ffn", "--dropout",
+      for (const char* opt : {"--vocab", "--init", "--vocab-size", "--max-len", "--layers", "--heads", "--ffn", "--dropout",
                               "--steps", "--warmup", "--weight-decay", "--clip", "--max-minutes", "--checkpoint-minutes",
                               "--eval-every", "--log-every", "--held-back", "--precision", "--resume", "--reschedule", "--batch"}) {
         if (!is_mlm && pretrain->count(opt) > 0) throw std::runtime_error(std::string(opt) + " applies to --objective mlm only");
@@ -484,9 +489,18 @@ struct Cli {
       if (is_mlm && mlm.resume && !mlm.vocab.empty()) {
         throw std::runtime_error("--resume continues the checkpoint's own vocabulary: --vocab cannot be given with it");
       }
+      if (!mlm.init.empty()) {
+        if (mlm.resume) {
+          throw std::runtime_error("--init begins a new run from an encoder, --resume continues the one at --out: give one of them");
+        }
+        for (const char* opt : {"--vocab", "--vocab-size"}) {
+          if (pretrain->count(opt) > 0) throw std::runtime_error(std::string(opt) + " cannot be given with --init: the run keeps the encoder's vocabulary");
+        }
+      }
       std::vector<std::pair<std::string, std::string>> inputs;
       for (const auto& t : pretrain_texts) inputs.emplace_back("--text", t);
       if (!mlm.vocab.empty()) inputs.emplace_back("--vocab", mlm.vocab);
+      if (!mlm.init.empty()) inputs.emplace_back("--init", mlm.init);
       check_output_dir("--out", vectors_out);
       ember::io::check_outputs(inputs, {{"--out", vectors_out}}, "pretrain");
     }

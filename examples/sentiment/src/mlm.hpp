@@ -397,6 +397,18 @@ inline EncoderCheckpoint load_encoder(const std::string& path, std::int64_t* opt
   return parse_encoder(ember::io::read_file(path, kMaxModelFileBytes, "load encoder"), path, optimizer_steps);
 }
 
+/// Makes `ck`, read from `from`, the start of a new run (`pretrain --init`): its weights, shape
+/// and vocabulary stay; its optimiser state, schedule, corpus size and run settings go, so the
+/// new run takes its own text, --steps and --lr from step 0 (continued pretraining on a task's or
+/// a domain's text). The tokens and time already spent stay counted: they are the encoder's, and
+/// the history records where the new run began.
+inline void begin_run_from(EncoderCheckpoint& ck, const std::string& from) {
+  ck.moments.clear();
+  ck.step = ck.total_steps = ck.sequences = 0;
+  ck.run.reset();
+  ck.history.push_back({{"init", from}, {"tokens", ck.tokens}});
+}
+
 struct MlmRun {
   std::int64_t step = 0, total = 0;
   bool finished = false;  // the schedule's last step was taken (else: the time budget ended the run)

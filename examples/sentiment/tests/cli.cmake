@@ -86,6 +86,24 @@ run(FALSE "${EXE}" ${mlm} --resume --vocab "${WORK}/vocab.safetensors")
 expect_contains("${ERR}" "--vocab cannot be given with it")
 run(FALSE "${EXE}" ${mlm} --reschedule)
 expect_contains("${ERR}" "--reschedule changes a resumed run's length")
+# --init: a new run from the encoder on another text (here the labelled set, labels ignored).
+run(TRUE "${EXE}" pretrain --objective mlm --init "${WORK}/enc.safetensors" --text "${DATA}/train.tsv"
+    --out "${WORK}/enc2.safetensors" --batch 8 --steps 5 --held-back 8 --eval-every 5)
+expect_contains("${ERR}" "a new run from ${WORK}/enc.safetensors")
+expect_contains("${OUT}" "finished at step 5 of 5")
+run(FALSE "${EXE}" ${mlm} --init "${WORK}/enc.safetensors" --resume)
+expect_contains("${ERR}" "give one of them")
+run(FALSE "${EXE}" pretrain --objective mlm --init "${WORK}/enc.safetensors" --text "${DATA}/train.tsv"
+    --vocab "${WORK}/vocab.safetensors" --out "${WORK}/enc3.safetensors")
+expect_contains("${ERR}" "--vocab cannot be given with --init")
+run(FALSE "${EXE}" pretrain --objective mlm --init "${WORK}/enc.safetensors" --text "${DATA}/train.tsv"
+    --ffn 128 --out "${WORK}/enc3.safetensors")
+expect_contains("${ERR}" "--ffn 128 differs from the encoder's 64")
+run(FALSE "${EXE}" pretrain --objective mlm --init "${WORK}/enc.safetensors" --text "${DATA}/train.tsv"
+    --out "${WORK}/enc.safetensors")
+expect_contains("${ERR}" "would overwrite the input --init")
+run(FALSE "${EXE}" pretrain --init "${WORK}/enc.safetensors" --text "${DATA}/train.tsv" --out "${WORK}/v3.safetensors")
+expect_contains("${ERR}" "--init applies to --objective mlm only")
 run(FALSE "${EXE}" pretrain --objective mlm --text "${WORK}/raw.txt" --format text --window 3 --out "${WORK}/x.safetensors")
 expect_contains("${ERR}" "--window applies to --objective skipgram only")
 run(TRUE "${EXE}" train --train "${DATA}/train.tsv" --dev "${DATA}/test.tsv" --model transformer

@@ -391,6 +391,86 @@ TEST(Mlm, LossFallsAndAResumedRunEqualsAnUnbrokenOne) {
   std::filesystem::remove(p2);
 }
 
+// `pretrain --init`: a new run from an encoder's weights and vocabulary on another text (which a
+// --resume refuses), with its own schedule and a fresh optimiser from step 0.
+TEST(Mlm, ANewRunFromAnEncoderTakesAnotherTextAndItsOwnSchedule) {
+  const SubwordVocab& v = builtin_vocab();
+  PackedCorpus general = pack_corpus(normalized_texts(corpus("train.tsv")), v, 32);
+  PackedCorpus task = pack_corpus(normalized_texts(corpus("test.tsv")), v, 32);
+  ASSERT_NE(general.sequences(), task.sequences());
+  MlmOptions o;
+  o.batch = 16;
+  o.lr = 3e-3;
+  o.steps = 40;
+  o.warmup = 0.1;
+  o.held_back = 16;
+  o.eval_every = 1000;
+  o.log_every = 1000;
+  o.checkpoint_minutes = 0;
+  o.bf16 = false;
+  o.quiet = true;
+  o.seed = 4;
+  ModelConfig cfg = tiny_transformer();
+  cfg.max_len = 32;
+  const std::string p1 = temp_path("mlm_general.safetensors"), p2 = temp_path("mlm_task.safetensors");
+  EncoderCheckpoint ck;
+  ck.config = cfg;
+  ck.subword = v;
+  ember::Generator g(7);
+  TransformerModel m(cfg, v.size(), g);
+  ASSERT_TRUE(pretrain_mlm(m, ck, general, o, p1).finished);
+
+  std::int64_t opt_steps = -1;
+  EncoderCheckpoint from = load_encoder(p1, &opt_steps);
+  EXPECT_EQ(opt_steps, 40);
+  const std::int64_t tokens = from.tokens;
+  EXPECT_EQ(tokens, 40 * 16 * 32);
+  const std::size_t history = from.history.size();
+  begin_run_from(from, p1);
+  EXPECT_EQ(from.step, 0);
+  EXPECT_EQ(from.total_steps, 0);
+  EXPECT_EQ(from.sequences, 0);
+  EXPECT_TRUE(from.moments.empty());
+  EXPECT_FALSE(from.run.has_value());
+  EXPECT_EQ(from.tokens, tokens);  // the encoder's pretraining stays counted
+  ASSERT_EQ(from.history.size(), history + 1);
+  EXPECT_EQ(from.history.back()["init"].get<std::string>(), p1);
+
+  // The new model starts from the encoder's weights exactly.
+  ember::Generator g2(99);
+  TransformerModel m2(cfg, v.size(), g2);
+  m2.load_state_dict(from.weights);
+  const auto w = m.state_dict(), w2 = m2.state_dict();
+  ASSERT_EQ(w.size(), w2.size());
+  for (std::size_t i = 0; i < w.size(); ++i) EXPECT_TRUE(ember::equal(w[i].second, w2[i].second)) << w[i].first;
+  // On the task's text, with its own length and rate: the masked-token loss there falls.
+  const std::int64_t held = 16;
+  const std::int64_t n_train = task.sequences() - held;
+  const double before = evaluate_mlm(m2, task, n_train, held, v.size(), 4, 16).loss;
+  MlmOptions t = o;
+  t.steps = 30;
+  t.lr = 1e-3;
+  t.seed = 5;
+  const MlmRun r = pretrain_mlm(m2, from, task, t, p2);
+  EXPECT_TRUE(r.finished);
+  EXPECT_EQ(r.step, 30);
+  const double after = evaluate_mlm(m2, task, n_train, held, v.size(), 4, 16).loss;
+  EXPECT_LT(after, before);
+  EncoderCheckpoint out = load_encoder(p2, &opt_steps);
+  EXPECT_EQ(out.step, 30);
+  EXPECT_EQ(out.total_steps, 30);
+  EXPECT_EQ(opt_steps, 30);  // a fresh optimiser: its step count restarted
+  EXPECT_EQ(out.sequences, task.sequences());
+  EXPECT_EQ(out.tokens, tokens + 30 * 16 * 32);
+  ASSERT_TRUE(out.run.has_value());
+  EXPECT_EQ(out.run->lr, 1e-3);
+  EXPECT_EQ(out.run->seed, 5u);
+  // The encoder it began from is untouched.
+  EXPECT_EQ(load_encoder(p1).step, 40);
+  std::filesystem::remove(p1);
+  std::filesystem::remove(p2);
+}
+
 // ---------------------------------------------------------------------------------------------
 // The shipped models (examples/sentiment/models/{zh,en}.safetensors): `predict` without --model
 // sends each text to its script's model, and each shipped model classifies the README's example

@@ -13,7 +13,8 @@
 
 namespace sentiment::cmd {
 
-/// `pretrain --objective mlm`: a new run, or --resume of the checkpoint at --out.
+/// `pretrain --objective mlm`: a new run (from random weights, or from an encoder with --init), or
+/// --resume of the checkpoint at --out.
 inline int run_pretrain_mlm(const Cli& cli) {
   const MlmArgs& ma = cli.mlm;
   MlmOptions o = ma.run;
@@ -25,18 +26,22 @@ inline int run_pretrain_mlm(const Cli& cli) {
   const auto t_load = std::chrono::steady_clock::now();
   EncoderCheckpoint ck;
   std::int64_t optimizer_steps = 0;
-  if (ma.resume) {
-    ck = load_encoder(cli.vectors_out, &optimizer_steps);
-    auto given = [&](const char* opt) { return cli.pretrain->count(opt) > 0; };
-    // The encoder's shape is the checkpoint's: a shape option given anew must agree with it.
+  auto given = [&](const char* opt) { return cli.pretrain->count(opt) > 0; };
+  // An encoder read from a file (--resume, --init) keeps its shape: a shape option given anew
+  // must agree with it.
+  auto check_shape = [&](const std::string& path, const char* whose, const char* how) {
     for (auto [opt, mine, theirs] : {std::tuple{"--dim", std::int64_t{cli.po.dim}, ck.config.dim},
                                      {"--layers", ma.layers, ck.config.layers}, {"--heads", ma.heads, ck.config.heads},
                                      {"--ffn", ma.ffn, ck.config.ffn}, {"--max-len", ma.max_len, ck.config.max_len}}) {
       if (given(opt) && mine != theirs) {
-        throw std::runtime_error(std::string(opt) + " " + std::to_string(mine) + " differs from the checkpoint's " +
-                                 std::to_string(theirs) + " (" + cli.vectors_out + "); --resume continues its encoder");
+        throw std::runtime_error(std::string(opt) + " " + std::to_string(mine) + " differs from " + whose + " " +
+                                 std::to_string(theirs) + " (" + path + "); " + how);
       }
     }
+  };
+  if (ma.resume) {
+    ck = load_encoder(cli.vectors_out, &optimizer_steps);
+    check_shape(cli.vectors_out, "the checkpoint's", "--resume continues its encoder");
     if (given("--dropout") && ma.dropout != ck.config.dropout) {
       throw std::runtime_error("--dropout " + fmt("%g", ma.dropout) + " differs from the checkpoint's " + fmt("%g", ck.config.dropout) +
                                " (" + cli.vectors_out + "); --resume continues its encoder");
@@ -55,11 +60,21 @@ inline int run_pretrain_mlm(const Cli& cli) {
                    static_cast<long long>(ck.step), static_cast<long long>(ck.total_steps), clock_time(ck.seconds).c_str());
     }
   }
+  if (!ma.init.empty()) {  // the CLI refused it with --resume
+    ck = load_encoder(ma.init);
+    check_shape(ma.init, "the encoder's", "--init begins from it");
+    if (given("--dropout")) ck.config.dropout = ma.dropout;  // not part of the shape: the new run's own
+    begin_run_from(ck, ma.init);
+    if (!cli.pretrain_quiet) {
+      std::fprintf(stderr, "a new run from %s (pretrained for %s, %lld tokens)\n", ma.init.c_str(), clock_time(ck.seconds).c_str(),
+                   static_cast<long long>(ck.tokens));
+    }
+  }
   std::vector<std::string> texts;
   for (const auto& path : cli.pretrain_texts) {
     for (auto& e : load(path, cli.pa, cli.pretrain_quiet)) texts.push_back(std::move(e.text));
   }
-  if (!ma.resume) {
+  if (!ma.resume && ma.init.empty()) {
     ck.config = default_config("transformer");
     ck.config.dim = cli.pretrain->count("--dim") ? cli.po.dim : 256;
     ck.config.layers = ma.layers;
