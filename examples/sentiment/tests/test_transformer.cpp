@@ -279,21 +279,29 @@ TEST(Mlm, RunSettingsRoundTripAndRejectBadRecords) {
   EXPECT_THROW(MlmRunSettings::from_json(nlohmann::json::array()), std::runtime_error);
 }
 
-TEST(Mlm, LossFallsAndAResumedRunEqualsAnUnbrokenOne) {
-  const SubwordVocab& v = builtin_vocab();
-  PackedCorpus c = pack_corpus(normalized_texts(corpus("train.tsv")), v, 32);
+namespace {
+// A short fp32 run's options for the tiny transformer: no checkpoints by time, no output.
+MlmOptions small_run(std::int64_t steps, std::int64_t held_back, std::int64_t eval_every) {
   MlmOptions o;
   o.batch = 16;
   o.lr = 3e-3;
-  o.steps = 60;
+  o.steps = steps;
   o.warmup = 0.1;
-  o.held_back = 32;
-  o.eval_every = 30;
+  o.held_back = held_back;
+  o.eval_every = eval_every;
   o.log_every = 1000;
   o.checkpoint_minutes = 0;
   o.bf16 = false;
   o.quiet = true;
   o.seed = 4;
+  return o;
+}
+}  // namespace
+
+TEST(Mlm, LossFallsAndAResumedRunEqualsAnUnbrokenOne) {
+  const SubwordVocab& v = builtin_vocab();
+  PackedCorpus c = pack_corpus(normalized_texts(corpus("train.tsv")), v, 32);
+  MlmOptions o = small_run(60, 32, 30);
   ModelConfig cfg = tiny_transformer();
   cfg.max_len = 32;
   auto fresh = [&](EncoderCheckpoint& ck) {
@@ -398,18 +406,7 @@ TEST(Mlm, ANewRunFromAnEncoderTakesAnotherTextAndItsOwnSchedule) {
   PackedCorpus general = pack_corpus(normalized_texts(corpus("train.tsv")), v, 32);
   PackedCorpus task = pack_corpus(normalized_texts(corpus("test.tsv")), v, 32);
   ASSERT_NE(general.sequences(), task.sequences());
-  MlmOptions o;
-  o.batch = 16;
-  o.lr = 3e-3;
-  o.steps = 40;
-  o.warmup = 0.1;
-  o.held_back = 16;
-  o.eval_every = 1000;
-  o.log_every = 1000;
-  o.checkpoint_minutes = 0;
-  o.bf16 = false;
-  o.quiet = true;
-  o.seed = 4;
+  MlmOptions o = small_run(40, 16, 1000);
   ModelConfig cfg = tiny_transformer();
   cfg.max_len = 32;
   const std::string p1 = temp_path("mlm_general.safetensors"), p2 = temp_path("mlm_task.safetensors");
