@@ -326,4 +326,27 @@ TEST_F(GemmMixed, LevelsSelectTheExpectedKernel) {
   ember::set_gemm_isa(best);
 }
 
+#if EMBER_X86
+// The configuration ldtilecfg loads is the one the kernels need (read back with sttilecfg), and
+// release() clears it. g++ 12's _tile_loadconfig once let the compiler drop the row and column
+// sizes, so every AMX GEMM raised SIGILL on its first tile load; this catches that on any AMX
+// machine even before a kernel runs.
+TEST(Amx, ConfigureLoadsTheKernelsTilesAndReleaseClearsThem) {
+  if (!ember::amx_granted()) GTEST_SKIP() << "no AMX (or not granted / not enabled) here";
+  namespace amx = ember::detail::amx;
+  amx::configure();
+  const amx::TileConfig got = amx::loaded_config();
+  amx::release();
+  const amx::TileConfig after = amx::loaded_config();
+  EXPECT_EQ(got.palette_id, 1);
+  for (int t = 0; t < 16; ++t) {
+    EXPECT_EQ(got.rows[t], t < 8 ? 16 : 0) << "tile " << t;
+    EXPECT_EQ(got.colsb[t], t < 8 ? 64 : 0) << "tile " << t;
+  }
+  EXPECT_EQ(after.palette_id, 0);
+  EXPECT_EQ(after.rows[0], 0);
+  EXPECT_EQ(after.colsb[0], 0);
+}
+#endif
+
 }  // namespace

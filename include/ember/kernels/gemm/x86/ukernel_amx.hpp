@@ -45,14 +45,33 @@ struct alignas(64) TileConfig {
 };
 static_assert(sizeof(TileConfig) == 64);
 
-EMBER_TARGET_AMX inline void configure() {
+/// The configuration the kernels run with: palette 1, tiles 0–7 of 16 rows × 64 bytes.
+inline TileConfig kernel_config() {
   TileConfig cfg;
   cfg.palette_id = 1;
   for (int t = 0; t < 8; ++t) {
     cfg.colsb[t] = 64;
     cfg.rows[t] = 16;
   }
-  _tile_loadconfig(&cfg);
+  return cfg;
+}
+
+// ldtilecfg / sttilecfg in inline assembly of our own, with the whole 64-byte object as the
+// memory operand. g++ 12's _tile_loadconfig names only the first 8 bytes as its operand
+// ("m"(*(const void**)config)), so g++ deleted the stores of the row and column sizes as dead:
+// the tiles were loaded with palette 1 and zero-sized tiles, and the first tile load raised #UD
+// (SIGILL) — found on the first run on AMX hardware (Xeon, 2026-12-04). GCC 13 reads the whole
+// object through a builtin; this form is right for every compiler.
+EMBER_TARGET_AMX inline void configure() {
+  const TileConfig cfg = kernel_config();
+  __asm__ volatile("ldtilecfg %0" : : "m"(cfg));
+}
+
+/// The tile configuration in force on this thread (all zero when the tiles are released).
+EMBER_TARGET_AMX inline TileConfig loaded_config() {
+  TileConfig cfg;
+  __asm__ volatile("sttilecfg %0" : "=m"(cfg));
+  return cfg;
 }
 
 EMBER_TARGET_AMX inline void release() {
