@@ -326,6 +326,19 @@ TEST_F(GemmMixed, LevelsSelectTheExpectedKernel) {
   ember::set_gemm_isa(best);
 }
 
+// EMBER_AMX: unset, empty, on or 1 let AMX run where granted; off or 0 keep it out; anything
+// else is an error naming the variable.
+TEST(Amx, EmberAmxSettingParses) {
+  EXPECT_TRUE(ember::detail::amx_setting(nullptr));
+  EXPECT_TRUE(ember::detail::amx_setting(""));
+  EXPECT_TRUE(ember::detail::amx_setting("on"));
+  EXPECT_TRUE(ember::detail::amx_setting("1"));
+  EXPECT_FALSE(ember::detail::amx_setting("off"));
+  EXPECT_FALSE(ember::detail::amx_setting("0"));
+  EXPECT_EMBER_ERROR(ember::detail::amx_setting("yes"), "EMBER_AMX");
+  EXPECT_EMBER_ERROR(ember::detail::amx_setting("yes"), "unknown value 'yes'");
+}
+
 #if EMBER_X86
 // The configuration ldtilecfg loads is the one the kernels need (read back with sttilecfg), and
 // release() clears it. g++ 12's _tile_loadconfig once let the compiler drop the row and column

@@ -6,8 +6,8 @@
 // state: bits 17, 18). AMX also needs a per-process grant from Linux,
 // arch_prctl(ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA), requested once (thread-safe). A CPU that
 // advertises AMX but has no palette 1, or whose OS refuses the grant, runs the next level —
-// never SIGILL. EMBER_AMX_PERMISSION=deny simulates a refusal (tests). For now AMX is opt-in:
-// EMBER_AMX=on (see detail::amx_enabled for why).
+// never SIGILL. EMBER_AMX_PERMISSION=deny simulates a refusal (tests). EMBER_AMX=off keeps the
+// AMX kernels out (see detail::amx_enabled).
 //
 // Levels (Isa), each a superset of the one before on every CPU that has it:
 //   generic      portable C++
@@ -122,13 +122,21 @@ inline CpuFeatures read_cpu_features() {
   return f;
 }
 
-/// Whether AMX kernels may be used at all. They are opt-in (EMBER_AMX=on) until they have run
-/// on AMX hardware: the sessions that wrote them had only machines without AMX, where their
-/// packing, layout and driver were tested through a portable emulation of the tile products
-/// (ukernel_amx_layout_ref) but the tile instructions themselves never executed.
+/// Whether AMX kernels may be used at all: EMBER_AMX unset, empty, "on" or "1" lets them run
+/// where the CPU and OS grant the tiles; "off" or "0" keeps them out (any other value is an
+/// error). They were opt-in until the whole test suite had passed on AMX hardware (a Xeon with
+/// AMX-TILE/BF16/INT8, 2026-12-04, where that run found the tile-configuration bug described in
+/// ukernel_amx.hpp).
+inline bool amx_setting(const char* env) {
+  if (env == nullptr || *env == '\0') return true;
+  const std::string_view v(env);
+  if (v == "on" || v == "1") return true;
+  if (v == "off" || v == "0") return false;
+  fail("EMBER_AMX", "unknown value '", v, "' (expected on, off, 1 or 0)");
+}
+
 inline bool amx_enabled() {
-  const char* env = std::getenv("EMBER_AMX");
-  return env != nullptr && (std::string_view(env) == "on" || std::string_view(env) == "1");
+  return amx_setting(std::getenv("EMBER_AMX"));
 }
 
 /// Asks Linux for the AMX tile data permission; false if refused or not Linux.
@@ -152,14 +160,15 @@ inline const CpuFeatures& cpu_features() {
 }
 
 /// Whether AMX tiles may be used: the CPU has them, palette 1 fits the kernels, XCR0 enables
-/// them, EMBER_AMX=on opts in (see detail::amx_enabled) and the OS granted this process the
+/// them, EMBER_AMX is not off (see detail::amx_enabled) and the OS granted this process the
 /// permission (asked once, on first call).
 inline bool amx_granted() {
   static const bool granted = [] {
+    // EMBER_AMX is read first, so a wrong value is an error on every CPU, not only on AMX ones.
+    if (!detail::amx_enabled()) return false;
     const CpuFeatures& f = cpu_features();
     if (!(f.amx_tile && f.amx_bf16 && f.amx_int8 && f.amx_palette && f.os_amx && f.avx512_bf16))
       return false;
-    if (!detail::amx_enabled()) return false;
     return detail::request_amx_permission();
   }();
   return granted;
@@ -170,7 +179,8 @@ namespace detail {
 /// The best level this CPU and OS support.
 inline Isa detect_isa() {
   const CpuFeatures& f = cpu_features();
-  if (f.avx512 && f.avx512_bf16 && f.avx512_vnni) return amx_granted() ? Isa::Amx : Isa::Avx512Bf16;
+  const bool amx = amx_granted();  // first: it checks EMBER_AMX on every CPU
+  if (f.avx512 && f.avx512_bf16 && f.avx512_vnni) return amx ? Isa::Amx : Isa::Avx512Bf16;
   if (f.avx512) return Isa::Avx512;
   if (f.avx2_fma) return Isa::Avx2;
   return Isa::Generic;

@@ -74,6 +74,32 @@ TEST(GemmEnv, AmxPermissionRefusedRunsTheNextLevel) {
   EXPECT_EQ(a.c_int8.size(), 37u * 29u);
 }
 
+// Run by ctest with EMBER_AMX=off (gemm.env.amx_off): the AMX kernels stay out even where the
+// CPU and OS grant the tiles; the products run on the next level.
+TEST(GemmEnv, AmxOffKeepsTheTilesOut) {
+  const char* env = std::getenv("EMBER_AMX");
+  if (env == nullptr || std::string(env) != "off") GTEST_SKIP() << "set EMBER_AMX=off";
+  EXPECT_FALSE(ember::amx_granted());
+  EXPECT_NE(ember::cpu_isa(), ember::Isa::Amx);
+  EXPECT_EQ(ember::gemm_kernel_name(ember::DType::BFloat16).find("amx"), std::string::npos);
+  EXPECT_EQ(ember::gemm_kernel_name(ember::DType::Int8).find("amx"), std::string::npos);
+  EXPECT_THROW(ember::set_gemm_isa(ember::Isa::Amx), ember::Error);
+}
+
+// Run by ctest with EMBER_AMX=maybe (gemm.env.amx_bad): a wrong value is an error naming the
+// variable on every CPU, AMX or not, at the first choice of a kernel.
+TEST(GemmEnv, AmxWrongValueIsAnError) {
+  const char* env = std::getenv("EMBER_AMX");
+  if (env == nullptr || std::string(env) != "maybe") GTEST_SKIP() << "set EMBER_AMX=maybe";
+  try {
+    (void)ember::cpu_isa();
+    ADD_FAILURE() << "no error for EMBER_AMX=maybe";
+  } catch (const ember::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("EMBER_AMX"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("'maybe'"), std::string::npos) << e.what();
+  }
+}
+
 TEST(GemmOdr, DefaultBuildRunsTheBestKernelForThisCpu) {
   // This program is compiled without -march=native; the kernel still matches the CPU.
   const char* expected = ember::cpu_isa() >= ember::Isa::Avx512 ? "ukernel_avx512_f32_14x32"
