@@ -486,8 +486,12 @@ struct Cli {
       if (mlm.run.reschedule && (!mlm.resume || pretrain->count("--steps") == 0)) {
         throw std::runtime_error("--reschedule changes a resumed run's length: give it with --resume and --steps");
       }
-      if (is_mlm && mlm.resume && !mlm.vocab.empty()) {
-        throw std::runtime_error("--resume continues the checkpoint's own vocabulary: --vocab cannot be given with it");
+      if (is_mlm && mlm.resume) {
+        for (const char* opt : {"--vocab", "--vocab-size"}) {
+          if (pretrain->count(opt) > 0)
+            throw std::runtime_error(std::string("--resume continues the checkpoint's own vocabulary: ") + opt +
+                                     " cannot be given with it");
+        }
       }
       if (!mlm.init.empty()) {
         if (mlm.resume) {

@@ -84,6 +84,8 @@ run(TRUE "${EXE}" pretrain --objective mlm --text "${WORK}/raw.txt" --format tex
 expect_contains("${OUT}" "finished at step 12 of 12")
 run(FALSE "${EXE}" ${mlm} --resume --vocab "${WORK}/vocab.safetensors")
 expect_contains("${ERR}" "--vocab cannot be given with it")
+run(FALSE "${EXE}" ${mlm} --resume --vocab-size 500)
+expect_contains("${ERR}" "--vocab-size cannot be given with it")
 run(FALSE "${EXE}" ${mlm} --reschedule)
 expect_contains("${ERR}" "--reschedule changes a resumed run's length")
 # --init: a new run from the encoder on another text (here the labelled set, labels ignored).
