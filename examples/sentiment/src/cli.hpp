@@ -486,20 +486,22 @@ struct Cli {
       if (mlm.run.reschedule && (!mlm.resume || pretrain->count("--steps") == 0)) {
         throw std::runtime_error("--reschedule changes a resumed run's length: give it with --resume and --steps");
       }
-      if (is_mlm && mlm.resume) {
-        for (const char* opt : {"--vocab", "--vocab-size"}) {
-          if (pretrain->count(opt) > 0)
-            throw std::runtime_error(std::string("--resume continues the checkpoint's own vocabulary: ") + opt +
-                                     " cannot be given with it");
-        }
+      // --resume and --init keep an existing vocabulary: the options that make one are refused.
+      auto vocab_option_given = [&]() -> const char* {
+        for (const char* opt : {"--vocab", "--vocab-size"})
+          if (pretrain->count(opt) > 0) return opt;
+        return nullptr;
+      };
+      if (const char* opt = vocab_option_given(); is_mlm && mlm.resume && opt != nullptr) {
+        throw std::runtime_error(std::string("--resume continues the checkpoint's own vocabulary: ") + opt +
+                                 " cannot be given with it");
       }
       if (!mlm.init.empty()) {
         if (mlm.resume) {
           throw std::runtime_error("--init begins a new run from an encoder, --resume continues the one at --out: give one of them");
         }
-        for (const char* opt : {"--vocab", "--vocab-size"}) {
-          if (pretrain->count(opt) > 0) throw std::runtime_error(std::string(opt) + " cannot be given with --init: the run keeps the encoder's vocabulary");
-        }
+        if (const char* opt = vocab_option_given())
+          throw std::runtime_error(std::string(opt) + " cannot be given with --init: the run keeps the encoder's vocabulary");
       }
       std::vector<std::pair<std::string, std::string>> inputs;
       for (const auto& t : pretrain_texts) inputs.emplace_back("--text", t);

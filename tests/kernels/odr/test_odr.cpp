@@ -62,14 +62,21 @@ TEST(GemmOdr, DefaultBuildRunsTheBestBf16AndInt8Kernels) {
     }
 }
 
-// Run by ctest with EMBER_AMX_PERMISSION=deny (gemm.env.amx_denied): a refused grant runs the
-// next level, never SIGILL.
-TEST(GemmEnv, AmxPermissionRefusedRunsTheNextLevel) {
-  if (std::getenv("EMBER_AMX_PERMISSION") == nullptr) GTEST_SKIP() << "set EMBER_AMX_PERMISSION";
+namespace {
+// No AMX in force: not granted, not the level, no AMX kernel chosen for bf16 or int8.
+void expect_amx_kept_out() {
   EXPECT_FALSE(ember::amx_granted());
   EXPECT_NE(ember::cpu_isa(), ember::Isa::Amx);
   EXPECT_EQ(ember::gemm_kernel_name(ember::DType::BFloat16).find("amx"), std::string::npos);
   EXPECT_EQ(ember::gemm_kernel_name(ember::DType::Int8).find("amx"), std::string::npos);
+}
+}  // namespace
+
+// Run by ctest with EMBER_AMX_PERMISSION=deny (gemm.env.amx_denied): a refused grant runs the
+// next level, never SIGILL.
+TEST(GemmEnv, AmxPermissionRefusedRunsTheNextLevel) {
+  if (std::getenv("EMBER_AMX_PERMISSION") == nullptr) GTEST_SKIP() << "set EMBER_AMX_PERMISSION";
+  expect_amx_kept_out();
   GemmProbe a = probe_default_flags();  // runs, on the next level's kernels
   EXPECT_EQ(a.c_int8.size(), 37u * 29u);
 }
@@ -79,10 +86,7 @@ TEST(GemmEnv, AmxPermissionRefusedRunsTheNextLevel) {
 TEST(GemmEnv, AmxOffKeepsTheTilesOut) {
   const char* env = std::getenv("EMBER_AMX");
   if (env == nullptr || std::string(env) != "off") GTEST_SKIP() << "set EMBER_AMX=off";
-  EXPECT_FALSE(ember::amx_granted());
-  EXPECT_NE(ember::cpu_isa(), ember::Isa::Amx);
-  EXPECT_EQ(ember::gemm_kernel_name(ember::DType::BFloat16).find("amx"), std::string::npos);
-  EXPECT_EQ(ember::gemm_kernel_name(ember::DType::Int8).find("amx"), std::string::npos);
+  expect_amx_kept_out();
   EXPECT_THROW(ember::set_gemm_isa(ember::Isa::Amx), ember::Error);
 }
 
