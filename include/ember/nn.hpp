@@ -2,6 +2,7 @@
 #pragma once
 
 #include "ember/nn/attention.hpp"
+#include "ember/nn/averaging.hpp"
 #include "ember/nn/init.hpp"
 #include "ember/nn/layers.hpp"
 #include "ember/nn/masked_lm.hpp"

@@ -127,6 +127,15 @@ struct VocabArgs {
   SubwordOptions opt;
 };
 
+/// `average`: one model from the mean of several models' weights (a model soup).
+struct AverageArgs {
+  std::vector<std::string> models;
+  std::string out, dev;
+  DataArgs data;
+  std::string save_dtype = "fp32";
+  bool greedy = false, quiet = false;
+};
+
 /// The files `train` writes next to its model: the metrics table and the plot.
 struct TrainOutputs {
   std::string model, metrics, plot;
@@ -148,7 +157,7 @@ struct Cli {
       "ember-sentiment: sentiment classifiers on ember: a BERT-style transformer (pretrain, fine-tune; shipped zh and en "
       "models for predict), a fastText-style bag of words and a TextCNN"};
   CLI::App *demo = nullptr, *train = nullptr, *pretrain = nullptr, *eval = nullptr,
-           *predict = nullptr, *vocab = nullptr;
+           *predict = nullptr, *vocab = nullptr, *average = nullptr;
 
   std::uint64_t demo_seed = 1;
   std::string data_dir;
@@ -164,6 +173,8 @@ struct Cli {
   DataArgs pa;
   VocabArgs va;
   bool pretrain_quiet = false;
+
+  AverageArgs aa;
 
   std::vector<std::string> model_paths;
   std::string data_path;
@@ -411,6 +422,28 @@ struct Cli {
         ->capture_default_str()
         ->check(CLI::IsMember({"auto", "tsv", "glue", "sst2", "csv", "fasttext", "text"}));
 
+    average = app.add_subcommand(
+        "average", "one model whose weights are the mean of several fine-tunes of one encoder (a model soup)");
+    average->add_option("--model", aa.models, "a model file (at least two; same kind, shape and vocabulary)")
+        ->required()
+        ->take_all()
+        ->expected(1)
+        ->allow_extra_args(false);
+    average->add_option("--out", aa.out, "the averaged model")->required();
+    average->add_option("--dev", aa.dev, "labelled data: report each model's and the average's accuracy on it");
+    average->add_option("--format", aa.data.format, format_help(false))
+        ->capture_default_str()
+        ->check(CLI::IsMember({"auto", "tsv", "glue", "sst2", "csv", "fasttext"}));
+    average->add_flag("--strict", aa.data.strict, "a malformed --dev row is an error, not skipped");
+    average->add_flag("--greedy", aa.greedy,
+                      "a greedy soup: the models by --dev accuracy, best first, each kept only if the average's "
+                      "--dev accuracy does not fall");
+    average->add_option("--save-dtype", aa.save_dtype,
+                        "weight matrices in the model file: fp32, or bf16 (half the size; biases stay fp32)")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"fp32", "bf16"}));
+    average->add_flag("--quiet", aa.quiet, "print only the average's dev accuracy");
+
     eval = app.add_subcommand("eval",
                               "accuracy, per-class precision/recall/F1 and the confusion matrix");
     eval->add_option("--model", model_paths,
@@ -509,6 +542,22 @@ struct Cli {
       if (!mlm.init.empty()) inputs.emplace_back("--init", mlm.init);
       check_output_dir("--out", vectors_out);
       ember::io::check_outputs(inputs, {{"--out", vectors_out}}, "pretrain");
+    }
+    if (*average) {
+      if (aa.models.size() < 2) {
+        throw std::runtime_error("average: give at least two --model files (got " + std::to_string(aa.models.size()) + ")");
+      }
+      if (aa.greedy && aa.dev.empty()) throw std::runtime_error("--greedy chooses models by their accuracy on --dev: give --dev");
+      if (aa.dev.empty()) {
+        for (const char* opt : {"--format", "--strict"}) {
+          if (average->count(opt) > 0) throw std::runtime_error(std::string(opt) + " reads --dev: give --dev");
+        }
+      }
+      std::vector<std::pair<std::string, std::string>> inputs;
+      for (const auto& m : aa.models) inputs.emplace_back("--model", m);
+      inputs.emplace_back("--dev", aa.dev);
+      check_output_dir("--out", aa.out);
+      ember::io::check_outputs(inputs, {{"--out", aa.out}}, "average");
     }
     if (*vocab) {
       std::vector<std::pair<std::string, std::string>> inputs;

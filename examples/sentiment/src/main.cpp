@@ -6,6 +6,7 @@
 //   ember-sentiment train --train train.tsv --dev dev.tsv --model bow --out model.safetensors
 //   ember-sentiment train --train train.tsv --model transformer --init encoder.safetensors --out model.safetensors
 //   ember-sentiment eval --model model.safetensors [--model other.safetensors …] --data test.tsv [--json]
+//   ember-sentiment average --model a.safetensors --model b.safetensors [--dev dev.tsv --greedy] --out soup.safetensors
 //   ember-sentiment predict --model model.safetensors [--model …] "这家酒店的服务很好,房间也很干净。" [--json]
 //
 // One header per subcommand under commands/; this file parses the command line and dispatches.
@@ -16,6 +17,7 @@
 #include <new>
 
 #include "cli.hpp"
+#include "commands/average_command.hpp"
 #include "commands/demo_command.hpp"
 #include "commands/eval_command.hpp"
 #include "commands/predict_command.hpp"
@@ -43,6 +45,7 @@ int main(int argc, char** argv) {
     if (*cli.pretrain) return run_pretrain(cli);
     if (*cli.eval) return run_eval(cli);
     if (*cli.predict) return run_predict(cli);
+    if (*cli.average) return run_average(cli);
   } catch (const std::bad_alloc&) {
     std::fprintf(stderr, "ember-sentiment: out of memory (the input or the model is larger than this machine can hold)\n");
     return 1;

@@ -113,6 +113,28 @@ run(TRUE "${EXE}" train --train "${DATA}/train.tsv" --dev "${DATA}/test.tsv" --m
 expect_contains("${ERR}" "encoder pretrained for 12 steps")
 run(TRUE "${EXE}" predict --model "${WORK}/t.safetensors" --json "很好")
 expect_contains("${OUT}" "\"label\"")
+# average: a second fine-tune of the same encoder, and the mean of the two (a model soup).
+run(TRUE "${EXE}" train --train "${DATA}/train.tsv" --dev "${DATA}/test.tsv" --model transformer
+    --init "${WORK}/enc.safetensors" --epochs 1 --seed 2 --quiet --out "${WORK}/t-seed2.safetensors")
+run(TRUE "${EXE}" average --model "${WORK}/t.safetensors" --model "${WORK}/t-seed2.safetensors"
+    --dev "${DATA}/test.tsv" --out "${WORK}/soup.safetensors")
+expect_contains("${OUT}" "average of 2 models: dev accuracy")
+expect_contains("${OUT}" "wrote ${WORK}/soup.safetensors (the mean of t.safetensors, t-seed2.safetensors)")
+run(TRUE "${EXE}" average --model "${WORK}/t.safetensors" --model "${WORK}/t-seed2.safetensors"
+    --dev "${DATA}/test.tsv" --greedy --save-dtype bf16 --out "${WORK}/greedy.safetensors")
+expect_contains("${OUT}" "soup of 2: dev accuracy")
+run(TRUE "${EXE}" eval --model "${WORK}/soup.safetensors" --data "${DATA}/test.tsv")
+expect_contains("${OUT}" "accuracy")
+run(FALSE "${EXE}" average --model "${WORK}/t.safetensors" --model "${model}" --out "${WORK}/x.safetensors")
+expect_contains("${ERR}" "are models of two kinds (transformer and bow)")
+run(FALSE "${EXE}" average --model "${WORK}/t.safetensors" --out "${WORK}/x.safetensors")
+expect_contains("${ERR}" "average: give at least two --model files (got 1)")
+run(FALSE "${EXE}" average --model "${WORK}/t.safetensors" --model "${WORK}/t-seed2.safetensors" --greedy
+    --out "${WORK}/x.safetensors")
+expect_contains("${ERR}" "--greedy chooses models by their accuracy on --dev: give --dev")
+run(FALSE "${EXE}" average --model "${WORK}/t.safetensors" --model "${WORK}/t-seed2.safetensors"
+    --out "${WORK}/t-seed2.safetensors")
+expect_contains("${ERR}" "would overwrite the input --model")
 run(FALSE "${EXE}" train --train "${DATA}/train.tsv" --model transformer --init "${WORK}/enc.safetensors"
     --layers 3 --out "${WORK}/t2.safetensors")
 expect_contains("${ERR}" "--layers 3 differs from the encoder's 1")

@@ -1,16 +1,21 @@
 // The transformer and its pretraining: SentencePiece training and an encode/decode round trip,
 // packing, a tiny transformer that overfits the built-in corpus, MLM loss that falls on a
 // small text, a resumed pretraining run equal to one that never stopped, the model file round
-// trip with the vocabulary inside, and clear errors for a broken vocabulary.
+// trip with the vocabulary inside, clear errors for a broken vocabulary, and `average` (a model
+// soup): the file holds the mean of its models' weights and refuses models that do not match.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <memory>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "commands/average_command.hpp"
 #include "commands/predict_command.hpp"
 #include "mlm.hpp"
 #include "train.hpp"
@@ -178,6 +183,85 @@ TEST(Transformer, FileRoundTripKeepsTheVocabularyAndPredictions) {
     std::filesystem::remove(path);
     std::filesystem::remove(half);
   }
+}
+
+TEST(Average, TheFileHoldsTheMeanOfItsModelsWeights) {
+  // Two fine-tunes of one initialisation (seeds 1 and 2 shuffle differently), averaged by the
+  // `average` command as a user runs it.
+  auto train = corpus("train.tsv");
+  train.resize(48);
+  const SubwordVocab& v = builtin_vocab();
+  const ModelConfig cfg = tiny_transformer();
+  const Vocab vocab = vocab_of(v);
+  const Encoded enc = encode(train, Featurizer(cfg, vocab, nullptr, &v));
+  std::vector<std::string> paths;
+  std::vector<std::unique_ptr<Classifier>> models;
+  for (std::uint64_t seed : {std::uint64_t{1}, std::uint64_t{2}}) {
+    ember::Generator g(7);
+    models.push_back(make_model(cfg, vocab.size(), g));
+    train_model(*models.back(), enc, enc, 2, {.epochs = 1, .batch = 8, .lr = 1e-3, .seed = seed});
+    paths.push_back(temp_path("avg_in_" + std::to_string(seed) + ".safetensors"));
+    save_model(paths.back(), cfg, vocab, {"negative", "positive"}, *models.back(), {}, {}, &v);
+  }
+  const std::string out = temp_path("avg_out.safetensors");
+  auto run = [](std::vector<std::string> args) {
+    Cli cli("data");
+    std::reverse(args.begin(), args.end());  // CLI11 takes the arguments reversed
+    cli.app.parse(args);
+    cli.check();
+    return cmd::run_average(cli);
+  };
+  ASSERT_EQ(run({"average", "--model", paths[0], "--model", paths[1], "--out", out, "--quiet"}), 0);
+  SavedModel soup = load_model(out);
+  const auto a = models[0]->state_dict(), b = models[1]->state_dict(), s = soup.model->state_dict();
+  ASSERT_EQ(s.size(), a.size());
+  bool differ = false;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    ASSERT_EQ(s[i].first, a[i].first);
+    for (std::int64_t e = 0; e < s[i].second.numel(); ++e) {
+      const float x = a[i].second.data()[e], y = b[i].second.data()[e];
+      differ = differ || x != y;
+      ASSERT_EQ(s[i].second.data()[e], static_cast<float>((double{x} + double{y}) / 2)) << s[i].first << " " << e;
+    }
+  }
+  EXPECT_TRUE(differ) << "the two fine-tunes should differ, or the test shows nothing";
+  EXPECT_EQ(soup.subword.bytes(), v.bytes());
+  // Stored as bf16 with --dev: the matrices are the mean rounded to bf16, and the recorded dev
+  // accuracy is the file's own.
+  const std::string dev = std::string(SENTIMENT_DATA_DIR) + "/test.tsv";
+  const std::string half = temp_path("avg_out_bf16.safetensors");
+  ASSERT_EQ(run({"average", "--model", paths[0], "--model", paths[1], "--dev", dev, "--save-dtype", "bf16", "--out", half,
+                 "--quiet"}),
+            0);
+  SavedModel rounded = load_model(half);
+  const auto r = rounded.model->state_dict();
+  for (std::size_t i = 0; i < r.size(); ++i) {
+    const Tensor<float> want = s[i].second.dim() >= 2 ? s[i].second.to<ember::bfloat16>().to<float>() : s[i].second;
+    EXPECT_TRUE(ember::equal(r[i].second, want)) << r[i].first;
+  }
+  const auto meta = ember::io::parse_safetensors(ember::io::read_file(half, kMaxModelFileBytes, "test"), half).metadata;
+  ReadReport rep;
+  const double acc = evaluate(*rounded.model, encode(read_dataset(dev, {.strict = true}, rep), rounded.featurizer()), 2).accuracy;
+  EXPECT_EQ(meta.at("dev_accuracy"), fmt("%.6f", acc));
+  EXPECT_EQ(meta.at("averaged_from"), "avg_in_1.safetensors, avg_in_2.safetensors");
+  // Refusals: another pooling (another model), the output onto an input.
+  ModelConfig mean_cfg = cfg;
+  mean_cfg.pooling = "mean";
+  const std::string other = temp_path("avg_in_mean.safetensors");
+  save_model(other, mean_cfg, vocab, {"negative", "positive"}, *models[0], {}, {}, &v);
+  try {
+    run({"average", "--model", paths[0], "--model", other, "--out", out});
+    ADD_FAILURE() << "models of two poolings were averaged";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("differ in 'pooling' (\"cls\" and \"mean\")"), std::string::npos) << e.what();
+  }
+  try {
+    run({"average", "--model", paths[0], "--model", paths[1], "--out", paths[1]});
+    ADD_FAILURE() << "the output replaced an input";
+  } catch (const ember::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("would overwrite the input --model"), std::string::npos) << e.what();
+  }
+  for (const auto& p : {paths[0], paths[1], out, half, other}) std::filesystem::remove(p);
 }
 
 TEST(Transformer, LayerDecayScalesEachDepthAndSparesBiasesAndNorms) {
