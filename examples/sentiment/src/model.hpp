@@ -201,6 +201,10 @@ inline Vocab vocab_of(const SubwordVocab& v) {
   return Vocab::from_tokens(std::move(pieces));
 }
 
+/// Whether save_model stores a weight as bfloat16 when asked for bf16 weights: matrices (2-D
+/// and up); vectors (biases, norms) stay fp32.
+inline bool stored_as_bf16(const Tensor<float>& t) { return t.dim() >= 2; }
+
 inline void save_model(const std::string& path, const ModelConfig& cfg, const Vocab& vocab,
                        const std::vector<std::string>& labels, const Classifier& model,
                        const std::vector<float>& feature_weights = {},
@@ -213,7 +217,7 @@ inline void save_model(const std::string& path, const ModelConfig& cfg, const Vo
   // bf16_weights: matrices (2-D and up) as bfloat16, half the bytes (a shipped model's size
   // limit); vectors (biases, norms) stay fp32. Loading widens them back to fp32.
   for (auto& [name, t] : model.state_dict()) {
-    if (bf16_weights && t.dim() >= 2) {
+    if (bf16_weights && stored_as_bf16(t)) {
       tensors.emplace_back(name, t.to<ember::bfloat16>());
     } else {
       tensors.emplace_back(name, t);

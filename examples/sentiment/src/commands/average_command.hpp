@@ -93,7 +93,7 @@ inline int run_average(const Cli& cli) {
     nn::StateDict<float> mean = nn::average_state_dicts<float>(parts);
     if (bf16) {
       for (auto& [name, t] : mean) {
-        if (t.dim() >= 2) t = t.to<ember::bfloat16>().to<float>();
+        if (stored_as_bf16(t)) t = t.to<ember::bfloat16>().to<float>();
       }
     }
     soup.model->load_state_dict(mean);
@@ -141,8 +141,7 @@ inline int run_average(const Cli& cli) {
     meta["dev_accuracy"] = fmt("%.6f", s);
     std::printf("average of %zu model%s: dev accuracy %.2f%%\n", kept.size(), kept.size() == 1 ? "" : "s", 100 * s);
   }
-  save_model(a.out, soup.config, soup.vocab, soup.labels, *soup.model, soup.feature_weights, meta, &soup.subword,
-             a.save_dtype == "bf16");
+  save_model(a.out, soup.config, soup.vocab, soup.labels, *soup.model, soup.feature_weights, meta, &soup.subword, bf16);
   if (!a.quiet) std::printf("wrote %s (the mean of %s)\n", a.out.c_str(), from.c_str());
   return 0;
 }
