@@ -26,7 +26,7 @@ bool have_onednn() {
 }
 
 OnednnGemm* onednn_create(int m, int n, int k, bool int8, bool prepacked, const void* a,
-                          const void* b, void* c, int threads) {
+                          const void* b, void* c, int threads, std::string* error) try {
   using dt = dnnl::memory::data_type;
   using tag = dnnl::memory::format_tag;
   auto* g = new OnednnGemm;
@@ -48,6 +48,10 @@ OnednnGemm* onednn_create(int m, int n, int k, bool int8, bool prepacked, const 
     g->b = b_user;
   }
   return g;
+} catch (const dnnl::error& e) {
+  *error = std::string("oneDNN ") + onednn_version() + " has no " + (int8 ? "u8·s8" : "bf16") +
+           " matmul for this CPU (" + e.what() + ")";
+  return nullptr;
 }
 
 void onednn_run(OnednnGemm* g) {
@@ -74,7 +78,9 @@ struct OnednnGemm {};
 bool have_onednn() {
   return false;
 }
-OnednnGemm* onednn_create(int, int, int, bool, bool, const void*, const void*, void*, int) {
+OnednnGemm* onednn_create(int, int, int, bool, bool, const void*, const void*, void*, int,
+                          std::string* error) {
+  *error = "oneDNN was not found at configure time";
   return nullptr;
 }
 void onednn_run(OnednnGemm*) {}

@@ -18,8 +18,10 @@ std::string blis_arch();
 /// oneDNN's matmul: bf16·bf16 → f32 or u8·s8 → s32, row-major, B plain or pre-packed once.
 struct OnednnGemm;
 bool have_onednn();
+/// nullptr, with the reason in *error, where oneDNN has no such matmul for this CPU (its bf16
+/// matmul needs AVX-512: on an AVX2-only CPU the primitive descriptor is refused).
 OnednnGemm* onednn_create(int m, int n, int k, bool int8, bool prepacked, const void* a,
-                          const void* b, void* c, int threads);
+                          const void* b, void* c, int threads, std::string* error);
 void onednn_run(OnednnGemm* g);
 void onednn_destroy(OnednnGemm* g);
 std::string onednn_version();

@@ -114,8 +114,15 @@ expect_contains("${ERR}" "encoder pretrained for 12 steps")
 run(TRUE "${EXE}" predict --model "${WORK}/t.safetensors" --json "很好")
 expect_contains("${OUT}" "\"label\"")
 # average: a second fine-tune of the same encoder, and the mean of the two (a model soup).
+# (stored as bf16: the dev accuracy it prints and records is the file's, as eval measures it)
 run(TRUE "${EXE}" train --train "${DATA}/train.tsv" --dev "${DATA}/test.tsv" --model transformer
-    --init "${WORK}/enc.safetensors" --epochs 1 --seed 2 --quiet --out "${WORK}/t-seed2.safetensors")
+    --init "${WORK}/enc.safetensors" --epochs 1 --seed 2 --quiet --save-dtype bf16 --out "${WORK}/t-seed2.safetensors")
+if(NOT OUT MATCHES "dev accuracy ([0-9.]+)% as the file stores the weights \\(bf16 matrices\\)")
+  message(FATAL_ERROR "train --save-dtype bf16 did not print the file's dev accuracy:\n${OUT}")
+endif()
+set(file_accuracy "${CMAKE_MATCH_1}")
+run(TRUE "${EXE}" eval --model "${WORK}/t-seed2.safetensors" --data "${DATA}/test.tsv")
+expect_contains("${OUT}" "accuracy ${file_accuracy}%")
 run(TRUE "${EXE}" average --model "${WORK}/t.safetensors" --model "${WORK}/t-seed2.safetensors"
     --dev "${DATA}/test.tsv" --out "${WORK}/soup.safetensors")
 expect_contains("${OUT}" "average of 2 models: dev accuracy")

@@ -183,8 +183,22 @@ inline Trained run_training(const TrainArgs& a, ModelConfig cfg, const std::vect
   }
   if (!a.out.empty()) {
     const TrainOutputs out = train_outputs(a.out);
+    // With --save-dtype bf16 the model becomes what the file will hold (its matrices rounded to
+    // bf16, as save_model stores them) and is evaluated on dev as `eval` runs it, so the
+    // recorded dev accuracy is the file's (it differed by ~0.1 point from the training
+    // epoch's: 84.17% against 84.06% from the file on SST-2), as `average` records it.
+    double recorded = kept_accuracy;
+    if (a.save_dtype == "bf16") {
+      for (auto& [name, w] : t.model->state_dict()) {
+        if (stored_as_bf16(w)) w.copy_(w.to<ember::bfloat16>().to<float>());
+      }
+      if (dv.size() > 0) {
+        recorded = evaluate(*t.model, dv, cfg.num_classes).accuracy;
+        std::printf("dev accuracy %.2f%% as the file stores the weights (bf16 matrices)\n", 100 * recorded);
+      }
+    }
     save_model(out.model, t.cfg, t.vocab, labels, *t.model, t.feature_weights,
-               {{"epoch", std::to_string(kept_epoch)}, {"dev_accuracy", fmt("%.6f", kept_accuracy)}}, &t.subword,
+               {{"epoch", std::to_string(kept_epoch)}, {"dev_accuracy", fmt("%.6f", recorded)}}, &t.subword,
                a.save_dtype == "bf16");
     ember::io::write_file_atomic(out.metrics, history_csv(t.result.history));
     ember::io::write_file_atomic(out.plot, history_svg(t.result.history, cfg.kind + " model, " +

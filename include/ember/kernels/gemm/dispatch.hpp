@@ -11,8 +11,13 @@
 //                 1 MiB (L3). Chosen by measurement among KC ∈ {256, 320, 384, 512},
 //                 NC ∈ {320 … 3072} with bench_gemm (EMBER_GEMM_BLOCKS=mc,kc,nc): 1024³ went
 //                 from 191 (504, 384, 3072) to 196 GFLOP/s, 128×768×3072 from 151 to 159.
-//   avx2 6×16 and generic 8×8: the same reasoning with their tiles (not tuned: this machine
-//                 runs the AVX-512 kernel).
+//   avx2 6×16:    the same sizes. Measured on a Zen 3 guest without AVX-512 (2026-12-04; L2
+//                 512 KiB, so the 1 MiB B panel lives in L3): among (mc, kc, nc) = (1008, 256,
+//                 {256, 384, 512, 1024}), (1008, {128, 192, 384, 512}, ·), (504, 256, 384),
+//                 1 thread, none beat (1008, 256, 1024) by more than the noise on 256³, 1024³,
+//                 64×768×768 and 128×768×3072 (81 / 82 / 77 / 77 GFLOP/s of a 101 peak); kc 128
+//                 lost 25%.
+//   generic 8×8:  the same reasoning with its tile (not tuned).
 // The figures these reach are in the README (bench_gemm).
 #pragma once
 

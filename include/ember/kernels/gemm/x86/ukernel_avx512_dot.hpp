@@ -51,6 +51,7 @@ EMBER_TARGET_AVX512_DOT inline void ukernel_bf16(std::int64_t kp, const void* a_
   for (std::int64_t q = 0; q < groups; ++q) {
     const __m512bh b0 = (__m512bh)_mm512_load_si512(b + q * 32);
     const __m512bh b1 = (__m512bh)_mm512_load_si512(b + q * 32 + 16);
+#pragma GCC unroll 16  // -O2 builds unroll the tile too (as in ukernel_avx512_f32.hpp)
     for (int i = 0; i < MR; ++i) {
       const __m512bh ai = (__m512bh)_mm512_set1_epi32(base[i / 5][(i % 5) * groups + q]);
       acc[i][0] = _mm512_dpbf16_ps(acc[i][0], ai, b0);
@@ -104,6 +105,7 @@ EMBER_TARGET_AVX512_DOT inline void ukernel_u8s8(std::int64_t kp, const void* a_
   for (std::int64_t q = 0; q < groups; ++q) {
     const __m512i b0 = _mm512_load_si512(b + q * 32);
     const __m512i b1 = _mm512_load_si512(b + q * 32 + 16);
+#pragma GCC unroll 16  // -O2 builds unroll the tile too (as in ukernel_avx512_f32.hpp)
     for (int i = 0; i < MR; ++i) {
       const __m512i ai = _mm512_set1_epi32(base[i / 5][(i % 5) * groups + q]);
       acc[i][0] = _mm512_castsi512_ps(_mm512_dpbusd_epi32(_mm512_castps_si512(acc[i][0]), ai, b0));
