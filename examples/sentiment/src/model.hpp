@@ -205,6 +205,14 @@ inline Vocab vocab_of(const SubwordVocab& v) {
 /// and up); vectors (biases, norms) stay fp32.
 inline bool stored_as_bf16(const Tensor<float>& t) { return t.dim() >= 2; }
 
+/// Rounds, in place, the weights save_model would store as bf16 to the values the file holds
+/// (so a model can be evaluated as its bf16 file will load).
+inline void round_as_stored_bf16(const std::vector<std::pair<std::string, Tensor<float>>>& weights) {
+  for (const auto& [name, t] : weights) {
+    if (stored_as_bf16(t)) Tensor<float>(t).copy_(t.to<ember::bfloat16>().to<float>());
+  }
+}
+
 inline void save_model(const std::string& path, const ModelConfig& cfg, const Vocab& vocab,
                        const std::vector<std::string>& labels, const Classifier& model,
                        const std::vector<float>& feature_weights = {},

@@ -91,11 +91,7 @@ inline int run_average(const Cli& cli) {
   const bool bf16 = a.save_dtype == "bf16";
   const auto load_soup = [&](const std::vector<nn::StateDict<float>>& parts) {
     nn::StateDict<float> mean = nn::average_state_dicts<float>(parts);
-    if (bf16) {
-      for (auto& [name, t] : mean) {
-        if (stored_as_bf16(t)) t = t.to<ember::bfloat16>().to<float>();
-      }
-    }
+    if (bf16) round_as_stored_bf16(mean);  // mean is new storage: rounding it touches no input
     soup.model->load_state_dict(mean);
   };
 

@@ -188,18 +188,16 @@ inline Trained run_training(const TrainArgs& a, ModelConfig cfg, const std::vect
     // recorded dev accuracy is the file's (it differed by ~0.1 point from the training
     // epoch's: 84.17% against 84.06% from the file on SST-2), as `average` records it.
     double recorded = kept_accuracy;
-    if (a.save_dtype == "bf16") {
-      for (auto& [name, w] : t.model->state_dict()) {
-        if (stored_as_bf16(w)) w.copy_(w.to<ember::bfloat16>().to<float>());
-      }
+    const bool bf16_file = a.save_dtype == "bf16";
+    if (bf16_file) {
+      round_as_stored_bf16(t.model->state_dict());
       if (dv.size() > 0) {
         recorded = evaluate(*t.model, dv, cfg.num_classes).accuracy;
         std::printf("dev accuracy %.2f%% as the file stores the weights (bf16 matrices)\n", 100 * recorded);
       }
     }
     save_model(out.model, t.cfg, t.vocab, labels, *t.model, t.feature_weights,
-               {{"epoch", std::to_string(kept_epoch)}, {"dev_accuracy", fmt("%.6f", recorded)}}, &t.subword,
-               a.save_dtype == "bf16");
+               {{"epoch", std::to_string(kept_epoch)}, {"dev_accuracy", fmt("%.6f", recorded)}}, &t.subword, bf16_file);
     ember::io::write_file_atomic(out.metrics, history_csv(t.result.history));
     ember::io::write_file_atomic(out.plot, history_svg(t.result.history, cfg.kind + " model, " +
                                                                            fs::path(a.train).filename().string()));
