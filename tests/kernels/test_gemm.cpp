@@ -10,8 +10,12 @@
 #include <Eigen/Core>
 
 #include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <iterator>
 #include <limits>
 #include <tuple>
+#include <vector>
 
 #include <ember/eigen.hpp>
 
@@ -400,6 +404,54 @@ TEST(GemmPack, AvxPackMatchesGenericPackByteForByte) {
             ASSERT_EQ(want, got) << "mr=" << mr << " mc=" << mc << " kc=" << kc
                                  << (row_major ? " row-major" : " column-major") << " pad=" << pad;
           }
+}
+
+// The same routine rounding to bf16 on the way (the "+bf16in" rows of the mixed GEMM): every
+// element equals ember::bfloat16's rounding bit for bit — ties to even, NaN quiet with its sign,
+// infinities, the largest floats rounding to infinity, subnormals not flushed — in every layout.
+TEST(GemmPack, AvxBf16RoundingPackMatchesTheScalarConversionBitForBit) {
+  if (ember::cpu_isa() < ember::Isa::Avx2) GTEST_SKIP() << "no AVX2 on this CPU";
+  const std::uint32_t specials[] = {
+      0x3f808000u,  // 1 + 2^-8: a tie, to the even 1.0
+      0x3f818000u,  // 1 + 3·2^-8: a tie, to the even 1 + 2^-6
+      0xbf808000u, 0xbf818000u, 0x3f808001u, 0x3f807fffu,
+      0x7f800001u,  // signalling NaN → quiet
+      0xffa00000u, 0x7fc00000u, 0x7f800000u, 0xff800000u,
+      0x7f7fffffu,  // FLT_MAX → +inf
+      0xff7fffffu, 0x00008000u, 0x00018000u, 0x00000001u, 0x80000000u, 0x00000000u};
+  auto bits = [](const std::vector<float>& v) {
+    std::vector<std::uint32_t> out(v.size());
+    std::memcpy(out.data(), v.data(), v.size() * sizeof(float));
+    return out;
+  };
+  ember::Generator g(12);
+  for (std::int64_t mr : {6L, 14L, 16L, 32L})
+    for (std::int64_t mc : {std::int64_t{1}, 3L, 4L, 7L, 8L, 9L, mr, mr + 1, 2 * mr + 3})
+      for (std::int64_t kc : {1L, 3L, 4L, 8L, 9L, 17L})
+        for (int layout : {0, 1, 2}) {  // row-major, column-major, neither stride 1
+          const std::int64_t rows_src = layout == 1 ? kc : mc, cols_src = layout == 1 ? mc : kc;
+          const std::int64_t ld = cols_src + 3;
+          std::vector<float> src(static_cast<std::size_t>(rows_src * ld * (layout == 2 ? 2 : 1)));
+          for (std::size_t i = 0; i < src.size(); ++i) {
+            if (g.next_u32() % 4 == 0) {
+              const std::uint32_t u = specials[g.next_u32() % std::size(specials)];
+              std::memcpy(&src[i], &u, sizeof u);
+            } else {
+              src[i] = (g.next_float() - 0.5f) * 8.0f;
+            }
+          }
+          const std::int64_t rs = layout == 0 ? ld : layout == 1 ? 1 : 2 * ld,
+                             cs = layout == 0 ? 1 : layout == 1 ? ld : 2;
+          std::vector<float> rounded = src;
+          for (float& x : rounded) x = static_cast<float>(ember::bfloat16(x));
+          const std::int64_t size = (mc + mr - 1) / mr * mr * kc;
+          std::vector<float> want(static_cast<std::size_t>(size + 16), -7.0f), got = want;
+          ember::detail::pack_a<float>(mc, kc, rounded.data(), rs, cs, mr, want.data());
+          ember::detail::avx2::pack_f32<ember::detail::avx2::RoundBf16F32>(mc, kc, src.data(), rs,
+                                                                            cs, mr, got.data());
+          ASSERT_EQ(bits(want), bits(got)) << "mr=" << mr << " mc=" << mc << " kc=" << kc
+                                           << " layout=" << layout;
+        }
 }
 #endif
 

@@ -93,7 +93,7 @@ inline const GemmKernelF32& kernel_table(Isa isa) {
 #if EMBER_GEMM_X86
   static const GemmKernelF32 avx2{"ukernel_avx2_f32_6x16",
                                   Isa::Avx2,
-                                  {kernel_set<float, Avx2Kernel>(), 0, {0, 0}, {}, &avx2::pack_f32},
+                                  {kernel_set<float, Avx2Kernel>(), 0, {0, 0}, {}, &avx2::pack_f32<>},
                                   {6, 16, 1008, 256, 1024}};
   static const GemmKernelF32 avx512{
       "ukernel_avx512_f32_14x32",
@@ -102,7 +102,7 @@ inline const GemmKernelF32& kernel_table(Isa isa) {
        2,
        {4, 8},
        {kernel_set<float, Avx512EdgeKernel<4>::K>(), kernel_set<float, Avx512EdgeKernel<8>::K>()},
-       &avx2::pack_f32},
+       &avx2::pack_f32<>},
       {14, 32, 1008, 256, 1024}};
   if (isa >= Isa::Avx512) return avx512;
   if (isa >= Isa::Avx2) return avx2;
