@@ -25,8 +25,12 @@ case "${1:-}" in
     # clang, -Wconversion, every test under clang's AddressSanitizer + UndefinedBehaviorSanitizer,
     # and a short pass of every fuzz target (the CI's one sanitized build: with the g++
     # --sanitize build as well, CI ran past its 45 minutes).
+    # -O1, not Release's -O3: a third less compile time (a sentiment test file under ASan:
+    # 102 s against 152 s), and the sanitizers need no more optimisation to see what they see;
+    # NDEBUG as in Release, so the same code paths are checked.
     build=build/clang
     cmake -S . -B "$build" -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Release \
+          -DCMAKE_CXX_FLAGS_RELEASE="-O1 -DNDEBUG" \
           -DEMBER_WERROR=ON -DEMBER_BUILD_BENCH=OFF -DEMBER_BUILD_FUZZERS=ON \
           -DEMBER_SANITIZE=address,undefined
     export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:allocator_may_return_null=1
