@@ -130,15 +130,14 @@ EMBER_TARGET_AVX_PACK inline __attribute__((always_inline)) void interleave2x8_s
   // lo: k 0, 1 | 4, 5; hi: k 2, 3 | 6, 7 — each k a pair of 64 bits.
   const __m128 k01 = _mm256_castps256_ps128(lo), k45 = _mm256_extractf128_ps(lo, 1);
   const __m128 k23 = _mm256_castps256_ps128(hi), k67 = _mm256_extractf128_ps(hi, 1);
-  auto* o = out;
-  _mm_storel_pi(reinterpret_cast<__m64*>(o), k01);
-  _mm_storeh_pi(reinterpret_cast<__m64*>(o + ld), k01);
-  _mm_storel_pi(reinterpret_cast<__m64*>(o + 2 * ld), k23);
-  _mm_storeh_pi(reinterpret_cast<__m64*>(o + 3 * ld), k23);
-  _mm_storel_pi(reinterpret_cast<__m64*>(o + 4 * ld), k45);
-  _mm_storeh_pi(reinterpret_cast<__m64*>(o + 5 * ld), k45);
-  _mm_storel_pi(reinterpret_cast<__m64*>(o + 6 * ld), k67);
-  _mm_storeh_pi(reinterpret_cast<__m64*>(o + 7 * ld), k67);
+  _mm_storel_pi(reinterpret_cast<__m64*>(out), k01);
+  _mm_storeh_pi(reinterpret_cast<__m64*>(out + ld), k01);
+  _mm_storel_pi(reinterpret_cast<__m64*>(out + 2 * ld), k23);
+  _mm_storeh_pi(reinterpret_cast<__m64*>(out + 3 * ld), k23);
+  _mm_storel_pi(reinterpret_cast<__m64*>(out + 4 * ld), k45);
+  _mm_storeh_pi(reinterpret_cast<__m64*>(out + 5 * ld), k45);
+  _mm_storel_pi(reinterpret_cast<__m64*>(out + 6 * ld), k67);
+  _mm_storeh_pi(reinterpret_cast<__m64*>(out + 7 * ld), k67);
 }
 
 // The first n (0 ≤ n < 4) floats at s, zeros above — plain loads of 2 and 1 floats, no masks.
@@ -239,13 +238,19 @@ EMBER_TARGET_AVX_PACK inline void pack_f32(std::int64_t mc, std::int64_t kc, con
   for (std::int64_t i0 = 0; i0 < mc; i0 += mr) {
     const std::int64_t rows = std::min(mr, mc - i0);
     const float* src = a + i0 * rs_a;
+    // Depths [from, kc) of rows [first, first + h), one element at a time (the depths after
+    // the last vector).
+    const auto depth_tail = [&](std::int64_t from, std::int64_t first, std::int64_t h) {
+      for (std::int64_t p = from; p < kc; ++p)
+        for (std::int64_t i = first; i < first + h; ++i)
+          ap[p * mr + i] = Conv::one(src[i * rs_a + p]);
+    };
     std::int64_t g = 0;
     for (; g + 8 <= rows; g += 8) {
       std::int64_t p = 0;
       for (; p + 8 <= kc; p += 8)
         transpose8_store<Conv>(src + g * rs_a + p, rs_a, ap + p * mr + g, mr);
-      for (; p < kc; ++p)
-        for (std::int64_t i = g; i < g + 8; ++i) ap[p * mr + i] = Conv::one(src[i * rs_a + p]);
+      depth_tail(p, g, 8);
     }
     for (; g + 4 <= rows; g += 4) {
       std::int64_t p = 0;
@@ -253,8 +258,7 @@ EMBER_TARGET_AVX_PACK inline void pack_f32(std::int64_t mc, std::int64_t kc, con
         transpose4x8_store<Conv>(src + g * rs_a + p, rs_a, ap + p * mr + g, mr);
       for (; p + 4 <= kc; p += 4)
         transpose4_store<Conv>(src + g * rs_a + p, rs_a, ap + p * mr + g, mr);
-      for (; p < kc; ++p)
-        for (std::int64_t i = g; i < g + 4; ++i) ap[p * mr + i] = Conv::one(src[i * rs_a + p]);
+      depth_tail(p, g, 4);
     }
     // The last 1–3 rows (MR = 6 leaves 2 after the group of 4): pairs, then one row, 8 depths
     // per load.
@@ -262,8 +266,7 @@ EMBER_TARGET_AVX_PACK inline void pack_f32(std::int64_t mc, std::int64_t kc, con
       std::int64_t p = 0;
       for (; p + 8 <= kc; p += 8)
         interleave2x8_store<Conv>(src + g * rs_a + p, rs_a, ap + p * mr + g, mr);
-      for (; p < kc; ++p)
-        for (std::int64_t i = g; i < g + 2; ++i) ap[p * mr + i] = Conv::one(src[i * rs_a + p]);
+      depth_tail(p, g, 2);
     }
     if (g < rows) {
       std::int64_t p = 0;
@@ -272,7 +275,7 @@ EMBER_TARGET_AVX_PACK inline void pack_f32(std::int64_t mc, std::int64_t kc, con
         _mm256_store_ps(tmp, Conv::vec(_mm256_loadu_ps(src + g * rs_a + p)));
         for (std::int64_t j = 0; j < 8; ++j) ap[(p + j) * mr + g] = tmp[j];
       }
-      for (; p < kc; ++p) ap[p * mr + g] = Conv::one(src[g * rs_a + p]);
+      depth_tail(p, g, 1);
       ++g;
     }
     if (g < mr)
