@@ -17,12 +17,22 @@
 //     b00 b01 .. b0(NR-1) | b10 b11 .. | ... || b0,NR ...
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 
 namespace ember::detail {
 
-/// A (mc×kc at a, strides rs_a, cs_a) → ap, slivers of MR rows (zero-padded).
-template <class T>
+/// Packing's element conversion when there is none (pack_avx2.hpp has a rounding one).
+struct PackCopy {
+  template <class T>
+  static T one(T x) {
+    return x;
+  }
+};
+
+/// A (mc×kc at a, strides rs_a, cs_a) → ap, slivers of MR rows (zero-padded), each element
+/// passed through Conv::one.
+template <class T, class Conv = PackCopy>
 void pack_a(std::int64_t mc, std::int64_t kc, const T* a, std::int64_t rs_a, std::int64_t cs_a,
             std::int64_t mr, T* ap) {
   for (std::int64_t i0 = 0; i0 < mc; i0 += mr) {
@@ -31,12 +41,12 @@ void pack_a(std::int64_t mc, std::int64_t kc, const T* a, std::int64_t rs_a, std
     if (rows == mr &&
         rs_a == 1) {  // each k is a contiguous run of MR (A column-major, B row-major)
       for (std::int64_t p = 0; p < kc; ++p) {
-        for (std::int64_t i = 0; i < mr; ++i) ap[p * mr + i] = src[p * cs_a + i];
+        for (std::int64_t i = 0; i < mr; ++i) ap[p * mr + i] = Conv::one(src[p * cs_a + i]);
       }
     } else {
       for (std::int64_t p = 0; p < kc; ++p) {
         std::int64_t i = 0;
-        for (; i < rows; ++i) ap[p * mr + i] = src[i * rs_a + p * cs_a];
+        for (; i < rows; ++i) ap[p * mr + i] = Conv::one(src[i * rs_a + p * cs_a]);
         for (; i < mr; ++i) ap[p * mr + i] = T(0);
       }
     }

@@ -19,7 +19,6 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <type_traits>
 
 #include "ember/core/dtype.hpp"
 #include "ember/kernels/gemm/pack.hpp"
@@ -223,16 +222,7 @@ EMBER_TARGET_AVX_PACK inline void pack_f32(std::int64_t mc, std::int64_t kc, con
     return;
   }
   if (cs_a != 1) {
-    if constexpr (std::is_same_v<Conv, CopyF32>) {
-      pack_a<float>(mc, kc, a, rs_a, cs_a, mr, ap);
-    } else {
-      for (std::int64_t i0 = 0; i0 < mc; i0 += mr, ap += mr * kc) {
-        const std::int64_t rows = std::min(mr, mc - i0);
-        for (std::int64_t p = 0; p < kc; ++p)
-          for (std::int64_t i = 0; i < mr; ++i)
-            ap[p * mr + i] = i < rows ? Conv::one(a[(i0 + i) * rs_a + p * cs_a]) : 0.0f;
-      }
-    }
+    pack_a<float, Conv>(mc, kc, a, rs_a, cs_a, mr, ap);
     return;
   }
   for (std::int64_t i0 = 0; i0 < mc; i0 += mr) {
