@@ -103,6 +103,7 @@ struct TrainArgs {
   std::string weighting;
   std::int64_t layers = 0, heads = 0, ffn = 0;  // transformer (0: the kind's default)
   std::string pooling, init, vocab;              // transformer: --pooling, --init, --vocab
+  std::string long_text;                         // transformer: --long-text (empty: head)
   std::int64_t vocab_size = 8000;                // transformer without --vocab or --init
   std::string precision = "auto";                // matrix products: bf16, fp32, auto (bf16 for the transformer)
   std::string save_dtype = "fp32";               // weight matrices in the model file: fp32 or bf16
@@ -133,6 +134,7 @@ struct AverageArgs {
   std::string out, dev;
   DataArgs data;
   std::string save_dtype = "fp32";
+  std::string long_text;  // empty: the first model's
   bool greedy = false, quiet = false;
 };
 
@@ -150,6 +152,12 @@ inline TrainOutputs train_outputs(const std::string& out) {
 inline std::string format_help(bool with_text) {
   return std::string("auto, tsv, glue, csv, fasttext") + (with_text ? ", text" : "") +
          "; sst2: tsv or glue of Penn Treebank tokens, joined back into written text";
+}
+
+/// --long-text's help.
+inline std::string long_text_help() {
+  return "transformer: a text longer than its positions is read by its head (truncated) or as windows "
+         "(every piece; the windows' probabilities averaged)";
 }
 
 struct Cli {
@@ -178,6 +186,7 @@ struct Cli {
 
   std::vector<std::string> model_paths;
   std::string data_path;
+  std::string long_text;  // eval, predict: --long-text (empty: as each model file says)
   bool json = false;
   DataArgs ea;
   std::vector<std::string> texts;
@@ -275,6 +284,7 @@ struct Cli {
         ->check(integer_in(1, ModelConfig::kMaxFfn));
     train->add_option("--pooling", ta.pooling, "transformer: cls or mean (default cls)")
         ->check(CLI::IsMember({"cls", "mean"}));
+    train->add_option("--long-text", ta.long_text, long_text_help())->check(CLI::IsMember({"head", "windows"}));
     train->add_option("--layer-decay", ta.opt.layer_decay,
                       "transformer: layer-wise learning-rate decay, each layer below the top at this factor of the one above (1: off)")
         ->capture_default_str()
@@ -424,7 +434,7 @@ struct Cli {
 
     average = app.add_subcommand(
         "average", "one model whose weights are the mean of several fine-tunes of one encoder (a model soup)");
-    average->add_option("--model", aa.models, "a model file (at least two; same kind, shape and vocabulary)")
+    average->add_option("--model", aa.models, "a model file (at least two, or one with --long-text; same kind, shape and vocabulary)")
         ->required()
         ->take_all()
         ->expected(1)
@@ -442,6 +452,8 @@ struct Cli {
                         "weight matrices in the model file: fp32, or bf16 (half the size; biases stay fp32)")
         ->capture_default_str()
         ->check(CLI::IsMember({"fp32", "bf16"}));
+    average->add_option("--long-text", aa.long_text, long_text_help() + "; default: the first model's")
+        ->check(CLI::IsMember({"head", "windows"}));
     average->add_flag("--quiet", aa.quiet, "print only the average's dev accuracy");
 
     eval = app.add_subcommand("eval",
@@ -458,6 +470,8 @@ struct Cli {
         ->check(CLI::IsMember({"auto", "tsv", "glue", "sst2", "csv", "fasttext"}));
     eval->add_flag("--strict", ea.strict, "a malformed row is an error, not skipped");
     eval->add_flag("--json", json, "print one JSON object");
+    eval->add_option("--long-text", long_text, long_text_help() + "; default: as the model file says")
+        ->check(CLI::IsMember({"head", "windows"}));
 
     predict = app.add_subcommand(
         "predict", "label and probability for each text (arguments, or lines on stdin)");
@@ -472,6 +486,8 @@ struct Cli {
     predict->add_option("--models-dir", models_dir, "where the shipped models are (zh.safetensors, en.safetensors)")
         ->capture_default_str();
     predict->add_flag("--json", json, "one JSON object per line");
+    predict->add_option("--long-text", long_text, long_text_help() + "; default: as the model file says")
+        ->check(CLI::IsMember({"head", "windows"}));
   }
 
   /// Checks across options, after parsing and before anything runs or any file is touched:
@@ -544,8 +560,10 @@ struct Cli {
       ember::io::check_outputs(inputs, {{"--out", vectors_out}}, "pretrain");
     }
     if (*average) {
-      if (aa.models.size() < 2) {
-        throw std::runtime_error("average: give at least two --model files (got " + std::to_string(aa.models.size()) + ")");
+      // One model is averaged with nothing: allowed only to change how it reads long texts.
+      if (aa.models.size() < 2 && (aa.long_text.empty() || aa.greedy)) {
+        throw std::runtime_error("average: give at least two --model files (got " + std::to_string(aa.models.size()) +
+                                 "; one with --long-text re-saves that model reading long texts another way)");
       }
       if (aa.greedy && aa.dev.empty()) throw std::runtime_error("--greedy chooses models by their accuracy on --dev: give --dev");
       if (aa.dev.empty()) {

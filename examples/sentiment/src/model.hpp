@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <unordered_map>
 #include <string>
@@ -141,13 +142,40 @@ class Featurizer {
 
   /// [CLS] and the SentencePiece ids of the normalised text, at most max_len in all.
   std::vector<std::int64_t> subword_ids(const std::string& text) const {
+    auto windows = subword_windows(text, 1);
+    return std::move(windows.front());
+  }
+
+  /// Whether a text longer than the model's positions is read as several windows
+  /// (config long_text "windows"; sequences() then gives each text one or more).
+  bool windowed() const { return subword_ != nullptr && model_kind(cfg_.kind).subword && cfg_.long_text == "windows"; }
+
+  /// The id sequences the model reads for `text`: ids(text) alone, or for a windowed model
+  /// every window of it (subword_windows).
+  std::vector<std::vector<std::int64_t>> sequences(const std::string& text) const {
+    if (!windowed()) return {ids(text)};
+    return subword_windows(text, std::numeric_limits<std::size_t>::max());
+  }
+
+  /// The text's SentencePiece ids in at most `most` windows of n = max_len − 1 ids, each led
+  /// by [CLS]: one window for a text of at most n ids; otherwise ⌈ids / n⌉ of them at 0, n,
+  /// 2n, … with the last one moved to end at the text's end (it overlaps the one before),
+  /// so that every id is read and every window is full. With most = 1: the head alone.
+  std::vector<std::vector<std::int64_t>> subword_windows(const std::string& text, std::size_t most) const {
     auto norm = normalize(text);
-    std::vector<std::int64_t> ids = subword_->encode(norm ? *norm : std::string());
-    const auto keep = std::min<std::size_t>(ids.size(), static_cast<std::size_t>(cfg_.max_len - 1));
-    std::vector<std::int64_t> out;
-    out.reserve(keep + 1);
-    out.push_back(SubwordVocab::kCls);
-    out.insert(out.end(), ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(keep));
+    const std::vector<std::int64_t> ids = subword_->encode(norm ? *norm : std::string());
+    const auto n = static_cast<std::size_t>(cfg_.max_len - 1);
+    // (max_len 1 leaves no room: [CLS] alone.)
+    const std::size_t count = std::min(most, n == 0 || ids.size() <= n ? std::size_t{1} : (ids.size() + n - 1) / n);
+    std::vector<std::vector<std::int64_t>> out(count);
+    for (std::size_t w = 0; w < count; ++w) {
+      const std::size_t begin = w + 1 == count && count > 1 ? ids.size() - n : w * n;
+      const std::size_t end = std::min(ids.size(), begin + n);
+      out[w].reserve(end - begin + 1);
+      out[w].push_back(SubwordVocab::kCls);
+      out[w].insert(out[w].end(), ids.begin() + static_cast<std::ptrdiff_t>(begin),
+                    ids.begin() + static_cast<std::ptrdiff_t>(end));
+    }
     return out;
   }
 

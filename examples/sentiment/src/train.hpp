@@ -16,22 +16,46 @@
 
 namespace sentiment {
 
-/// A dataset turned into token ids.
+/// A dataset turned into token ids: one sequence per text, or for a model that reads long
+/// texts as windows (Featurizer::windowed) one or more per text, each with its text's label.
 struct Encoded {
-  std::vector<std::vector<std::int64_t>> ids;
-  std::vector<std::vector<float>> weights;  // weighted bags only
-  std::vector<int> labels;
+  std::vector<std::vector<std::int64_t>> ids;  // per sequence
+  std::vector<std::vector<float>> weights;     // weighted bags only
+  std::vector<int> labels;                     // per sequence
+  /// Windowed only: text t's sequences are first[t] … first[t + 1] − 1 (texts + 1 entries).
+  /// Empty: sequence t is text t.
+  std::vector<std::size_t> first;
+  /// Sequences (what training iterates over).
   std::size_t size() const { return ids.size(); }
+  std::size_t texts() const { return first.empty() ? ids.size() : first.size() - 1; }
+  /// One label per text.
+  std::vector<int> text_labels() const {
+    if (first.empty()) return labels;
+    std::vector<int> out;
+    out.reserve(texts());
+    for (std::size_t t = 0; t + 1 < first.size(); ++t) out.push_back(labels[first[t]]);
+    return out;
+  }
 };
 
 inline Encoded encode(const std::vector<Example>& data, const Featurizer& f) {
   Encoded e;
   e.ids.reserve(data.size());
+  if (f.windowed()) e.first.reserve(data.size() + 1);
   for (const Example& ex : data) {
+    if (f.windowed()) {
+      e.first.push_back(e.ids.size());
+      for (auto& w : f.sequences(ex.text)) {
+        e.ids.push_back(std::move(w));
+        e.labels.push_back(ex.label);
+      }
+      continue;
+    }
     e.ids.push_back(f.ids(ex.text));
     if (f.weighted()) e.weights.push_back(f.weights(e.ids.back()));
     e.labels.push_back(ex.label);
   }
+  if (f.windowed()) e.first.push_back(e.ids.size());
   return e;
 }
 
@@ -215,9 +239,10 @@ struct Metrics {
   }
 };
 
-/// Class probabilities (N, C) for encoded texts, in inference mode, in batches of similar
+/// Class probabilities (texts, C) for encoded texts, in inference mode, in batches of similar
 /// length (sorted, then put back in input order): a batch is padded to its longest text, so
 /// one long review in a batch of short ones would multiply the work of a sequence model.
+/// A text read as several windows gets the mean of its windows' probabilities.
 ///
 /// Thread safety: several threads may call this on one shared model in evaluation mode (as
 /// load_model leaves it) at once; nothing is written to the model then. A model in training
@@ -244,7 +269,19 @@ inline Tensor<float> predict_proba(Classifier& model, const Encoded& data, std::
     }
   }
   if (was_training) model.train();
-  return out;
+  if (data.first.empty() || out.dim() != 2) return out;
+  const std::int64_t C = out.size(1);
+  Tensor<float> per_text = ember::zeros<float>({static_cast<std::int64_t>(data.texts()), C});
+  for (std::size_t t = 0; t < data.texts(); ++t) {
+    const std::size_t b = data.first[t], e = data.first[t + 1];
+    float* dst = per_text.data() + static_cast<std::int64_t>(t) * C;
+    for (std::size_t w = b; w < e; ++w) {
+      const float* src = out.data() + static_cast<std::int64_t>(w) * C;
+      for (std::int64_t c = 0; c < C; ++c) dst[c] += src[c];
+    }
+    for (std::int64_t c = 0; c < C; ++c) dst[c] /= static_cast<float>(e - b);
+  }
+  return per_text;
 }
 
 /// Metrics of class probabilities p (n, classes) against the true labels: the predicted class
@@ -269,7 +306,7 @@ inline Metrics metrics_of(const Tensor<float>& p, const std::vector<int>& labels
 }
 
 inline Metrics evaluate(Classifier& model, const Encoded& data, std::int64_t classes) {
-  return metrics_of(predict_proba(model, data), data.labels, classes);
+  return metrics_of(predict_proba(model, data), data.text_labels(), classes);
 }
 
 /// An ensemble's class probabilities for `data` (n, classes): the mean of its models' softmax

@@ -185,6 +185,100 @@ TEST(Transformer, FileRoundTripKeepsTheVocabularyAndPredictions) {
   }
 }
 
+TEST(Transformer, LongTextsAreReadAsWindowsWhoseProbabilitiesAreAveraged) {
+  const SubwordVocab& v = builtin_vocab();
+  ModelConfig cfg = tiny_transformer();
+  cfg.max_len = 8;  // windows of 7 pieces after [CLS]
+  cfg.long_text = "windows";
+  const Vocab vocab = vocab_of(v);
+  const Featurizer f(cfg, vocab, nullptr, &v);
+  const std::string long_text = "这家酒店的服务很好,房间也很干净。前台态度很差,再也不会来了。the staff were friendly.";
+  const std::string short_text = "很好";
+  const auto pieces = [&](const std::string& t) { return v.encode(*normalize(t)); };
+  const std::vector<std::int64_t> all = pieces(long_text);
+  ASSERT_GT(all.size(), 14u);     // three windows or more
+  ASSERT_NE(all.size() % 7, 0u);  // the last window overlaps the one before it
+  // Hand-worked: windows at 0, 7, 14, … and the last one ending at the text's end.
+  std::vector<std::vector<std::int64_t>> want;
+  const std::size_t count = (all.size() + 6) / 7;
+  for (std::size_t w = 0; w < count; ++w) {
+    const std::size_t b = w + 1 == count ? all.size() - 7 : 7 * w;
+    std::vector<std::int64_t> seq = {SubwordVocab::kCls};
+    seq.insert(seq.end(), all.begin() + static_cast<std::ptrdiff_t>(b), all.begin() + static_cast<std::ptrdiff_t>(b + 7));
+    want.push_back(seq);
+  }
+  EXPECT_EQ(f.sequences(long_text), want);
+  EXPECT_EQ(f.ids(long_text), want.front());  // ids(): the head, as "head" reads it
+  ASSERT_LE(pieces(short_text).size(), 7u);
+  EXPECT_EQ(f.sequences(short_text), std::vector<std::vector<std::int64_t>>{f.ids(short_text)});
+  ModelConfig head_cfg = cfg;
+  head_cfg.long_text = "head";
+  EXPECT_EQ(Featurizer(head_cfg, vocab, nullptr, &v).sequences(long_text), std::vector<std::vector<std::int64_t>>{want.front()});
+  ModelConfig one = cfg;
+  one.max_len = 1;  // no room for a piece: [CLS] alone, one window
+  EXPECT_EQ(Featurizer(one, vocab, nullptr, &v).sequences(long_text), std::vector<std::vector<std::int64_t>>{{SubwordVocab::kCls}});
+
+  // Encoded: every window a sequence with its text's label; predict_proba gives one row per
+  // text, the mean of its windows' rows.
+  const Encoded enc = encode({{1, long_text}, {0, short_text}, {0, long_text + long_text}}, f);
+  ASSERT_EQ(enc.first.size(), 4u);
+  EXPECT_EQ(enc.first[1], count);
+  EXPECT_EQ(enc.first[2], count + 1);
+  EXPECT_EQ(enc.texts(), 3u);
+  EXPECT_EQ(enc.size(), enc.first[3]);
+  EXPECT_EQ(enc.text_labels(), (std::vector<int>{1, 0, 0}));
+  EXPECT_EQ(std::count(enc.labels.begin(), enc.labels.end(), 1), static_cast<std::ptrdiff_t>(count));
+  ember::Generator g(5);
+  auto model = make_model(cfg, vocab.size(), g);
+  const Tensor<float> p = predict_proba(*model, enc);
+  Encoded windows = enc;
+  windows.first.clear();  // the same sequences, each on its own
+  const Tensor<float> q = predict_proba(*model, windows);
+  ASSERT_EQ(p.shape(), ember::Shape({3, 2}));
+  ASSERT_EQ(q.size(0), static_cast<std::int64_t>(enc.size()));
+  for (std::size_t t = 0; t < 3; ++t) {
+    for (std::int64_t c = 0; c < 2; ++c) {
+      double mean = 0;
+      for (std::size_t w = enc.first[t]; w < enc.first[t + 1]; ++w) mean += q.data()[static_cast<std::int64_t>(w) * 2 + c];
+      mean /= static_cast<double>(enc.first[t + 1] - enc.first[t]);
+      EXPECT_NEAR(p.data()[static_cast<std::int64_t>(t) * 2 + c], mean, 1e-6) << t << " " << c;
+    }
+  }
+  EXPECT_NE(p.data()[0], q.data()[0]) << "the windows should disagree, or the mean shows nothing";
+  EXPECT_NEAR(evaluate(*model, enc, 2).accuracy * 3, static_cast<double>((p.data()[1] > p.data()[0]) + (p.data()[2] > p.data()[3]) +
+                                                                          (p.data()[4] > p.data()[5])),
+              1e-9);
+
+  // The setting travels in the file; a file without it reads heads; bad values are refused.
+  const std::string path = temp_path("windows_transformer.safetensors");
+  save_model(path, cfg, vocab, {"negative", "positive"}, *model, {}, {}, &v);
+  SavedModel back = load_model(path);
+  EXPECT_EQ(back.config.long_text, "windows");
+  EXPECT_TRUE(ember::equal(predict_proba(*back.model, encode({{1, long_text}}, back.featurizer())), p.narrow(0, 0, 1)));
+  EXPECT_EQ(cmd::load_model_as_asked(path, "head").config.long_text, "head");
+  std::filesystem::remove(path);
+  nlohmann::json j = cfg.to_json();
+  j.erase("long_text");
+  EXPECT_EQ(ModelConfig::from_json(j).long_text, "head");
+  j["long_text"] = "tail";
+  try {
+    ModelConfig::from_json(j);
+    ADD_FAILURE() << "long_text 'tail' was accepted";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("long_text 'tail' (head or windows)"), std::string::npos) << e.what();
+  }
+  ModelConfig bag = default_config("bow");
+  bag.long_text = "windows";
+  try {
+    bag.validate("x");
+    ADD_FAILURE() << "a bag that reads windows was accepted";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("x: long_text 'windows' is for models of SentencePiece ids (the transformer), not bow"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
 TEST(Average, TheFileHoldsTheMeanOfItsModelsWeights) {
   // Two fine-tunes of one initialisation (seeds 1 and 2 shuffle differently), averaged by the
   // `average` command as a user runs it.
@@ -244,6 +338,13 @@ TEST(Average, TheFileHoldsTheMeanOfItsModelsWeights) {
   const double acc = evaluate(*rounded.model, encode(read_dataset(dev, {.strict = true}, rep), rounded.featurizer()), 2).accuracy;
   EXPECT_EQ(meta.at("dev_accuracy"), fmt("%.6f", acc));
   EXPECT_EQ(meta.at("averaged_from"), "avg_in_1.safetensors, avg_in_2.safetensors");
+  // --long-text changes how the soup reads long texts, not its weights.
+  ASSERT_EQ(run({"average", "--model", paths[0], "--model", paths[1], "--long-text", "windows", "--out", out, "--quiet"}), 0);
+  SavedModel windowed = load_model(out);
+  EXPECT_EQ(windowed.config.long_text, "windows");
+  EXPECT_EQ(soup.config.long_text, "head");
+  const auto ws = windowed.model->state_dict();
+  for (std::size_t i = 0; i < ws.size(); ++i) EXPECT_TRUE(ember::equal(ws[i].second, s[i].second)) << ws[i].first;
   // Refusals: another pooling (another model), the output onto an input.
   ModelConfig mean_cfg = cfg;
   mean_cfg.pooling = "mean";
@@ -622,4 +723,33 @@ TEST(Shipped, EnglishModelClassifiesTheReadmeSentences) {
                            {"A boring, predictable movie. I want my money back.", "negative"},
                            {"One of the most moving films I have seen in years.", "positive"},
                            {"The room was dirty.", "negative"}});
+}
+
+TEST(Shipped, EnglishModelReadsALongReviewToItsEnd) {
+  // The en model reads texts longer than its 127 pieces as windows (README: long texts); the zh
+  // model reads their heads. A review whose head is a plot summary and whose verdict comes after
+  // it: negative read whole (0.67), positive from its head alone (0.65).
+  if (!ships("en") || !ships("zh")) GTEST_SKIP() << "no shipped models";
+  const std::string dir = EMBER_SENTIMENT_MODELS_DIR;
+  const std::string review =
+      "The film follows a young teacher who moves from the city to a small village in the mountains, where "
+      "she takes over the only school and meets the families of her twenty pupils. Over one winter she "
+      "learns the names of the farms, the songs of the harvest festival and the history of the old mill by "
+      "the river. Her brother arrives in the spring with a plan to sell the mill to a company from the "
+      "capital, and the village council meets three times to decide what to do with it. The mayor, the "
+      "priest and the baker each tell their side of the story, and the children put on a play about the "
+      "founding of the village. I was looking forward to it. Sadly, it is a boring, predictable movie. The "
+      "acting is wooden, the script is dull and the jokes fall flat. The second half drags on for an hour "
+      "with nothing happening, and the ending makes no sense at all. The music is loud and cheap, the "
+      "camera work is lazy, and every scene goes on far too long. None of the characters is likeable or "
+      "even believable, and the dialogue is painful to listen to. I kept checking my watch. It is one of "
+      "the worst films I have seen this year. A complete waste of time. Avoid it. I want my money back.";
+  const SavedModel en = load_model(dir + "/en.safetensors");
+  EXPECT_EQ(en.config.long_text, "windows");
+  EXPECT_EQ(load_model(dir + "/zh.safetensors").config.long_text, "head");
+  ASSERT_GT(en.featurizer().sequences(review).size(), 1u);
+  expect_classifies("en", {{review, "negative"}});
+  std::vector<SavedModel> as_head;
+  as_head.push_back(cmd::load_model_as_asked(dir + "/en.safetensors", "head"));
+  EXPECT_EQ(cmd::predict(as_head, {review}).front().label, 1);  // positive: the verdict is past the head
 }

@@ -20,17 +20,21 @@
 namespace sentiment::cmd {
 
 /// Refuses (std::runtime_error) unless every model has the first one's kind, configuration
-/// (dropout aside: it is not a weight), labels, vocabulary and feature weights, naming both
-/// files and what differs.
+/// (dropout and long_text aside: neither is a weight), labels, vocabulary and feature weights,
+/// naming both files and what differs.
 inline void check_averageable(const std::vector<SavedModel>& models, const std::vector<std::string>& paths) {
   const SavedModel& a = models.front();
-  nlohmann::json ca = a.config.to_json();
-  ca.erase("dropout");
+  const auto weights_config = [](const ModelConfig& c) {
+    nlohmann::json j = c.to_json();
+    j.erase("dropout");
+    j.erase("long_text");
+    return j;
+  };
+  nlohmann::json ca = weights_config(a.config);
   for (std::size_t k = 1; k < models.size(); ++k) {
     const SavedModel& b = models[k];
     const std::string pair = paths.front() + " and " + paths[k];
-    nlohmann::json cb = b.config.to_json();
-    cb.erase("dropout");
+    nlohmann::json cb = weights_config(b.config);
     if (b.config.kind != a.config.kind) {
       throw std::runtime_error("average: " + pair + " are models of two kinds (" + a.config.kind + " and " + b.config.kind +
                                "): only models of one kind and shape can be averaged");
@@ -67,6 +71,10 @@ inline int run_average(const Cli& cli) {
   for (const auto& p : a.models) models.push_back(load_model(p));
   check_averageable(models, a.models);
   SavedModel soup = load_model(a.models.front());  // the container the mean is loaded into
+  if (!a.long_text.empty()) {
+    soup.config.long_text = a.long_text;
+    soup.config.validate("average --long-text");
+  }
 
   std::vector<nn::StateDict<float>> dicts;
   dicts.reserve(models.size());

@@ -12,10 +12,21 @@
 
 namespace sentiment::cmd {
 
+/// `path`'s model, read as --long-text says if given (a model that cannot read windows is
+/// refused with its file's name).
+inline SavedModel load_model_as_asked(const std::string& path, const std::string& long_text) {
+  SavedModel m = load_model(path);
+  if (!long_text.empty()) {
+    m.config.long_text = long_text;
+    m.config.validate("--long-text " + long_text + " (" + path + ")");
+  }
+  return m;
+}
+
 /// The models of every --model, in order (several: their probabilities are averaged).
 inline std::vector<SavedModel> load_models(const Cli& cli) {
   std::vector<SavedModel> models;
-  for (const auto& path : cli.model_paths) models.push_back(load_model(path));
+  for (const auto& path : cli.model_paths) models.push_back(load_model_as_asked(path, cli.long_text));
   return models;
 }
 

@@ -17,7 +17,9 @@ namespace sentiment::cmd {
 /// The shipped models, one per script, loaded when first needed: `predict` without --model.
 class ShippedModels {
  public:
-  explicit ShippedModels(std::string dir) : dir_(std::move(dir)) {}
+  /// `long_text`: --long-text (empty: as each file says).
+  explicit ShippedModels(std::string dir, std::string long_text = {})
+      : dir_(std::move(dir)), long_text_(std::move(long_text)) {}
   /// "zh" for a text with any CJK character, else "en".
   static const char* language(const std::string& text) {
     for (char32_t c : decode_utf8(text)) {
@@ -38,7 +40,7 @@ class ShippedModels {
         throw std::runtime_error("predict: no --model given, and no shipped " + lang + " model at " + path(lang) +
                                  " for this text's script; give --model (README: the sentiment classifier)");
       }
-      slot.push_back(load_model(path(lang)));
+      slot.push_back(load_model_as_asked(path(lang), long_text_));
     }
     return slot;
   }
@@ -62,7 +64,7 @@ class ShippedModels {
   }
 
  private:
-  std::string dir_;
+  std::string dir_, long_text_;
   std::map<std::string, std::vector<SavedModel>> models_;
 };
 
@@ -106,7 +108,7 @@ inline void for_each_line_batch(std::istream& in, std::size_t batch, F&& f) {
 /// `predict`: texts from the arguments, or lines from stdin a batch at a time, with the --model
 /// models or, without one, the shipped model of each text's script.
 inline int run_predict(const Cli& cli) {
-  ShippedModels shipped(cli.models_dir);
+  ShippedModels shipped(cli.models_dir, cli.long_text);
   const std::vector<SavedModel> m = cli.model_paths.empty() ? std::vector<SavedModel>() : load_models(cli);
   auto classify = [&](const std::vector<std::string>& texts) {
     if (m.empty()) {

@@ -37,6 +37,7 @@ inline void apply_defaults(TrainArgs& a, ModelConfig& cfg, const CLI::App& sub) 
     if (a.heads > 0) cfg.heads = a.heads;
     if (a.ffn > 0) cfg.ffn = a.ffn;
     if (!a.pooling.empty()) cfg.pooling = a.pooling;
+    if (!a.long_text.empty()) cfg.long_text = a.long_text;
   }
   if (a.dim > 0) cfg.dim = a.dim;
   if (a.filters > 0) cfg.filters = a.filters;
@@ -84,7 +85,7 @@ inline Trained run_training(const TrainArgs& a, ModelConfig cfg, const std::vect
   std::optional<EncoderCheckpoint> encoder;
   if (model_kind(cfg.kind).subword) {
     if (!a.init.empty()) {
-      // The encoder's shape and vocabulary; the run's dropout and pooling.
+      // The encoder's shape and vocabulary; the run's dropout, pooling and long-text reading.
       encoder = load_encoder(a.init);
       const ModelConfig& e = encoder->config;
       for (auto [opt, mine, theirs] : {std::tuple{"--dim", a.dim, e.dim}, {"--layers", a.layers, e.layers},

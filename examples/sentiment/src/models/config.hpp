@@ -28,6 +28,10 @@ inline void check_weighting(const std::string& w) {
   }
 }
 
+inline void check_long_text(const std::string& l, const std::string& what) {
+  if (l != "head" && l != "windows") throw std::runtime_error(what + ": long_text '" + l + "' (head or windows)");
+}
+
 struct ModelConfig {
   std::string kind = "bow";  // a registered kind: bow | cnn | transformer
   std::int64_t num_classes = 2;
@@ -56,13 +60,22 @@ struct ModelConfig {
   // "mean": the mean over the real positions). max_len counts [CLS]; dropout everywhere.
   std::int64_t layers = 4, heads = 4, ffn = 1024;
   std::string pooling = "cls";
+  // transformer: how a text longer than its max_len − 1 pieces is read —
+  //   "head":    its first max_len − 1 pieces (BERT's truncation);
+  //   "windows": every piece, in consecutive windows of max_len − 1 (the last one ending at
+  //              the text's end), each led by [CLS]; the text's class probabilities are the
+  //              mean of its windows', and in training each window is an example with the
+  //              text's label. On IMDb reviews (~300 pieces) the shipped en model scores
+  //              +6 points with it; on ChnSentiCorp the zh model loses 0.5 (README).
+  std::string long_text = "head";
 
   nlohmann::json to_json() const {
     return {{"kind", kind},       {"num_classes", num_classes}, {"dim", dim},
             {"buckets", buckets}, {"widths", widths},           {"filters", filters},
             {"dropout", dropout}, {"max_len", max_len}, {"embedding_std", embedding_std}, {"subwords", subwords}, {"ngrams", ngrams}, {"weighting", weighting},
             {"cjk_bigrams", tokenizer.cjk_bigrams}, {"negation", tokenizer.negation},
-            {"layers", layers}, {"heads", heads}, {"ffn", ffn}, {"pooling", pooling}};
+            {"layers", layers}, {"heads", heads}, {"ffn", ffn}, {"pooling", pooling},
+            {"long_text", long_text}};
   }
   static ModelConfig from_json(const nlohmann::json& j) {
     // Integers are read as integers: a JSON number like 1e300 or 2.5 is an error here, never a
@@ -120,6 +133,8 @@ struct ModelConfig {
     if (j.contains("heads")) c.heads = integer("heads");
     if (j.contains("ffn")) c.ffn = integer("ffn");
     if (j.contains("pooling")) c.pooling = j.at("pooling").get<std::string>();
+    // Files written before long_text existed read a text's head.
+    if (j.contains("long_text")) c.long_text = j.at("long_text").get<std::string>();
     c.validate();
     return c;
   }
@@ -148,6 +163,7 @@ struct ModelConfig {
     range("heads", heads, std::int64_t{1}, kMaxDim);
     range("ffn", ffn, std::int64_t{1}, kMaxFfn);
     if (pooling != "cls" && pooling != "mean") throw std::runtime_error(what + ": pooling '" + pooling + "' (cls or mean)");
+    check_long_text(long_text, what);
     check_kind_settings(*this, what);
     if (widths.empty() || widths.size() > 8) {
       throw std::runtime_error(what + ": widths needs 1 to 8 filter widths, got " + std::to_string(widths.size()));

@@ -50,7 +50,8 @@ inline const std::vector<ModelKind>& model_kinds() {
        [](const ModelConfig& c, std::int64_t v, ember::Generator& g) -> std::unique_ptr<Classifier> {
          return std::make_unique<TransformerModel>(c, v, g);
        },
-       {"--dropout", "--max-len", "--layers", "--heads", "--ffn", "--pooling", "--layer-decay", "--init", "--vocab", "--vocab-size"}, 1e-4, true, transformer::check},
+       {"--dropout", "--max-len", "--layers", "--heads", "--ffn", "--pooling", "--long-text", "--layer-decay", "--init", "--vocab",
+        "--vocab-size"}, 1e-4, true, transformer::check},
   };
   return kinds;
 }
@@ -64,7 +65,12 @@ inline bool is_model_kind(const std::string& kind) {
 
 inline void check_kind_settings(const ModelConfig& c, const std::string& what) {
   for (const auto& k : model_kinds()) {
-    if (k.name == c.kind && k.check) k.check(c, what);
+    if (k.name != c.kind) continue;
+    if (k.check) k.check(c, what);
+    if (c.long_text == "windows" && !k.subword) {
+      throw std::runtime_error(what + ": long_text 'windows' is for models of SentencePiece ids (the transformer), not " +
+                               c.kind);
+    }
   }
 }
 
