@@ -147,6 +147,44 @@ TEST(Allocator, CapSendsBlocksBackToTheSystem) {
   EXPECT_EQ(s.system_frees, 4);
 }
 
+TEST(Allocator, AFullCacheMakesRoomForTheSizesInUse) {
+  // The cache is full of one size class that is no longer used; a block of another class being
+  // released pushes the least recently used one out, so a loop over the new size hits the
+  // cache instead of the system every time.
+  AllocatorState restore;
+  ember::set_allocator_caching(true);
+  ember::empty_allocator_cache();
+  ember::set_allocator_cache_limit(std::size_t{1} << 20);  // 1 MiB
+  {
+    auto a = ember::empty<float>({100000});  // class 458,752 B
+    auto b = ember::empty<float>({100000});
+  }
+  ember::reset_allocator_stats();
+  EXPECT_EQ(ember::allocator_stats().blocks_cached, 2);  // 917,504 B: no room for 300,000 more
+  const float* first = nullptr;
+  for (int i = 0; i < 10; ++i) {
+    auto t = ember::empty<float>({70000});  // 280,000 B -> class 327,680 B
+    if (i == 0) first = t.data();
+    EXPECT_EQ(t.data(), first) << i;
+  }
+  auto s = ember::allocator_stats();
+  EXPECT_EQ(s.system_allocations, 1);
+  EXPECT_EQ(s.cache_hits, 9);
+  EXPECT_EQ(s.system_frees, 1);  // one block of the old class gave way
+  EXPECT_EQ(s.blocks_cached, 2);
+  EXPECT_EQ(s.bytes_cached, 458752 + 327680);
+  // Its own class is never pushed out for it: a third block of the class in use goes back.
+  {
+    auto x = ember::empty<float>({70000});
+    auto y = ember::empty<float>({70000});
+    auto z = ember::empty<float>({70000});
+  }
+  s = ember::allocator_stats();
+  EXPECT_LE(s.bytes_cached, std::int64_t{1} << 20);
+  EXPECT_EQ(s.blocks_cached, 3);  // three blocks of 327,680 B: the old class's last block gave way
+  EXPECT_EQ(s.bytes_cached, 3 * 327680);
+}
+
 TEST(Allocator, DefaultCapFollowsTheMostBytesEverInUse) {
   AllocatorState restore;
   ember::set_allocator_caching(true);
