@@ -37,7 +37,11 @@ class Featurizer {
   /// `subword` the SentencePiece vocabulary of a subword model (the transformer).
   Featurizer(const ModelConfig& c, const Vocab& v, const std::vector<float>* table = nullptr,
              const SubwordVocab* subword = nullptr)
-      : cfg_(c), vocab_(v), table_(table), subword_(subword) {
+      : cfg_(c),
+        vocab_(v),
+        table_(table),
+        subword_(subword),
+        windowed_(subword != nullptr && model_kind(c.kind).subword && c.long_text == "windows") {
     if (model_kind(c.kind).subword && (subword == nullptr || subword->empty())) {
       throw std::runtime_error("a " + c.kind + " model reads SentencePiece ids: it needs its vocabulary");
     }
@@ -148,7 +152,7 @@ class Featurizer {
 
   /// Whether a text longer than the model's positions is read as several windows
   /// (config long_text "windows"; sequences() then gives each text one or more).
-  bool windowed() const { return subword_ != nullptr && model_kind(cfg_.kind).subword && cfg_.long_text == "windows"; }
+  bool windowed() const { return windowed_; }
 
   /// The id sequences the model reads for `text`: ids(text) alone, or for a windowed model
   /// every window of it (subword_windows).
@@ -184,6 +188,7 @@ class Featurizer {
   const Vocab& vocab_;
   const std::vector<float>* table_;
   const SubwordVocab* subword_;
+  bool windowed_;  // see windowed()
 };
 
 /// Everything `predict` needs, as loaded from one file.

@@ -40,22 +40,18 @@ struct Encoded {
 
 inline Encoded encode(const std::vector<Example>& data, const Featurizer& f) {
   Encoded e;
+  const bool windowed = f.windowed(), weighted = f.weighted();
   e.ids.reserve(data.size());
-  if (f.windowed()) e.first.reserve(data.size() + 1);
+  if (windowed) e.first.reserve(data.size() + 1);
   for (const Example& ex : data) {
-    if (f.windowed()) {
-      e.first.push_back(e.ids.size());
-      for (auto& w : f.sequences(ex.text)) {
-        e.ids.push_back(std::move(w));
-        e.labels.push_back(ex.label);
-      }
-      continue;
+    if (windowed) e.first.push_back(e.ids.size());
+    for (auto& s : f.sequences(ex.text)) {
+      e.ids.push_back(std::move(s));
+      if (weighted) e.weights.push_back(f.weights(e.ids.back()));
+      e.labels.push_back(ex.label);
     }
-    e.ids.push_back(f.ids(ex.text));
-    if (f.weighted()) e.weights.push_back(f.weights(e.ids.back()));
-    e.labels.push_back(ex.label);
   }
-  if (f.windowed()) e.first.push_back(e.ids.size());
+  if (windowed) e.first.push_back(e.ids.size());
   return e;
 }
 

@@ -446,12 +446,7 @@ class CachingAllocator {
         if (c != cls && !free_[c].empty() && (oldest < 0 || last_use_[c] < last_use_[oldest])) oldest = c;
       }
       if (oldest < 0) return;
-      auto& list = free_[oldest];
-      const std::size_t bytes = class_size(oldest);
-      give_back(list.back(), bytes);
-      list.pop_back();
-      stats_.bytes_cached -= static_cast<std::int64_t>(bytes);
-      --stats_.blocks_cached;
+      drop_cached(oldest);
     }
   }
 
@@ -460,14 +455,18 @@ class CachingAllocator {
     std::lock_guard<std::mutex> lock(mutex_);
     const auto limit = static_cast<std::int64_t>(cap());
     for (int c = kClasses - 1; c >= 0 && stats_.bytes_cached > limit; --c) {
-      auto& list = free_[c];
-      while (!list.empty() && stats_.bytes_cached > limit) {
-        give_back(list.back(), class_size(c));
-        list.pop_back();
-        stats_.bytes_cached -= static_cast<std::int64_t>(class_size(c));
-        --stats_.blocks_cached;
-      }
+      while (!free_[c].empty() && stats_.bytes_cached > limit) drop_cached(c);
     }
+  }
+
+  /// Gives the most recently cached block of class `c` back to the system (mutex held; the
+  /// class has one).
+  void drop_cached(int c) noexcept {
+    const std::size_t bytes = class_size(c);
+    give_back(free_[c].back(), bytes);
+    free_[c].pop_back();
+    stats_.bytes_cached -= static_cast<std::int64_t>(bytes);
+    --stats_.blocks_cached;
   }
 
   /// Frees a cached block (mutex held).

@@ -71,10 +71,7 @@ inline int run_average(const Cli& cli) {
   for (const auto& p : a.models) models.push_back(load_model(p));
   check_averageable(models, a.models);
   SavedModel soup = load_model(a.models.front());  // the container the mean is loaded into
-  if (!a.long_text.empty()) {
-    soup.config.long_text = a.long_text;
-    soup.config.validate("average --long-text");
-  }
+  set_long_text(soup.config, a.long_text, "average --long-text");
 
   std::vector<nn::StateDict<float>> dicts;
   dicts.reserve(models.size());

@@ -77,6 +77,14 @@ inline SubwordVocab learn_subword(const std::vector<Example>& data, const Subwor
   return v;
 }
 
+/// Makes `c` read long texts as `long_text` says ("head" or "windows"; empty: unchanged), and
+/// refuses a model that cannot (`what` prefixes the message).
+inline void set_long_text(ModelConfig& c, const std::string& long_text, const std::string& what) {
+  if (long_text.empty()) return;
+  c.long_text = long_text;
+  c.validate(what);
+}
+
 struct Prediction {
   int label = 0;
   std::vector<float> probs;

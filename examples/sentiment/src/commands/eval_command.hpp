@@ -16,10 +16,7 @@ namespace sentiment::cmd {
 /// refused with its file's name).
 inline SavedModel load_model_as_asked(const std::string& path, const std::string& long_text) {
   SavedModel m = load_model(path);
-  if (!long_text.empty()) {
-    m.config.long_text = long_text;
-    m.config.validate("--long-text " + long_text + " (" + path + ")");
-  }
+  set_long_text(m.config, long_text, "--long-text " + long_text + " (" + path + ")");
   return m;
 }
 

@@ -3,7 +3,7 @@
 // configuration — and the encoder-checkpoint loader (pretrain --objective mlm) on any bytes. It must
 // load or throw std::exception (ember::Error, std::runtime_error, nlohmann's errors), never
 // crash, read out of bounds or allocate more than the input's size implies. A file that loads
-// must also classify a text.
+// must also classify texts, one row of probabilities per text.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -43,7 +43,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   std::vector<sentiment::SavedModel> models;
   models.push_back(std::move(m));
-  const ember::Tensor<float> p = sentiment::ensemble_proba(models, {{0, "很好 good"}, {1, "not bad"}});
-  if (p.size(0) != 2 || p.size(1) != models[0].config.num_classes) std::abort();
+  // The third text is longer than a small model's positions (several windows when it reads
+  // long texts as windows: one row for it all the same).
+  const ember::Tensor<float> p = sentiment::ensemble_proba(
+      models, {{0, "很好 good"}, {1, "not bad"}, {1, "这家酒店的服务很好,房间也很干净。the staff were friendly, not bad at all"}});
+  if (p.size(0) != 3 || p.size(1) != models[0].config.num_classes) std::abort();
   return 0;
 }
