@@ -185,7 +185,8 @@ void run_pack(benchmark::State& state, bool is_a) {
 // ember_f32in (fp32 inputs under Precision::bf16, rounded while packing), onednn (B plain) and
 // onednn_prepacked (B reordered once into oneDNN's preferred layout, outside the timing).
 // gemm_int8/…: u8 A, s8 B, s32 C; counter GFLOPS counts GOP/s. peak_pct is against the bf16 /
-// int8 ceiling bench_peak's probe measures (AMX tiles where granted, else vdpbf16ps / vpdpbusd).
+// int8 ceiling bench_peak's probe measures (AMX tiles where granted, else vdpbf16ps / vpdpbusd;
+// int8 without VNNI: vpmaddwd + vpaddd, the AVX2 kernel's pair of instructions).
 struct LowpOperands {
   std::vector<ember::bfloat16> a, b;
   std::vector<float> af, bf, c;
@@ -235,6 +236,23 @@ void run_ember_bf16(benchmark::State& state, Shape3 s, int threads, bool f32_inp
   report_lowp(state, s, threads, false);
 }
 
+// int8 rows also report exact_pct: the share of 256 entries of C, spread over it, that equal the
+// exact sum (the test operands' sums fit int32). Where the CPU has no VNNI, a kernel that sums
+// u8·s8 pairs with vpmaddubsw saturates them at 32 767 (this B holds 0…127, A 0…255): oneDNN
+// 2.6 does on a Zen 3; ember widens to int16 pairs and is exact everywhere.
+void report_exact(benchmark::State& state, const Shape3& s, const LowpOperands& op) {
+  int exact = 0;
+  constexpr int kSamples = 256;
+  for (int t = 0; t < kSamples; ++t) {
+    const std::int64_t i = (static_cast<std::int64_t>(t) * 7919) % s.m, j = (static_cast<std::int64_t>(t) * 104729) % s.n;
+    std::int64_t sum = 0;
+    for (std::int64_t p = 0; p < s.k; ++p)
+      sum += std::int64_t{op.a8[static_cast<std::size_t>(i * s.k + p)]} * op.b8[static_cast<std::size_t>(p * s.n + j)];
+    exact += op.c8[static_cast<std::size_t>(i * s.n + j)] == sum ? 1 : 0;
+  }
+  state.counters["exact_pct"] = 100.0 * exact / kSamples;
+}
+
 void run_ember_int8(benchmark::State& state, Shape3 s, int threads) {
   LowpOperands op(s);
   ember::set_num_threads(threads);
@@ -244,6 +262,7 @@ void run_ember_int8(benchmark::State& state, Shape3 s, int threads) {
     benchmark::DoNotOptimize(op.c8.data());
   }
   report_lowp(state, s, threads, true);
+  report_exact(state, s, op);
 }
 
 void run_onednn(benchmark::State& state, Shape3 s, int threads, bool int8, bool prepacked) {
@@ -261,6 +280,7 @@ void run_onednn(benchmark::State& state, Shape3 s, int threads, bool int8, bool 
   for (auto _ : state) peers::onednn_run(g);
   peers::onednn_destroy(g);
   report_lowp(state, s, threads, int8);
+  if (int8) report_exact(state, s, op);
 }
 
 // The bf16 / int8 micro-kernel alone on packed slivers in L1 (k = 256 depths), and packing

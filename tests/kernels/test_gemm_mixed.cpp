@@ -188,6 +188,37 @@ TEST_F(GemmMixed, Int8EveryKernelExactAgainstInt64) {
   }
 }
 
+// The largest products in every position: a kernel that sums u8·s8 pairs in int16 (as
+// vpmaddubsw does) saturates here (255·(−128)·2 < −32 768). A depth past 65 793 takes the sums
+// beyond int32: every row wraps them as the hardware's int32 accumulators do.
+TEST_F(GemmMixed, Int8ExtremeValuesAreExactAndWrap) {
+  for (const auto* row : runnable(ember::detail::u8s8_kernels())) {
+    for (const std::int64_t k : {std::int64_t{257}, std::int64_t{70001}}) {
+      const std::int64_t m = 7, n = 17;
+      std::vector<std::uint8_t> a(static_cast<std::size_t>(m * k), 255);
+      std::vector<std::int8_t> b(static_cast<std::size_t>(k * n));
+      // Columns of −128, of 127, and alternating (pairs that cancel, an odd k left over).
+      for (std::int64_t p = 0; p < k; ++p)
+        for (std::int64_t j = 0; j < n; ++j) {
+          const int kind = static_cast<int>(j % 3);
+          b[static_cast<std::size_t>(p * n + j)] =
+              static_cast<std::int8_t>(kind == 0 ? -128 : kind == 1 || p % 2 == 0 ? 127 : -128);
+        }
+      std::vector<std::int32_t> c(static_cast<std::size_t>(m * n), 12345);
+      ember::detail::gemm_mixed_with<std::uint8_t, std::int8_t, std::int32_t>(
+          *row, m, n, k, 1, {a.data(), k, 1}, {b.data(), n, 1}, 0, {c.data(), n, 1}, 2);
+      for (std::int64_t j = 0; j < n; ++j) {
+        std::int64_t s = 0;
+        for (std::int64_t p = 0; p < k; ++p) s += 255 * std::int64_t{b[static_cast<std::size_t>(p * n + j)]};
+        const auto want = static_cast<std::int32_t>(static_cast<std::uint32_t>(static_cast<std::uint64_t>(s)));
+        for (std::int64_t i = 0; i < m; ++i)
+          ASSERT_EQ(c[static_cast<std::size_t>(i * n + j)], want)
+              << row->name << " k=" << k << " at (" << i << "," << j << ")";
+      }
+    }
+  }
+}
+
 TEST_F(GemmMixed, Int8TinyBlocks) {
   ember::Generator g(22);
   ember::GemmBlocking tiny{1, 1, 40, 40, 40};
@@ -303,12 +334,17 @@ TEST_F(GemmMixed, LevelsSelectTheExpectedKernel) {
   ember::set_gemm_isa(ember::Isa::Generic);
   EXPECT_EQ(ember::gemm_kernel_name(ember::DType::BFloat16), "ukernel_ref_f32_8x8+bf16in");
   EXPECT_EQ(ember::gemm_kernel_name(ember::DType::Int8), "ukernel_ref_s32_4x8");
+  if (best >= ember::Isa::Avx2) {
+    ember::set_gemm_isa(ember::Isa::Avx2);
+    EXPECT_EQ(ember::gemm_kernel_name(ember::DType::BFloat16), "ukernel_avx2_f32_6x16+bf16in");
+    EXPECT_EQ(ember::gemm_kernel_name(ember::DType::Int8), "ukernel_avx2_u8s8_6x16");
+  }
   if (best >= ember::Isa::Avx512) {
     ember::set_gemm_isa(ember::Isa::Avx512);
     EXPECT_EQ(ember::gemm_kernel_name(ember::DType::BFloat16), "ukernel_avx512_f32_14x32+bf16in");
     EXPECT_EQ(ember::gemm_kernel_name(ember::DType::Int8),
               ember::cpu_features().avx512_vnni ? "ukernel_avx512_vnni_u8s8_6x64"
-                                                : "ukernel_ref_s32_4x8");
+                                                : "ukernel_avx2_u8s8_6x16");
   }
   if (best >= ember::Isa::Avx512Bf16) {
     ember::set_gemm_isa(ember::Isa::Avx512Bf16);

@@ -37,6 +37,7 @@ TEST(GemmOdr, DefaultBuildRunsTheBestBf16AndInt8Kernels) {
                                                                : "ukernel_ref_f32_8x8+bf16in";
   const char* int8 = best == ember::Isa::Amx                   ? "ukernel_amx_u8s8_32x32"
                      : best >= ember::Isa::Avx512 && f.avx512_vnni ? "ukernel_avx512_vnni_u8s8_6x64"
+                     : best >= ember::Isa::Avx2                    ? "ukernel_avx2_u8s8_6x16"
                                                                    : "ukernel_ref_s32_4x8";
   EXPECT_EQ(a.bf16_kernel, bf16);
   EXPECT_EQ(a.int8_kernel, int8);

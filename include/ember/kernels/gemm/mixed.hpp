@@ -14,7 +14,8 @@
 //   u8 × s8 products, int32 accumulation:
 //     amx          ukernel_amx_u8s8_32x32         tdpbusd
 //     avx512+VNNI  ukernel_avx512_vnni_u8s8_6x64  vpdpbusd (assembly inner loop)
-//     otherwise    ukernel_ref_s32_4x8            exact int32 arithmetic (wrapping as the
+//     avx2         ukernel_avx2_u8s8_6x16         vpmaddwd on operands widened to int16 pairs
+//     generic      ukernel_ref_s32_4x8            exact int32 arithmetic (wrapping as the
 //                                                 hardware's int32 accumulators do)
 // Every path computes each product exactly (bf16 × bf16 fits fp32; u8 × s8 fits int16) and
 // accumulates in fp32 / int32: the paths differ only in fp32 summation order.
@@ -36,6 +37,7 @@
 #if EMBER_X86
 #include "ember/kernels/gemm/x86/pack_avx2.hpp"
 #include "ember/kernels/gemm/x86/ukernel_amx.hpp"
+#include "ember/kernels/gemm/x86/ukernel_avx2_u8s8.hpp"
 #include "ember/kernels/gemm/x86/ukernel_avx512_dot.hpp"
 #endif
 
@@ -94,6 +96,21 @@ template <std::int64_t R, class S>
 void pack_bf16in_cols(std::int64_t cols, std::int64_t kc, const S* src, std::int64_t rs,
                       std::int64_t cs, void* dst) {
   pack_bf16in_row<R, S>(cols, kc, src, cs, rs, dst);
+}
+
+/// The AVX2 u8s8 kernel's A: int16 pairs, vectorised for a full sliver with contiguous rows.
+inline void pack_a_pairs_avx2(std::int64_t rows, std::int64_t kc, const std::uint8_t* src,
+                              std::int64_t rs, std::int64_t cs, void* dst) {
+  if (rows == 6 && cs == 1) return avx2::pack_pairs_rows<6>(kc, src, rs, static_cast<std::int16_t*>(dst));
+  pack_conv_row<6, 2, 2, std::uint8_t, std::int16_t, Widen<std::int16_t>>(rows, kc, src, rs, cs, dst);
+}
+/// The AVX2 u8s8 kernel's B: int16 pairs, vectorised for a full sliver whose columns are
+/// contiguous (a row-major B) or whose depth is (Bᵀ row-major: the weights of x·Wᵀ).
+inline void pack_b_pairs_avx2(std::int64_t cols, std::int64_t kc, const std::int8_t* src,
+                              std::int64_t rs, std::int64_t cs, void* dst) {
+  if (cols == 16 && cs == 1) return avx2::pack_b_pairs16(kc, src, rs, static_cast<std::int16_t*>(dst));
+  if (cols == 16 && rs == 1) return avx2::pack_pairs_rows<16>(kc, src, cs, static_cast<std::int16_t*>(dst));
+  pack_conv_row<16, 2, 2, std::int8_t, std::int16_t, Widen<std::int16_t>>(cols, kc, src, cs, rs, dst);
 }
 #endif
 
@@ -229,6 +246,9 @@ inline const std::vector<U8S8Kernel>& u8s8_kernels() {
                  {7, 32, 1008, 1024, 1024},
                  &pack_int8_rows<7, 4, std::uint8_t>, &pack_quads_cols<32, 4, std::int8_t>,
                  &avx512_dot::ukernel_u8s8<7>});
+    // CPUs without VNNI: u8 and s8 widened to int16 pairs while packing, vpmaddwd.
+    r.push_back({"ukernel_avx2_u8s8_6x16", Isa::Avx2, 6, 16, 2, 2, 2, {6, 16, 1008, 512, 1024},
+                 &pack_a_pairs_avx2, &pack_b_pairs_avx2, &avx2::ukernel_u8s8_6x16});
 #endif
     r.push_back({"ukernel_ref_s32_4x8", Isa::Generic, 4, 8, 1, 4, 4, {4, 8, 128, 256, 2048},
                  &pack_conv_row<4, 1, 1, std::uint8_t, std::int32_t, Widen<std::int32_t>>,

@@ -56,7 +56,7 @@ struct ToBf16Float {  // fp32 or bf16 → the fp32 value of its bf16 rounding
   }
 };
 template <class D>
-struct Widen {  // integer → integer (u8/s8 → themselves or int32)
+struct Widen {  // integer → integer (u8/s8 → themselves, int16 or int32)
   template <class S>
   D operator()(S x) const {
     return static_cast<D>(x);
