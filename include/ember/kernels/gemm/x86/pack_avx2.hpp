@@ -53,35 +53,40 @@ struct RoundBf16F32 {
   static float one(float x) { return static_cast<float>(bfloat16(x)); }
 };
 
-// Eight rows r[0..8) of 8 floats → column c (element c of every row) stored at out + c·ld.
-template <class Conv>
-EMBER_TARGET_AVX_PACK inline __attribute__((always_inline)) void transpose8_store(
-    const float* src, std::int64_t rs, float* out, std::int64_t ld) {
-  const __m256 r0 = Conv::vec(_mm256_loadu_ps(src)), r1 = Conv::vec(_mm256_loadu_ps(src + rs)),
-               r2 = Conv::vec(_mm256_loadu_ps(src + 2 * rs)),
-               r3 = Conv::vec(_mm256_loadu_ps(src + 3 * rs)),
-               r4 = Conv::vec(_mm256_loadu_ps(src + 4 * rs)),
-               r5 = Conv::vec(_mm256_loadu_ps(src + 5 * rs)),
-               r6 = Conv::vec(_mm256_loadu_ps(src + 6 * rs)),
-               r7 = Conv::vec(_mm256_loadu_ps(src + 7 * rs));
-  const __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
-  const __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
-  const __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
-  const __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+// The 8×8 transpose of 32-bit lanes: col[c] holds lane c of r[0..8) (24 shuffles). Also the
+// int8 pair packing's (ukernel_avx2_u8s8.hpp), whose lanes are int16 pairs.
+EMBER_TARGET_AVX_PACK inline __attribute__((always_inline)) void transpose8(const __m256 (&r)[8],
+                                                                           __m256 (&col)[8]) {
+  const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+  const __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+  const __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+  const __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
   // s0: elements 0 | 4 of rows 0–3 (lane 0 | lane 1), s1: 1 | 5, s2: 2 | 6, s3: 3 | 7; s4–s7
   // the same for rows 4–7.
   const __m256 s0 = _mm256_shuffle_ps(t0, t2, 0x44), s1 = _mm256_shuffle_ps(t0, t2, 0xEE);
   const __m256 s2 = _mm256_shuffle_ps(t1, t3, 0x44), s3 = _mm256_shuffle_ps(t1, t3, 0xEE);
   const __m256 s4 = _mm256_shuffle_ps(t4, t6, 0x44), s5 = _mm256_shuffle_ps(t4, t6, 0xEE);
   const __m256 s6 = _mm256_shuffle_ps(t5, t7, 0x44), s7 = _mm256_shuffle_ps(t5, t7, 0xEE);
-  _mm256_storeu_ps(out, _mm256_permute2f128_ps(s0, s4, 0x20));
-  _mm256_storeu_ps(out + ld, _mm256_permute2f128_ps(s1, s5, 0x20));
-  _mm256_storeu_ps(out + 2 * ld, _mm256_permute2f128_ps(s2, s6, 0x20));
-  _mm256_storeu_ps(out + 3 * ld, _mm256_permute2f128_ps(s3, s7, 0x20));
-  _mm256_storeu_ps(out + 4 * ld, _mm256_permute2f128_ps(s0, s4, 0x31));
-  _mm256_storeu_ps(out + 5 * ld, _mm256_permute2f128_ps(s1, s5, 0x31));
-  _mm256_storeu_ps(out + 6 * ld, _mm256_permute2f128_ps(s2, s6, 0x31));
-  _mm256_storeu_ps(out + 7 * ld, _mm256_permute2f128_ps(s3, s7, 0x31));
+  col[0] = _mm256_permute2f128_ps(s0, s4, 0x20);
+  col[1] = _mm256_permute2f128_ps(s1, s5, 0x20);
+  col[2] = _mm256_permute2f128_ps(s2, s6, 0x20);
+  col[3] = _mm256_permute2f128_ps(s3, s7, 0x20);
+  col[4] = _mm256_permute2f128_ps(s0, s4, 0x31);
+  col[5] = _mm256_permute2f128_ps(s1, s5, 0x31);
+  col[6] = _mm256_permute2f128_ps(s2, s6, 0x31);
+  col[7] = _mm256_permute2f128_ps(s3, s7, 0x31);
+}
+
+// Eight rows r[0..8) of 8 floats → column c (element c of every row) stored at out + c·ld.
+template <class Conv>
+EMBER_TARGET_AVX_PACK inline __attribute__((always_inline)) void transpose8_store(
+    const float* src, std::int64_t rs, float* out, std::int64_t ld) {
+  __m256 r[8], col[8];
+#pragma GCC unroll 8
+  for (int i = 0; i < 8; ++i) r[i] = Conv::vec(_mm256_loadu_ps(src + i * rs));
+  transpose8(r, col);
+#pragma GCC unroll 8
+  for (int c = 0; c < 8; ++c) _mm256_storeu_ps(out + c * ld, col[c]);
 }
 
 // Four rows of 4 floats → 4 columns of 4 (SSE), stored at out + c·ld.

@@ -28,6 +28,8 @@
 #include <cstring>
 #include <type_traits>
 
+#include "ember/kernels/gemm/x86/pack_avx2.hpp"
+
 namespace ember::detail::avx2 {
 
 #define EMBER_TARGET_AVX2_INT __attribute__((target("avx2,fma")))
@@ -152,7 +154,7 @@ EMBER_TARGET_AVX2_INT inline __m256i widen16(const S* p) {
 
 // Pairs [0, pairs) (pairs ≤ 8) of 16 depths of R rows at src (row stride rs), as R-unit groups
 // per pair at out: per 8 rows, 16 bytes of each widened (8 pairs, one 32-bit unit each), then an
-// 8×8 transpose of the units (missing rows zero).
+// 8×8 transpose of the units (pack_avx2.hpp's transpose8; missing rows zero).
 template <int R, class S>
 EMBER_TARGET_AVX2_INT inline void pack_pairs_block(const S* src, std::int64_t rs, int pairs,
                                                    std::int16_t* out) {
@@ -161,19 +163,8 @@ EMBER_TARGET_AVX2_INT inline void pack_pairs_block(const S* src, std::int64_t rs
     __m256 r[8];
     for (int i = 0; i < 8; ++i)
       r[i] = i < rows ? _mm256_castsi256_ps(widen16(src + (8 * g + i) * rs)) : _mm256_setzero_ps();
-    const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
-    const __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
-    const __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
-    const __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
-    const __m256 s0 = _mm256_shuffle_ps(t0, t2, 0x44), s1 = _mm256_shuffle_ps(t0, t2, 0xEE);
-    const __m256 s2 = _mm256_shuffle_ps(t1, t3, 0x44), s3 = _mm256_shuffle_ps(t1, t3, 0xEE);
-    const __m256 s4 = _mm256_shuffle_ps(t4, t6, 0x44), s5 = _mm256_shuffle_ps(t4, t6, 0xEE);
-    const __m256 s6 = _mm256_shuffle_ps(t5, t7, 0x44), s7 = _mm256_shuffle_ps(t5, t7, 0xEE);
-    // Column c: the units of pair c for the group's 8 rows.
-    const __m256 col[8] = {_mm256_permute2f128_ps(s0, s4, 0x20), _mm256_permute2f128_ps(s1, s5, 0x20),
-                           _mm256_permute2f128_ps(s2, s6, 0x20), _mm256_permute2f128_ps(s3, s7, 0x20),
-                           _mm256_permute2f128_ps(s0, s4, 0x31), _mm256_permute2f128_ps(s1, s5, 0x31),
-                           _mm256_permute2f128_ps(s2, s6, 0x31), _mm256_permute2f128_ps(s3, s7, 0x31)};
+    __m256 col[8];  // column c: the units of pair c for the group's 8 rows
+    transpose8(r, col);
     for (int c = 0; c < pairs; ++c) {
       auto* d = reinterpret_cast<float*>(out + c * 2 * R + 16 * g);
       if (rows == 8) {
