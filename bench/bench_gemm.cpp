@@ -265,6 +265,28 @@ void run_ember_int8(benchmark::State& state, Shape3 s, int threads) {
   report_exact(state, s, op);
 }
 
+// ember_prepacked: B packed once (ember::PackedB, outside the timing), as oneDNN's prepacked
+// column; what a weight multiplied many times costs.
+void run_ember_prepacked(benchmark::State& state, Shape3 s, int threads, bool int8) {
+  LowpOperands op(s);
+  ember::set_num_threads(threads);
+  if (int8) {
+    const ember::PackedB<std::int8_t> b(s.k, s.n, op.b8.data(), s.n, 1);
+    for (auto _ : state) {
+      ember::gemm(s.m, 1, op.a8.data(), s.k, 1, b, 0, op.c8.data(), s.n, 1);
+      benchmark::DoNotOptimize(op.c8.data());
+    }
+  } else {
+    const ember::PackedB<ember::bfloat16> b(s.k, s.n, op.b.data(), s.n, 1);
+    for (auto _ : state) {
+      ember::gemm(s.m, 1.0f, op.a.data(), s.k, 1, b, 0.0f, op.c.data(), s.n, 1);
+      benchmark::DoNotOptimize(op.c.data());
+    }
+  }
+  report_lowp(state, s, threads, int8);
+  if (int8) report_exact(state, s, op);
+}
+
 void run_onednn(benchmark::State& state, Shape3 s, int threads, bool int8, bool prepacked) {
   LowpOperands op(s);
   std::string error;
@@ -426,6 +448,9 @@ int main(int argc, char** argv) {
       add(lname("bf16", "ember"), [=](benchmark::State& st) { run_ember_bf16(st, s, threads, false); });
       add(lname("bf16", "ember_f32in"), [=](benchmark::State& st) { run_ember_bf16(st, s, threads, true); });
       add(lname("int8", "ember"), [=](benchmark::State& st) { run_ember_int8(st, s, threads); });
+      for (bool int8 : {false, true})
+        add(lname(int8 ? "int8" : "bf16", "ember_prepacked"),
+            [=](benchmark::State& st) { run_ember_prepacked(st, s, threads, int8); });
       if (peers::have_onednn()) {
         for (bool int8 : {false, true}) {
           add(lname(int8 ? "int8" : "bf16", "onednn"),

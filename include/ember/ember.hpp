@@ -18,6 +18,7 @@
 #include "ember/kernels/compare.hpp"
 #include "ember/kernels/elementwise.hpp"
 #include "ember/kernels/gemm/gemm.hpp"
+#include "ember/kernels/gemm/packed.hpp"
 #include "ember/kernels/index.hpp"
 #include "ember/kernels/layernorm.hpp"
 #include "ember/kernels/parallel.hpp"

@@ -2,6 +2,7 @@
 // zero points), dequantisation, errors; the dynamically quantised linear against fp32 within
 // the bound of kernels/quantize.hpp, computed from the actual scales; a quantised MLP.
 #include <cmath>
+#include <cstring>
 
 #include "../test_util.hpp"
 
@@ -89,6 +90,32 @@ TEST(Quantize, DynamicLinearWithinTheRoundingBound) {
   // Leading dims are kept, zero rows give an empty result.
   EXPECT_EQ(ember::linear_int8(ember::zeros({2, 3, In}), qw).shape(), ember::Shape({2, 3, Out}));
   EXPECT_EQ(ember::linear_int8(ember::zeros({0, In}), qw).shape(), ember::Shape({0, Out}));
+}
+
+// quantize_linear_weights packs Wᵀ once for the int8 kernel; the products with it equal, bit
+// for bit, those that pack `weight` on each call (a weights struct without `packed`).
+TEST(Quantize, DynamicLinearPrepackedEqualsPackingPerCall) {
+  ember::Generator g(10);
+  const std::int64_t In = 300, Out = 70;
+  auto w = ember::uniform<float>({Out, In}, -1, 1, g), b = ember::uniform<float>({Out}, -1, 1, g);
+  auto x = ember::uniform<float>({2, 45, In}, -2, 3, g);
+  const auto qw = ember::quantize_linear_weights(w, b);
+  EXPECT_EQ(qw.packed.rows(), In);
+  EXPECT_EQ(qw.packed.cols(), Out);
+  EXPECT_EQ(std::string(qw.packed.kernel_name()), ember::gemm_kernel_name(ember::DType::Int8));
+  auto per_call = qw;
+  per_call.packed = ember::PackedB<std::int8_t>();
+  const auto y = values(ember::linear_int8(x, qw)), y_ref = values(ember::linear_int8(x, per_call));
+  ASSERT_EQ(y.size(), y_ref.size());
+  EXPECT_EQ(std::memcmp(y.data(), y_ref.data(), y.size() * sizeof(float)), 0);
+  // Against fp32: within a few percent of the outputs' scale (the bound is checked above).
+  const auto ref = values(ember::linear(x, w, b));
+  double err = 0, mag = 0;
+  for (std::size_t i = 0; i < y.size(); ++i) {
+    err = std::max(err, std::fabs(double(y[i]) - ref[i]));
+    mag = std::max(mag, std::fabs(double(ref[i])));
+  }
+  EXPECT_LT(err, 0.03 * mag);
 }
 
 TEST(Quantize, DynamicallyQuantisedMlpAgreesWithFp32) {

@@ -5,7 +5,8 @@
 // and the thread split), with two differences:
 //   * packing converts while it lays out (fp32 → bf16, u8/s8 → the kernel's type) and always
 //     runs: every kernel here reads its own packed layout (pair- or quad-interleaved for the
-//     dot-product instructions, tile rows for AMX), never the caller's matrix;
+//     dot-product instructions, tile rows for AMX), never the caller's matrix — except that B
+//     may come packed ahead of time (PrepackedB; packed.hpp), for weights used many times;
 //   * the depth of a packed block is padded with zeros to a multiple of the kernel's k-group
 //     (2 for bf16 pairs, 4 for int8 quads, 32/64 for AMX tiles), so odd k needs no edge kernel.
 //
@@ -54,12 +55,27 @@ inline std::int64_t round_up(std::int64_t x, std::int64_t to) {
   return (x + to - 1) / to * to;
 }
 
+/// A whole B packed ahead of time by one row's pack_b (packed.hpp): for each depth block of kc
+/// (the last one shorter, its depth padded to the k-group), the ⌈n/NR⌉ slivers of that block in
+/// order. Any panel of the driver (a multiple of NR wide) is then a run of consecutive slivers.
+struct PrepackedB {
+  const unsigned char* data;
+  std::int64_t kc;  // the depth block it was packed with: a multiple of the row's k-group
+};
+
+/// Byte offset of depth block `pc` (a multiple of kc) in a PrepackedB of n columns.
+template <class Row>
+std::int64_t prepacked_block_offset(const Row& kern, std::int64_t n, std::int64_t kc,
+                                    std::int64_t pc) {
+  return (pc / kc) * round_up(n, kern.nr) * kc * kern.b_elem_bytes;
+}
+
 /// The five loops for a mixed kernel (always packing both operands).
 template <class TA, class TB, class TC>
 void mixed_gemm_driver(std::int64_t m, std::int64_t n, std::int64_t k, TC alpha,
                        MatRef<const TA> a, MatRef<const TB> b, TC beta, MatRef<TC> c,
                        const MixedKernel<TA, TB, TC>& kern, GemmBlocking bs, int nthreads,
-                       const Epilogue<TC>* ep = nullptr) {
+                       const Epilogue<TC>* ep = nullptr, const PrepackedB* pre = nullptr) {
   if (m == 0 || n == 0) return;
   if (k == 0 || alpha == TC(0)) {
     scale_c(m, n, beta, c);
@@ -71,17 +87,19 @@ void mixed_gemm_driver(std::int64_t m, std::int64_t n, std::int64_t k, TC alpha,
   const std::int64_t nc_cap = std::max(NR, bs.nc * std::max(nthreads, 1) / NR * NR);
   const std::int64_t n_panels = (n + nc_cap - 1) / nc_cap;
   const std::int64_t NC = ((n + n_panels - 1) / n_panels + NR - 1) / NR * NR;
-  const std::int64_t KC = std::max(G, bs.kc / G * G);
+  // A pre-packed B fixes the depth blocks it was packed with (b is then unused).
+  const std::int64_t KC = pre != nullptr ? pre->kc : std::max(G, bs.kc / G * G);
   const std::int64_t mc_max = std::min(MC, round_up(m, MR));
   const std::int64_t nc_max = std::min(NC, round_up(n, NR));
   const std::int64_t kp_max = round_up(std::min(KC, k), G);
   auto* ap = static_cast<unsigned char*>(gemm_scratch(0).get(
       static_cast<std::size_t>(mc_max * kp_max * kern.a_elem_bytes)));
-  auto* bp = static_cast<unsigned char*>(gemm_scratch(1).get(
-      static_cast<std::size_t>(nc_max * kp_max * kern.b_elem_bytes)));
+  auto* bp = pre != nullptr ? nullptr
+                            : static_cast<unsigned char*>(gemm_scratch(1).get(
+                                  static_cast<std::size_t>(nc_max * kp_max * kern.b_elem_bytes)));
 
-
-  // Phases as in driver.hpp: pack B (items: B slivers), pack A (items: A slivers), compute.
+  // Phases as in driver.hpp: pack B (items: B slivers; none when B is pre-packed), pack A
+  // (items: A slivers), compute.
   auto body = [&](PhasedWork::Member& me, int team) {
     if (kern.thread_begin) kern.thread_begin();
     struct End {  // releases the AMX tiles even if a phase throws
@@ -98,11 +116,16 @@ void mixed_gemm_driver(std::int64_t m, std::int64_t n, std::int64_t k, TC alpha,
         const std::int64_t a_sliver = MR * kp * kern.a_elem_bytes;
         const std::int64_t b_sliver = NR * kp * kern.b_elem_bytes;
         const TC beta_pc = pc == 0 ? beta : TC(1);
-        me.phase(n_slivers, [&](std::int64_t s) {
-          const std::int64_t j0 = s * NR;
-          kern.pack_b(std::min(NR, nc - j0), kc, b.p + pc * b.rs + (jc + j0) * b.cs, b.rs, b.cs,
-                      bp + s * b_sliver);
-        });
+        const unsigned char* panel =
+            pre != nullptr ? pre->data + prepacked_block_offset(kern, n, KC, pc) + (jc / NR) * b_sliver
+                           : bp;
+        if (pre == nullptr) {
+          me.phase(n_slivers, [&](std::int64_t s) {
+            const std::int64_t j0 = s * NR;
+            kern.pack_b(std::min(NR, nc - j0), kc, b.p + pc * b.rs + (jc + j0) * b.cs, b.rs, b.cs,
+                        bp + s * b_sliver);
+          });
+        }
         for (std::int64_t ic = 0; ic < m; ic += MC) {
           const std::int64_t mc = std::min(MC, m - ic);
           const std::int64_t m_slivers = (mc + MR - 1) / MR;
@@ -123,7 +146,7 @@ void mixed_gemm_driver(std::int64_t m, std::int64_t n, std::int64_t k, TC alpha,
             tile_strip(last_ep, c, ic + i0, m_cur, jc, nc, NR, jr_lo, jr_hi, [&](std::int64_t jr) {
               const std::int64_t j0 = jr * NR, n_cur = std::min(NR, nc - j0);
               TC* c_tile = c.p + (ic + i0) * c.rs + (jc + j0) * c.cs;
-              kern.kernel(kp, ap + ir * a_sliver, bp + jr * b_sliver, c_tile, c.rs, c.cs, m_cur,
+              kern.kernel(kp, ap + ir * a_sliver, panel + jr * b_sliver, c_tile, c.rs, c.cs, m_cur,
                           n_cur, alpha, beta_pc);
             });
           };
