@@ -66,6 +66,19 @@ void run_ember(benchmark::State& state, Shape3 s, int threads) {
   report(state, s, threads);
 }
 
+// B packed once outside the timing (ember::PackedB), as MKL's cblas_sgemm_pack: a weight
+// multiplied many times.
+void run_ember_prepacked_f32(benchmark::State& state, Shape3 s, int threads) {
+  Operands op(s);
+  ember::set_num_threads(threads);
+  const ember::PackedB<float> b(s.k, s.n, op.b.data(), s.n, 1);
+  for (auto _ : state) {
+    ember::gemm(s.m, 1.0f, op.a.data(), s.k, 1, b, 0.0f, op.c.data(), s.n, 1);
+    benchmark::DoNotOptimize(op.c.data());
+  }
+  report(state, s, threads);
+}
+
 void run_eigen(benchmark::State& state, Shape3 s, int threads) {
   Operands op(s);
   Eigen::setNbThreads(threads);
@@ -416,6 +429,7 @@ int main(int argc, char** argv) {
         benchmark::RegisterBenchmark(name(impl, threads, s).c_str(), fn, s, threads)->UseRealTime();
       };
       add("ember", run_ember);
+      add("ember_prepacked", run_ember_prepacked_f32);
       add("eigen", run_eigen);
       if (peers::have_openblas()) add("openblas", run_openblas);
       if (peers::have_blis()) add("blis", run_blis);

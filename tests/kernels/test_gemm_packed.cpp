@@ -1,6 +1,6 @@
-// Pre-packed B (kernels/gemm/packed.hpp): for every int8 and bf16 kernel row this CPU can run
-// (and the AMX layout in portable code), a product with B packed once equals, bit for bit, the
-// product that packs B on the call — itself checked against exact and double references in
+// Pre-packed B (kernels/gemm/packed.hpp): for every fp32 kernel and every int8 and bf16 kernel
+// row this CPU can run (and the AMX layout in portable code), a product with B packed once
+// equals, bit for bit, the product that packs B on the call (or reads it in place) — itself checked against exact and double references in
 // test_gemm_mixed.cpp — and, for int8, the exact int64 sum. Shapes miss every tile, k-group and
 // depth block (one, two and three blocks; tiny blocks), with transposed and strided operands,
 // alpha/beta, 1 and 2 threads.
@@ -50,9 +50,10 @@ bool same_bits(const std::vector<T>& x, const std::vector<T>& y) {
   return x.size() == y.size() && std::memcmp(x.data(), y.data(), x.size() * sizeof(T)) == 0;
 }
 
-// One case on one row: C with leading dimension n + 1 (its last column must stay untouched).
-template <class TB>
-void check(const typename PackedB<TB>::Row& row, const Case& cs, typename PackedB<TB>::C alpha,
+// One case on one kernel (a mixed row, or for float an fp32 kernel): C with leading dimension
+// n + 1 (its last column must stay untouched).
+template <class TB, class Kernel>
+void check(const Kernel& row, const Case& cs, typename PackedB<TB>::C alpha,
            typename PackedB<TB>::C beta, ember::Generator& g) {
   using TA = typename PackedB<TB>::A;
   using TC = typename PackedB<TB>::C;
@@ -64,8 +65,8 @@ void check(const typename PackedB<TB>::Row& row, const Case& cs, typename Packed
     for (auto& x : a) x = static_cast<std::uint8_t>(g.next_u32() & 0xff);
     for (auto& x : b) x = static_cast<std::int8_t>(static_cast<int>(g.next_u32() & 0xff) - 128);
   } else {
-    for (auto& x : a) x = bfloat16(g.next_float() * 2 - 1);
-    for (auto& x : b) x = bfloat16(g.next_float() * 2 - 1);
+    for (auto& x : a) x = TA(g.next_float() * 2 - 1);
+    for (auto& x : b) x = TB(g.next_float() * 2 - 1);
   }
   const std::int64_t rs_a = ta ? 1 : k, ca = ta ? m : 1, rs_b = tb ? 1 : n, cb = tb ? k : 1;
   const std::int64_t ld = n + 1;
@@ -77,9 +78,16 @@ void check(const typename PackedB<TB>::Row& row, const Case& cs, typename Packed
       x = static_cast<std::int32_t>(g.next_u32() % 2001) - 1000;
   }
   std::vector<TC> want = c0, got = c0;
-  ember::detail::gemm_mixed_with<TA, TB, TC>(row, m, n, k, alpha, {a.data(), rs_a, ca},
-                                             {b.data(), rs_b, cb}, beta, {want.data(), ld, 1},
-                                             ember::detail::gemm_threads(m, n, k));
+  const int team = ember::detail::gemm_threads(m, n, k);
+  if constexpr (std::is_same_v<Kernel, ember::detail::GemmKernelF32>)
+    ember::detail::gemm_driver<float>(m, n, k, alpha, {a.data(), rs_a, ca}, {b.data(), rs_b, cb},
+                                      beta, {want.data(), ld, 1},
+                                      ember::detail::effective_blocking<float>(row.blocking),
+                                      row.kernels, team);
+  else
+    ember::detail::gemm_mixed_with<TA, TB, TC>(row, m, n, k, alpha, {a.data(), rs_a, ca},
+                                               {b.data(), rs_b, cb}, beta, {want.data(), ld, 1},
+                                               team);
   const PackedB<TB> packed(row, k, n, b.data(), rs_b, cb);
   const std::vector<TB> packed_source = b;
   std::fill(b.begin(), b.end(), TB{});  // the packed copy no longer reads the source
@@ -136,6 +144,56 @@ TEST_F(GemmPacked, Bf16EveryRowEqualsPackingOnTheCall) {
   }
 }
 
+// fp32 B: every fp32 kernel level this CPU has (B read in place by the call where the driver
+// would: small m, row-major B), and every bf16 row on fp32 operands rounded while packing.
+TEST_F(GemmPacked, Fp32EveryKernelEqualsPackingOnTheCall) {
+  ember::Generator g(46);
+  for (ember::Isa isa : {ember::Isa::Generic, ember::Isa::Avx2, ember::Isa::Avx512}) {
+    if (isa > ember::cpu_isa()) continue;
+    const auto& kern = ember::detail::kernel_table(isa);
+    for (const Case& cs : kCases) check<float>(kern, cs, 1.0f, 0.0f, g);
+    check<float>(kern, {33, 40, 70, true, true, 2}, -0.5f, 0.25f, g);
+  }
+  for (const auto* row : runnable(ember::detail::bf16_kernels<float>())) {
+    for (const Case& cs : kCases) check<float>(*row, cs, 1.0f, 0.0f, g);
+    check<float>(*row, {33, 40, 70, false, true, 2}, 2.0f, 1.0f, g);
+  }
+}
+
+// float packs for this thread's precision, and keeps it: a product under the other precision
+// still runs the kernel it was packed for.
+TEST_F(GemmPacked, Fp32FollowsThePrecisionAtPackingTime) {
+  ember::Generator g(47);
+  const std::int64_t m = 20, n = 50, k = 300;
+  auto A = ember::uniform<float>({m, k}, -1, 1, g), B = ember::uniform<float>({k, n}, -1, 1, g);
+  const PackedB<float> f32(k, n, B.data(), n, 1);
+  EXPECT_EQ(std::string(f32.kernel_name()), ember::gemm_kernel_name());
+  PackedB<float> bf16;
+  std::string bf16_name;
+  {
+    ember::MatmulPrecisionGuard guard(ember::Precision::bf16);
+    bf16 = PackedB<float>(k, n, B.data(), n, 1);
+    bf16_name = ember::gemm_kernel_name(ember::DType::Float32);
+  }
+  EXPECT_EQ(std::string(bf16.kernel_name()), bf16_name);
+  EXPECT_EQ(bf16.fp32_kernel(), nullptr);
+  ember::Tensor<float> want32 = ember::zeros({m, n}), want16 = ember::zeros({m, n});
+  ember::gemm(1.0f, A, B, 0.0f, want32);
+  {
+    ember::MatmulPrecisionGuard guard(ember::Precision::bf16);
+    ember::gemm(1.0f, A, B, 0.0f, want16);
+  }
+  std::vector<float> got32(static_cast<std::size_t>(m * n)), got16(got32.size());
+  {
+    ember::MatmulPrecisionGuard guard(ember::Precision::bf16);  // ignored by the fp32 packing
+    ember::gemm(m, 1.0f, A.data(), k, 1, f32, 0.0f, got32.data(), n, 1);
+  }
+  ember::gemm(m, 1.0f, A.data(), k, 1, bf16, 0.0f, got16.data(), n, 1);  // and by the bf16 one
+  EXPECT_TRUE(same_bits(got32, values(want32)));
+  EXPECT_TRUE(same_bits(got16, values(want16)));
+  EXPECT_FALSE(same_bits(got32, got16));  // the two precisions really differ here
+}
+
 // Tiny cache blocks: many depth blocks (the last one short), panels of one or two slivers.
 TEST_F(GemmPacked, TinyBlocksReachEverySplit) {
   ember::Generator g(43);
@@ -145,6 +203,10 @@ TEST_F(GemmPacked, TinyBlocksReachEverySplit) {
     check<std::int8_t>(*row, {90, 70, 150, false, true, 2}, 1, 1, g);
   for (const auto* row : runnable(ember::detail::bf16_kernels<bfloat16>()))
     check<bfloat16>(*row, {50, 90, 100, false, false, 2}, 1.0f, 0.5f, g);
+  check<float>(ember::detail::kernel_table(ember::gemm_isa()), {50, 90, 100, false, false, 2},
+               1.0f, 0.5f, g);
+  check<float>(ember::detail::kernel_table(ember::gemm_isa()), {5, 90, 100, false, false, 1},
+               1.0f, 0.0f, g);
 }
 
 // The public form: the kernel in force, its size, shared copies, and the exact answer.

@@ -74,6 +74,22 @@ inline ScratchBuffer& gemm_scratch(int slot) {
   return buffers[slot];
 }
 
+/// A whole B packed ahead of time (packed.hpp) by the packing the driver would run: for each
+/// depth block of kc (the last one shorter, its depth padded to the kernel's k-group), the
+/// ⌈n/NR⌉ slivers of that block in order. Any panel of the driver (a multiple of NR wide) is
+/// then a run of consecutive slivers.
+struct PrepackedB {
+  const unsigned char* data;
+  std::int64_t kc;  // the depth block it was packed with (a multiple of the k-group)
+};
+
+/// Byte offset of depth block `pc` (a multiple of kc) in a PrepackedB of n columns, packed in
+/// slivers nr wide of `elem_bytes` elements.
+inline std::int64_t prepacked_block_offset(std::int64_t n, std::int64_t nr, std::int64_t kc,
+                                           std::int64_t elem_bytes, std::int64_t pc) {
+  return (pc / kc) * ((n + nr - 1) / nr * nr) * kc * elem_bytes;
+}
+
 /// C = beta·C over an m×n view (beta == 0 writes zeros without reading C).
 template <class T>
 void scale_c(std::int64_t m, std::int64_t n, T beta, MatRef<T> c) {
@@ -288,7 +304,7 @@ template <class T>
 void gemm_driver(std::int64_t m, std::int64_t n, std::int64_t k, T alpha, MatRef<const T> a,
                  MatRef<const T> b, T beta, MatRef<T> c, const GemmBlocking& bs,
                  const UKernelFamily<T>& kernels, int nthreads,
-                 const Epilogue<T>* ep = nullptr) {
+                 const Epilogue<T>* ep = nullptr, const PrepackedB* pre = nullptr) {
   if (m == 0 || n == 0) return;
   if (k == 0 || alpha == T(0)) {
     scale_c(m, n, beta, c);
@@ -303,8 +319,10 @@ void gemm_driver(std::int64_t m, std::int64_t n, std::int64_t k, T alpha, MatRef
   const std::int64_t nc_cap = std::max(NR, bs.nc * std::max(nthreads, 1) / NR * NR);
   const std::int64_t n_panels = (n + nc_cap - 1) / nc_cap;
   const std::int64_t NC = ((n + n_panels - 1) / n_panels + NR - 1) / NR * NR;
-  const std::int64_t KC = std::max<std::int64_t>(1, bs.kc);
-  const PackPlan plan = plan_packing(m, n, k, a.cs, b.cs, bs);
+  // A pre-packed B fixes the depth blocks it was packed with, and is read packed (b unused).
+  const std::int64_t KC = pre != nullptr ? pre->kc : std::max<std::int64_t>(1, bs.kc);
+  PackPlan plan = plan_packing(m, n, k, a.cs, b.cs, bs);
+  if (pre != nullptr) plan.pack_b = true;
   // B slivers are laid out as A slivers of Bᵀ (pack.hpp), so one routine packs both.
   const PackFn<T> pack = kernels.pack != nullptr ? kernels.pack : &pack_a<T>;
   const std::int64_t mc_max = std::min(MC, (m + MR - 1) / MR * MR);
@@ -313,16 +331,17 @@ void gemm_driver(std::int64_t m, std::int64_t n, std::int64_t k, T alpha, MatRef
   T* ap = plan.pack_a ? static_cast<T*>(gemm_scratch(0).get(
                             sizeof(T) * static_cast<std::size_t>(mc_max * kc_max)))
                       : nullptr;
-  T* bp = plan.pack_b ? static_cast<T*>(gemm_scratch(1).get(
+  T* bp = plan.pack_b && pre == nullptr ? static_cast<T*>(gemm_scratch(1).get(
                             sizeof(T) * static_cast<std::size_t>(nc_max * kc_max)))
                       : nullptr;
 
   // How the threads split the grid of micro-tiles: split_by_rows.
 
-  // Body run by each member of the team. Phases: pack a B panel (items: B slivers), pack an A
-  // block (items: A slivers), compute (items: A slivers, or chunks of B slivers). The owner
-  // ranges of the items line up across phases, so a thread mostly computes with slivers it
-  // packed itself (they stay in its own L2) unless it takes over a late thread's items.
+  // Body run by each member of the team. Phases: pack a B panel (items: B slivers; none when B
+  // is pre-packed), pack an A block (items: A slivers), compute (items: A slivers, or chunks of
+  // B slivers). The owner ranges of the items line up across phases, so a thread mostly
+  // computes with slivers it packed itself (they stay in its own L2) unless it takes over a
+  // late thread's items.
   auto body = [&](PhasedWork::Member& me, int team) {
     std::int64_t block = 0, edge_block = -1;  // (jc, pc) counter; the one b_edge was packed for
     T* b_edge = nullptr;
@@ -332,7 +351,13 @@ void gemm_driver(std::int64_t m, std::int64_t n, std::int64_t k, T alpha, MatRef
       for (std::int64_t pc = 0; pc < k; pc += KC, ++block) {
         const std::int64_t kc = std::min(KC, k - pc);
         const T beta_pc = pc == 0 ? beta : T(1);
-        if (plan.pack_b) {
+        const T* panel =
+            pre != nullptr
+                ? reinterpret_cast<const T*>(pre->data + prepacked_block_offset(n, NR, KC,
+                                                                                sizeof(T), pc)) +
+                      (jc / NR) * NR * kc
+                : bp;
+        if (plan.pack_b && pre == nullptr) {
           me.phase(n_slivers, [&](std::int64_t s) {
             const std::int64_t j0 = s * NR;
             pack(std::min(NR, nc - j0), kc, b.p + pc * b.rs + (jc + j0) * b.cs, b.cs, b.rs, NR,
@@ -374,7 +399,7 @@ void gemm_driver(std::int64_t m, std::int64_t n, std::int64_t k, T alpha, MatRef
             tile_strip(last_ep, c, ic + i0, m_cur, jc, nc, NR, jr_lo, jr_hi, [&](std::int64_t jr) {
               const std::int64_t j0 = jr * NR, n_cur = std::min(NR, nc - j0);
               const T* b_sliver =
-                  plan.pack_b ? bp + jr * NR * kc : b.p + pc * b.rs + (jc + j0) * b.cs;
+                  plan.pack_b ? panel + jr * NR * kc : b.p + pc * b.rs + (jc + j0) * b.cs;
               UKernel<T> kern = set.fn[plan.pack_a][plan.pack_b];
               if (needs_edge && jr == n_slivers - 1) {
                 b_sliver = edge_sliver();

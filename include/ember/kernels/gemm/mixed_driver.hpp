@@ -55,21 +55,6 @@ inline std::int64_t round_up(std::int64_t x, std::int64_t to) {
   return (x + to - 1) / to * to;
 }
 
-/// A whole B packed ahead of time by one row's pack_b (packed.hpp): for each depth block of kc
-/// (the last one shorter, its depth padded to the k-group), the ⌈n/NR⌉ slivers of that block in
-/// order. Any panel of the driver (a multiple of NR wide) is then a run of consecutive slivers.
-struct PrepackedB {
-  const unsigned char* data;
-  std::int64_t kc;  // the depth block it was packed with: a multiple of the row's k-group
-};
-
-/// Byte offset of depth block `pc` (a multiple of kc) in a PrepackedB of n columns.
-template <class Row>
-std::int64_t prepacked_block_offset(const Row& kern, std::int64_t n, std::int64_t kc,
-                                    std::int64_t pc) {
-  return (pc / kc) * round_up(n, kern.nr) * kc * kern.b_elem_bytes;
-}
-
 /// The five loops for a mixed kernel (always packing both operands).
 template <class TA, class TB, class TC>
 void mixed_gemm_driver(std::int64_t m, std::int64_t n, std::int64_t k, TC alpha,
@@ -117,7 +102,8 @@ void mixed_gemm_driver(std::int64_t m, std::int64_t n, std::int64_t k, TC alpha,
         const std::int64_t b_sliver = NR * kp * kern.b_elem_bytes;
         const TC beta_pc = pc == 0 ? beta : TC(1);
         const unsigned char* panel =
-            pre != nullptr ? pre->data + prepacked_block_offset(kern, n, KC, pc) + (jc / NR) * b_sliver
+            pre != nullptr ? pre->data + prepacked_block_offset(n, NR, KC, kern.b_elem_bytes, pc) +
+                                 (jc / NR) * b_sliver
                            : bp;
         if (pre == nullptr) {
           me.phase(n_slivers, [&](std::int64_t s) {
