@@ -354,13 +354,13 @@ class CachingAllocator {
     {
       std::lock_guard<std::mutex> lock(mutex_);
       stats_.bytes_in_use -= static_cast<std::int64_t>(class_bytes);
-      if (caching_.load(std::memory_order_relaxed)) {
+      const bool cache_it = caching_.load(std::memory_order_relaxed);
+      if (cache_it) {
         touch(cls);
         make_room(cls, class_bytes);
       }
-      if (caching_.load(std::memory_order_relaxed) &&
-          stats_.bytes_cached + static_cast<std::int64_t>(class_bytes) <=
-              static_cast<std::int64_t>(cap())) {
+      if (cache_it && stats_.bytes_cached + static_cast<std::int64_t>(class_bytes) <=
+                         static_cast<std::int64_t>(cap())) {
         try {
           free_[cls].push_back(p);
           // Poisoned while the lock is held: once it is released another thread may take the

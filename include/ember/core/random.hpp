@@ -32,18 +32,21 @@ class Generator {
   }
   std::uint64_t seed() const { return seed_; }
 
+  /// Philox4x32's multipliers and key increments (Salmon et al., SC'11), shared by every
+  /// implementation of the rounds (this class's, and the AVX-512 one of kernels/dropout.hpp).
+  static constexpr std::uint32_t kPhiloxM0 = 0xD2511F53u, kPhiloxM1 = 0xCD9E8D57u;
+  static constexpr std::uint32_t kPhiloxW0 = 0x9E3779B9u, kPhiloxW1 = 0xBB67AE85u;
+
   /// The Philox4x32-10 bijection: 10 rounds of a multiply-xor Feistel network on `ctr`.
   static Block philox(Block ctr, Key key) {
-    constexpr std::uint32_t kM0 = 0xD2511F53u, kM1 = 0xCD9E8D57u;
-    constexpr std::uint32_t kW0 = 0x9E3779B9u, kW1 = 0xBB67AE85u;
     for (int round = 0; round < 10; ++round) {
-      std::uint64_t p0 = std::uint64_t{kM0} * ctr[0];
-      std::uint64_t p1 = std::uint64_t{kM1} * ctr[2];
+      std::uint64_t p0 = std::uint64_t{kPhiloxM0} * ctr[0];
+      std::uint64_t p1 = std::uint64_t{kPhiloxM1} * ctr[2];
       ctr = {static_cast<std::uint32_t>(p1 >> 32) ^ ctr[1] ^ key[0], static_cast<std::uint32_t>(p1),
              static_cast<std::uint32_t>(p0 >> 32) ^ ctr[3] ^ key[1],
              static_cast<std::uint32_t>(p0)};
-      key[0] += kW0;
-      key[1] += kW1;
+      key[0] += kPhiloxW0;
+      key[1] += kPhiloxW1;
     }
     return ctr;
   }
@@ -52,12 +55,10 @@ class Generator {
   template <int L>
   static void philox_lanes(std::uint32_t* c0, std::uint32_t* c1, std::uint32_t* c2,
                            std::uint32_t* c3, Key key) {
-    constexpr std::uint32_t kM0 = 0xD2511F53u, kM1 = 0xCD9E8D57u;
-    constexpr std::uint32_t kW0 = 0x9E3779B9u, kW1 = 0xBB67AE85u;
     for (int round = 0; round < 10; ++round) {
       for (int l = 0; l < L; ++l) {
-        const std::uint64_t p0 = std::uint64_t{kM0} * c0[l];
-        const std::uint64_t p1 = std::uint64_t{kM1} * c2[l];
+        const std::uint64_t p0 = std::uint64_t{kPhiloxM0} * c0[l];
+        const std::uint64_t p1 = std::uint64_t{kPhiloxM1} * c2[l];
         const std::uint32_t n0 = static_cast<std::uint32_t>(p1 >> 32) ^ c1[l] ^ key[0];
         const std::uint32_t n2 = static_cast<std::uint32_t>(p0 >> 32) ^ c3[l] ^ key[1];
         c1[l] = static_cast<std::uint32_t>(p1);
@@ -65,8 +66,8 @@ class Generator {
         c0[l] = n0;
         c2[l] = n2;
       }
-      key[0] += kW0;
-      key[1] += kW1;
+      key[0] += kPhiloxW0;
+      key[1] += kPhiloxW1;
     }
   }
 

@@ -46,8 +46,8 @@ constexpr __mmask16 kAll16 = 0xffff;
 /// Philox4x32-10 (Generator::philox) on 16 counters at once, one zmm per word of the block.
 EMBER_TARGET_DROPOUT inline void philox16(__m512i& x0, __m512i& x1, __m512i& x2, __m512i& x3,
                                           Generator::Key key) {
-  const __m512i m0 = _mm512_set1_epi32(static_cast<int>(0xD2511F53u));
-  const __m512i m1 = _mm512_set1_epi32(static_cast<int>(0xCD9E8D57u));
+  const __m512i m0 = _mm512_set1_epi32(static_cast<int>(Generator::kPhiloxM0));
+  const __m512i m1 = _mm512_set1_epi32(static_cast<int>(Generator::kPhiloxM1));
   constexpr __mmask16 kOdd = 0xAAAA;
   for (int round = 0; round < 10; ++round) {
     // 32×32→64 products of the even lanes, then of the odd lanes moved down; the high words
@@ -64,8 +64,8 @@ EMBER_TARGET_DROPOUT inline void philox16(__m512i& x0, __m512i& x1, __m512i& x2,
     x2 = _mm512_maskz_ternarylogic_epi32(kAll16, hi0, x3, _mm512_set1_epi32(static_cast<int>(key[1])), 0x96);
     x1 = lo1;
     x3 = lo0;
-    key[0] += 0x9E3779B9u;
-    key[1] += 0xBB67AE85u;
+    key[0] += Generator::kPhiloxW0;
+    key[1] += Generator::kPhiloxW1;
   }
 }
 
