@@ -15,6 +15,7 @@
 #include <limits>
 
 #include "../test_util.hpp"
+#include "gemm_rows.hpp"
 
 namespace {
 
@@ -37,14 +38,6 @@ class GemmMixed : public ::testing::Test {
     ember::set_num_threads(2);
   }
 };
-
-template <class Row>
-std::vector<const Row*> runnable(const std::vector<Row>& rows) {
-  std::vector<const Row*> out;
-  for (const Row& r : rows)
-    if (ember::detail::kernel_runnable(r)) out.push_back(&r);
-  return out;
-}
 
 template <class S>
 S make(float x) {

@@ -9,6 +9,7 @@
 #include <limits>
 
 #include "../test_util.hpp"
+#include "gemm_rows.hpp"
 
 namespace {
 
@@ -36,14 +37,6 @@ class GemmPacked : public ::testing::Test {
     ember::set_gemm_isa(ember::cpu_isa());
   }
 };
-
-template <class Row>
-std::vector<const Row*> runnable(const std::vector<Row>& rows) {
-  std::vector<const Row*> out;
-  for (const Row& r : rows)
-    if (ember::detail::kernel_runnable(r)) out.push_back(&r);
-  return out;
-}
 
 template <class T>
 bool same_bits(const std::vector<T>& x, const std::vector<T>& y) {
@@ -109,6 +102,19 @@ void check(const Kernel& row, const Case& cs, typename PackedB<TB>::C alpha,
             << row.name << " at (" << i << "," << j << ")";
       }
   }
+}
+
+// Random u8 A (m×k) and s8 B (k×n), row-major.
+struct U8S8 {
+  std::vector<std::uint8_t> a;
+  std::vector<std::int8_t> b;
+};
+U8S8 random_u8s8(std::int64_t m, std::int64_t n, std::int64_t k, ember::Generator& g) {
+  U8S8 r{std::vector<std::uint8_t>(static_cast<std::size_t>(m * k)),
+         std::vector<std::int8_t>(static_cast<std::size_t>(k * n))};
+  for (auto& x : r.a) x = static_cast<std::uint8_t>(g.next_u32() & 0xff);
+  for (auto& x : r.b) x = static_cast<std::int8_t>(static_cast<int>(g.next_u32() & 0xff) - 128);
+  return r;
 }
 
 // The exact int64 result of one int8 product, for the checks that do not go through `check`.
@@ -213,10 +219,7 @@ TEST_F(GemmPacked, TinyBlocksReachEverySplit) {
 TEST_F(GemmPacked, PublicEntryPoint) {
   ember::Generator g(44);
   const std::int64_t m = 21, n = 37, k = 75;
-  std::vector<std::uint8_t> a(static_cast<std::size_t>(m * k));
-  std::vector<std::int8_t> b(static_cast<std::size_t>(k * n));
-  for (auto& x : a) x = static_cast<std::uint8_t>(g.next_u32() & 0xff);
-  for (auto& x : b) x = static_cast<std::int8_t>(static_cast<int>(g.next_u32() & 0xff) - 128);
+  const auto [a, b] = random_u8s8(m, n, k, g);
   const auto want = exact_u8s8(m, n, k, a, b);
   PackedB<std::int8_t> packed;
   {
@@ -258,10 +261,7 @@ TEST_F(GemmPacked, PublicEntryPoint) {
 TEST_F(GemmPacked, KeepsItsKernelWhenTheLevelChanges) {
   ember::Generator g(45);
   const std::int64_t m = 30, n = 40, k = 90;
-  std::vector<std::uint8_t> a(static_cast<std::size_t>(m * k));
-  std::vector<std::int8_t> b(static_cast<std::size_t>(k * n));
-  for (auto& x : a) x = static_cast<std::uint8_t>(g.next_u32() & 0xff);
-  for (auto& x : b) x = static_cast<std::int8_t>(static_cast<int>(g.next_u32() & 0xff) - 128);
+  const auto [a, b] = random_u8s8(m, n, k, g);
   const PackedB<std::int8_t> packed(k, n, b.data(), n, 1);
   const std::string name = packed.kernel_name();
   ember::set_gemm_isa(ember::Isa::Generic);
