@@ -83,6 +83,13 @@ struct PrepackedB {
   std::int64_t kc;  // the depth block it was packed with (a multiple of the k-group)
 };
 
+/// The depth block of a product: kc rounded down to the kernel's k-group g (1 for fp32), at
+/// least one group. The drivers and PackedB take it from here, so a packed B and the product
+/// that reads it block the depth alike.
+inline std::int64_t depth_block(std::int64_t kc, std::int64_t g) {
+  return std::max(g, kc / g * g);
+}
+
 /// Byte offset of depth block `pc` (a multiple of kc) in a PrepackedB of n columns, packed in
 /// slivers nr wide of `elem_bytes` elements.
 inline std::int64_t prepacked_block_offset(std::int64_t n, std::int64_t nr, std::int64_t kc,
@@ -320,7 +327,7 @@ void gemm_driver(std::int64_t m, std::int64_t n, std::int64_t k, T alpha, MatRef
   const std::int64_t n_panels = (n + nc_cap - 1) / nc_cap;
   const std::int64_t NC = ((n + n_panels - 1) / n_panels + NR - 1) / NR * NR;
   // A pre-packed B fixes the depth blocks it was packed with, and is read packed (b unused).
-  const std::int64_t KC = pre != nullptr ? pre->kc : std::max<std::int64_t>(1, bs.kc);
+  const std::int64_t KC = pre != nullptr ? pre->kc : depth_block(bs.kc, 1);
   PackPlan plan = plan_packing(m, n, k, a.cs, b.cs, bs);
   if (pre != nullptr) plan.pack_b = true;
   // B slivers are laid out as A slivers of Bᵀ (pack.hpp), so one routine packs both.

@@ -73,7 +73,7 @@ void mixed_gemm_driver(std::int64_t m, std::int64_t n, std::int64_t k, TC alpha,
   const std::int64_t n_panels = (n + nc_cap - 1) / nc_cap;
   const std::int64_t NC = ((n + n_panels - 1) / n_panels + NR - 1) / NR * NR;
   // A pre-packed B fixes the depth blocks it was packed with (b is then unused).
-  const std::int64_t KC = pre != nullptr ? pre->kc : std::max(G, bs.kc / G * G);
+  const std::int64_t KC = pre != nullptr ? pre->kc : depth_block(bs.kc, G);
   const std::int64_t mc_max = std::min(MC, round_up(m, MR));
   const std::int64_t nc_max = std::min(NC, round_up(n, NR));
   const std::int64_t kp_max = round_up(std::min(KC, k), G);

@@ -23,9 +23,9 @@
 // A PackedB holds the kernel in force when it was packed (gemm_kernel_name at that time; for
 // float, under the matmul_precision() of the packing thread) and the depth blocking; a product
 // with it runs that kernel, even if EMBER_ISA, set_gemm_isa or the precision changed since
-// (the kernel stays runnable: the CPU had it). It is immutable and shares
-// its buffer between copies; it keeps no reference to the source, so changing the source
-// afterwards does not change it (pack again).
+// (the kernel stays runnable: the CPU had it). It is immutable and shares its buffer between
+// copies; it keeps no reference to the source, so changing the source afterwards does not
+// change it (pack again).
 #pragma once
 
 #include <cstdint>
@@ -134,13 +134,13 @@ class PackedB {
       if constexpr (std::is_same_v<TB, float>) {
         NR = f32_->blocking.nr;
         elem = sizeof(float);
-        KC = std::max<std::int64_t>(1, detail::effective_blocking<float>(f32_->blocking).kc);
+        KC = detail::depth_block(detail::effective_blocking<float>(f32_->blocking).kc, 1);
       }
     } else {
       NR = row_->nr;
       G = row_->kgroup;
       elem = row_->b_elem_bytes;
-      KC = std::max(G, detail::effective_blocking<C>(row_->blocking).kc / G * G);
+      KC = detail::depth_block(detail::effective_blocking<C>(row_->blocking).kc, G);
     }
     kc_ = KC;
     if (k == 0 || n == 0) return;
